@@ -1,5 +1,32 @@
 """Hand-written Expectation-Maximization for Gaussian mixtures, with the latent Z explicit."""
 
+from emgmm._validation import NotFittedError
+from emgmm.collapse import CollapsedComponentWarning
+from emgmm.criteria import aic, bic, icl, n_parameters
+from emgmm.densities import (
+    estimate_log_gaussian_prob,
+    gaussian_ml_estimate,
+    log_multivariate_normal_pdf,
+    log_normal_pdf,
+)
+from emgmm.estimator import GaussianMixtureEM
+from emgmm.fit import (
+    ConvergenceWarning,
+    EMResult,
+    LikelihoodDecreaseWarning,
+    available_engines,
+    fit_em,
+)
+from emgmm.init import initial_params, kmeans, kmeans_plusplus
+from emgmm.latent import (
+    complete_data_log_likelihood,
+    expected_complete_log_likelihood,
+    log_likelihood_decomposition,
+    map_labels,
+    responsibilities,
+    responsibility_entropy,
+    sample_latent,
+)
 from emgmm.params import (
     COVARIANCE_TYPES,
     GaussianMixtureParams,
@@ -7,11 +34,49 @@ from emgmm.params import (
     covariances_from_precision_cholesky,
     full_covariances,
 )
+from emgmm.steps import (
+    e_step,
+    estimate_gaussian_parameters,
+    m_step,
+    mixture_log_likelihood,
+    reference_em_iteration,
+)
 
 __all__ = [
     "COVARIANCE_TYPES",
+    "CollapsedComponentWarning",
+    "ConvergenceWarning",
+    "EMResult",
+    "GaussianMixtureEM",
     "GaussianMixtureParams",
+    "LikelihoodDecreaseWarning",
+    "NotFittedError",
+    "aic",
+    "available_engines",
+    "bic",
+    "complete_data_log_likelihood",
     "compute_precision_cholesky",
     "covariances_from_precision_cholesky",
+    "e_step",
+    "estimate_gaussian_parameters",
+    "estimate_log_gaussian_prob",
+    "expected_complete_log_likelihood",
+    "fit_em",
     "full_covariances",
+    "gaussian_ml_estimate",
+    "icl",
+    "initial_params",
+    "kmeans",
+    "kmeans_plusplus",
+    "log_likelihood_decomposition",
+    "log_multivariate_normal_pdf",
+    "log_normal_pdf",
+    "m_step",
+    "map_labels",
+    "mixture_log_likelihood",
+    "n_parameters",
+    "reference_em_iteration",
+    "responsibilities",
+    "responsibility_entropy",
+    "sample_latent",
 ]

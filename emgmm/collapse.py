@@ -1,0 +1,111 @@
+"""Detection and re-seeding of collapsed components.
+
+A component has *collapsed* after an M-step when
+
+* its effective count :math:`N_k = N \\pi_k` is below ``MIN_EFFECTIVE_COUNT`` (it explains
+  essentially no observation), or
+* its covariance is not positive definite, or has a conditional variance (squared
+  Cholesky pivot) below ``VARIANCE_FLOOR`` times the mean per-feature variance of X (it
+  is shrinking onto a point or a line: the likelihood singularity of Gaussian mixtures).
+
+The fit loop runs this check after every iteration, whatever the engine, and re-seeds each
+collapsed component: its mean becomes a data row drawn with probability proportional to the
+squared distance to the nearest healthy mean (one k-means++ step), its covariance the data's
+per-feature variances divided by :math:`K^{2/D}` (mclust's default prior scale) plus
+``reg_covar``, and its weight :math:`1/K` before renormalising all weights. The re-seeding is
+recorded in ``EMResult.reseeded`` and announced with a :class:`CollapsedComponentWarning`.
+A collapsed ``tied`` covariance cannot be re-seeded per component and raises ValueError.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emgmm.init import squared_distances
+from emgmm.params import GaussianMixtureParams
+
+MIN_EFFECTIVE_COUNT = 1e-3
+VARIANCE_FLOOR = 1e-12
+
+
+class CollapsedComponentWarning(UserWarning):
+    """A mixture component collapsed during EM and was re-seeded."""
+
+
+def _smallest_pivots_full(covariances: np.ndarray) -> np.ndarray:
+    # A failed Cholesky means not positive definite: report a pivot of -inf.
+    pivots = np.empty(covariances.shape[0])
+    for k, cov in enumerate(covariances):
+        try:
+            pivots[k] = np.min(np.diag(np.linalg.cholesky(cov)) ** 2)
+        except np.linalg.LinAlgError:
+            pivots[k] = -np.inf
+    return pivots
+
+
+_SMALLEST_VARIANCE = {
+    "full": _smallest_pivots_full,
+    "tied": lambda cov: _smallest_pivots_full(cov[None]),
+    "diag": lambda cov: np.min(cov, axis=1),
+    "spherical": lambda cov: cov,
+}
+
+
+def variance_floor(X: np.ndarray) -> float:
+    """Smallest acceptable component variance for data X."""
+    return VARIANCE_FLOOR * max(float(np.mean(np.var(X, axis=0))), np.finfo(float).tiny)
+
+
+def collapsed_components(params: GaussianMixtureParams, n_samples: int, floor: float) -> np.ndarray:
+    """Indices of collapsed components (see the module docstring).
+
+    Raises
+    ------
+    ValueError
+        If the shared ``tied`` covariance is degenerate.
+    """
+    smallest = _SMALLEST_VARIANCE[params.covariance_type](params.covariances)
+    if params.covariance_type == "tied":
+        if smallest[0] < floor:
+            raise ValueError(
+                "the tied covariance is not positive definite: increase reg_covar, lower "
+                "n_components, or scale the input data"
+            )
+        degenerate = np.zeros(params.n_components, dtype=bool)
+    else:
+        degenerate = ~(smallest >= floor)
+    empty = params.weights * n_samples < MIN_EFFECTIVE_COUNT
+    return np.flatnonzero(degenerate | empty)
+
+
+def reseed_components(
+    X: np.ndarray,
+    params: GaussianMixtureParams,
+    components: np.ndarray,
+    reg_covar: float,
+    rng: np.random.Generator,
+) -> GaussianMixtureParams:
+    """``params`` with ``components`` re-seeded as described in the module docstring."""
+    n_components, n_features = params.n_components, params.n_features
+    healthy = np.setdiff1d(np.arange(n_components), components)
+    weights = params.weights.copy()
+    means = params.means.copy()
+    covariances = params.covariances.copy()
+    variances = np.var(X, axis=0) / n_components ** (2.0 / n_features) + reg_covar
+    for k in components:
+        if healthy.size:
+            closest = np.min(squared_distances(X, means[healthy]), axis=1)
+            total = closest.sum()
+            probabilities = closest / total if total > 0 else None
+        else:
+            probabilities = None
+        means[k] = X[rng.choice(X.shape[0], p=probabilities)]
+        weights[k] = 1.0 / n_components
+        if params.covariance_type == "full":
+            covariances[k] = np.diag(variances)
+        elif params.covariance_type == "diag":
+            covariances[k] = variances
+        elif params.covariance_type == "spherical":
+            covariances[k] = variances.mean()
+        healthy = np.append(healthy, k)
+    return GaussianMixtureParams(weights / weights.sum(), means, covariances, params.covariance_type)

@@ -1,0 +1,225 @@
+"""``GaussianMixtureEM``: a scikit-learn style estimator, a thin shell over :func:`fit_em`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emgmm._base import ParamsMixin
+from emgmm._validation import NotFittedError, as_generator, check_data, check_int, check_n_features
+from emgmm.criteria import aic, bic, icl
+from emgmm.fit import EMResult, fit_em
+from emgmm.latent import sample_latent
+from emgmm.params import GaussianMixtureParams
+from emgmm.steps import e_step
+
+
+def _precisions(prec_chol: np.ndarray, covariance_type: str) -> np.ndarray:
+    # Sigma^{-1} = U U^T from the stored factor (no inverse).
+    if covariance_type == "full":
+        return np.einsum("kij,klj->kil", prec_chol, prec_chol)
+    if covariance_type == "tied":
+        return prec_chol @ prec_chol.T
+    return prec_chol**2
+
+
+class GaussianMixtureEM(ParamsMixin):
+    """Gaussian mixture fitted by EM, with scikit-learn's parameter and attribute names.
+
+    Parameters
+    ----------
+    n_components : int, default 1
+        Number of mixture components K.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default 'full'
+    tol : float, default 1e-3
+        Convergence threshold on the change of mean per-sample log-likelihood.
+    reg_covar : float, default 1e-6
+        Added to the diagonal of every covariance at each M-step.
+    max_iter : int, default 100
+    n_init : int, default 1
+        Number of starts; the one with the highest final lower bound is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default 'kmeans'
+    weights_init, means_init, precisions_init : array, optional
+        User-given starting values (scikit-learn layouts); all three skip the initialisation.
+    random_state : None, int, SeedSequence or numpy Generator
+    warm_start : bool, default False
+        Start the next ``fit`` from the current solution (one start).
+    verbose : int, default 0
+    engine : {'auto', 'reference', 'fast'}, default 'auto'
+        EM iteration engine (see :func:`emgmm.fit.fit_em`).
+    record_params : bool, default False
+        Keep the parameters of every iteration in ``history_.params_history``.
+
+    Attributes
+    ----------
+    weights_, means_, covariances_, precisions_, precisions_cholesky_ : ndarray
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+    lower_bounds_ : list of float
+        Mean log-likelihood per iteration of the best start.
+    n_features_in_ : int
+    params_ : GaussianMixtureParams
+    history_ : EMResult
+        The full result of the best start (re-seeded components, decreases, ...).
+    """
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        engine="auto",
+        record_params=False,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.engine = engine
+        self.record_params = record_params
+
+    # --- fitting -------------------------------------------------------------------------
+
+    def fit(self, X, y=None) -> GaussianMixtureEM:
+        """Estimate the parameters by EM (``y`` is ignored)."""
+        self.fit_predict(X, y)
+        return self
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        """Fit, then return the MAP labels of X under the fitted model."""
+        X = check_data(X)
+        warm = self.warm_start and hasattr(self, "converged_")
+        if warm:
+            check_n_features(X, self.n_features_in_, type(self).__name__)
+        result = fit_em(
+            X,
+            self.n_components,
+            covariance_type=self.covariance_type,
+            tol=self.tol,
+            reg_covar=self.reg_covar,
+            max_iter=self.max_iter,
+            n_init=self.n_init,
+            init_params=self.init_params,
+            weights_init=self.weights_init,
+            means_init=self.means_init,
+            precisions_init=self.precisions_init,
+            start=self.params_ if warm else None,
+            previous_lower_bound=self.lower_bound_ if warm else -np.inf,
+            random_state=self.random_state,
+            engine=self.engine,
+            record_params=self.record_params,
+            verbose=self.verbose,
+        )
+        self._set_fitted(result, X.shape[1])
+        # A final E-step so that fit_predict(X) == fit(X).predict(X).
+        return self.predict(X)
+
+    def _set_fitted(self, result: EMResult, n_features: int) -> None:
+        params = result.params
+        self.params_ = params
+        self.history_ = result
+        self.weights_ = np.array(params.weights)
+        self.means_ = np.array(params.means)
+        self.covariances_ = np.array(params.covariances)
+        self.precisions_cholesky_ = params.precisions_cholesky
+        self.precisions_ = _precisions(self.precisions_cholesky_, params.covariance_type)
+        self.converged_ = result.converged
+        self.n_iter_ = result.n_iter
+        self.lower_bound_ = result.lower_bound
+        self.lower_bounds_ = list(result.log_likelihood_history)
+        self.n_features_in_ = n_features
+
+    @classmethod
+    def from_params(cls, params: GaussianMixtureParams, **estimator_params) -> GaussianMixtureEM:
+        """A fitted estimator holding ``params`` (no EM run; ``n_iter_ = 0``)."""
+        model = cls(params.n_components, covariance_type=params.covariance_type, **estimator_params)
+        result = EMResult(params, np.empty(0), 0, True, -np.inf)
+        model._set_fitted(result, params.n_features)
+        return model
+
+    # --- using a fitted model ------------------------------------------------------------
+
+    def _checked(self, X) -> np.ndarray:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(X) first")
+        X = check_data(X)
+        check_n_features(X, self.n_features_in_, type(self).__name__)
+        return X
+
+    def score_samples(self, X) -> np.ndarray:
+        """``log p(x_i | theta)`` for each row, array of shape (n_samples,)."""
+        return e_step(self._checked(X), self.params_)[0]
+
+    def score(self, X, y=None) -> float:
+        """Mean per-sample log-likelihood of X."""
+        return float(np.mean(self.score_samples(X)))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Responsibilities ``gamma_ik = p(z_i = k | x_i, theta)``, shape (n_samples, n_components)."""
+        return np.exp(e_step(self._checked(X), self.params_)[1])
+
+    def predict(self, X) -> np.ndarray:
+        """MAP labels ``argmax_k gamma_ik``, shape (n_samples,)."""
+        return np.argmax(e_step(self._checked(X), self.params_)[1], axis=1)
+
+    def sample_latent(self, X, rng=None) -> np.ndarray:
+        """Draw ``z_i ~ Categorical(gamma_i)`` for each row of X, shape (n_samples,)."""
+        return sample_latent(self.predict_proba(X), as_generator(rng))
+
+    def sample(self, n_samples=1, random_state=None) -> tuple[np.ndarray, np.ndarray]:
+        """Draw from the fitted mixture; rows grouped by component as in scikit-learn.
+
+        ``random_state`` defaults to the estimator's ``random_state``.
+
+        Returns
+        -------
+        X : array of shape (n_samples, n_features)
+        y : array of shape (n_samples,)
+            Component of each draw.
+        """
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(X) first")
+        n_samples = check_int(n_samples, "n_samples", 1)
+        rng = as_generator(self.random_state if random_state is None else random_state)
+        counts = rng.multinomial(n_samples, self.weights_)
+        covariances = self.params_.full_covariances()
+        draws = [
+            # mu + L z with Sigma = L L^T: one Cholesky per component, no eigendecomposition.
+            mean + rng.standard_normal((count, mean.shape[0])) @ np.linalg.cholesky(cov).T
+            for mean, cov, count in zip(self.means_, covariances, counts)
+        ]
+        return np.vstack(draws), np.repeat(np.arange(self.n_components), counts)
+
+    # --- model selection -------------------------------------------------------------------
+
+    def bic(self, X) -> float:
+        """Bayesian information criterion, ``-2 log L + p log N`` (lower is better)."""
+        return bic(self._checked(X), self.params_)
+
+    def aic(self, X) -> float:
+        """Akaike information criterion, ``-2 log L + 2 p`` (lower is better)."""
+        return aic(self._checked(X), self.params_)
+
+    def icl(self, X) -> float:
+        """Integrated completed likelihood (mclust's definition, lower-is-better sign)."""
+        return icl(self._checked(X), self.params_)

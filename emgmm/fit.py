@@ -1,0 +1,319 @@
+"""The one EM loop: ``fit_em(X, K, ...) -> EMResult``.
+
+Each iteration is a function ``(X, params, reg_covar) -> (mean log-likelihood at params,
+next params)``, picked from a dict by ``engine``: ``"reference"``
+(:func:`emgmm.steps.reference_em_iteration`, a readable E-step + M-step) or ``"fast"``
+(``emgmm.fast.fused_em_iteration``, numba). ``"auto"`` uses the fast one when it imports.
+
+Convergence follows scikit-learn: stop at iteration t when
+:math:`|\\ell_t - \\ell_{t-1}| < \\mathrm{tol}` with
+:math:`\\ell_t = \\frac1N \\sum_i \\log p(x_i \\mid \\theta_{t-1})`, the mean log-likelihood at
+the parameters entering iteration t. EM never decreases :math:`\\ell` (Dempster, Laird and
+Rubin 1977); a decrease larger than ``DECREASE_RTOL`` relative (rounding) is recorded in
+``EMResult.decreases``, warned about, and never counted as convergence. After each
+iteration collapsed components are re-seeded (:mod:`emgmm.collapse`); the convergence test
+is suspended for the iteration of the re-seeding and the next one.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from emgmm._validation import as_generator, check_data, check_data_for_fit, check_fit_settings
+from emgmm.collapse import (
+    CollapsedComponentWarning,
+    collapsed_components,
+    reseed_components,
+    variance_floor,
+)
+from emgmm.init import initial_params
+from emgmm.params import GaussianMixtureParams
+from emgmm.steps import reference_em_iteration
+
+DECREASE_RTOL = 1e-10
+ENGINES = ("auto", "reference", "fast")
+
+EMIteration = Callable[[np.ndarray, GaussianMixtureParams, float], tuple[float, GaussianMixtureParams]]
+
+
+class ConvergenceWarning(UserWarning):
+    """EM stopped at ``max_iter`` before the change of mean log-likelihood fell below ``tol``."""
+
+
+class LikelihoodDecreaseWarning(UserWarning):
+    """The log-likelihood decreased between EM iterations by more than rounding."""
+
+
+@dataclass(frozen=True)
+class EMResult:
+    """Outcome of one EM run (the best of ``n_init`` starts).
+
+    Attributes
+    ----------
+    params : GaussianMixtureParams
+        Parameters after the last M-step.
+    log_likelihood_history : array of shape (n_iter,)
+        Mean per-sample log-likelihood at the parameters entering each iteration
+        (scikit-learn's ``lower_bounds_``).
+    n_iter : int
+        Number of EM iterations run.
+    converged : bool
+        Whether the change of mean log-likelihood fell below ``tol``.
+    lower_bound : float
+        Last entry of ``log_likelihood_history`` (``-inf`` when ``max_iter=0``).
+    params_history : tuple of GaussianMixtureParams
+        The start and the parameters after every iteration when ``record_params=True``,
+        otherwise empty.
+    reseeded : tuple of (iteration, component)
+        Components re-seeded after a collapse (iteration 0 is the start).
+    decreases : tuple of (iteration, change)
+        Iterations where the mean log-likelihood dropped by more than rounding.
+    engine : str
+        The iteration engine used (``"reference"`` or ``"fast"``).
+    init_index : int
+        Which of the ``n_init`` starts this is.
+    """
+
+    params: GaussianMixtureParams
+    log_likelihood_history: np.ndarray
+    n_iter: int
+    converged: bool
+    lower_bound: float
+    params_history: tuple[GaussianMixtureParams, ...] = ()
+    reseeded: tuple[tuple[int, int], ...] = ()
+    decreases: tuple[tuple[int, float], ...] = ()
+    engine: str = "reference"
+    init_index: int = 0
+
+    def __post_init__(self) -> None:
+        history = np.asarray(self.log_likelihood_history, dtype=float)
+        history.setflags(write=False)
+        object.__setattr__(self, "log_likelihood_history", history)
+
+
+def available_engines() -> dict[str, EMIteration]:
+    """The iteration engines that can run here; ``fast`` only when ``emgmm.fast`` imports."""
+    engines: dict[str, EMIteration] = {"reference": reference_em_iteration}
+    try:
+        from emgmm.fast import fused_em_iteration
+    except Exception:  # numba missing or the module broken: the reference engine remains
+        return engines
+    engines["fast"] = fused_em_iteration
+    return engines
+
+
+def select_engine(engine: str, chunk_size: int | None = None) -> tuple[str, EMIteration]:
+    """``(name, iteration function)`` for ``engine`` in {'auto', 'reference', 'fast'}."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    engines = available_engines()
+    name = ("fast" if "fast" in engines else "reference") if engine == "auto" else engine
+    if name not in engines:
+        raise ValueError("engine='fast' needs emgmm.fast (numba): install numba or use engine='reference'")
+    iterate = engines[name]
+    if name == "fast" and chunk_size is not None:
+        iterate = functools.partial(iterate, chunk_size=chunk_size)
+    return name, iterate
+
+
+def _is_decrease(change: float, previous: float) -> bool:
+    return change < -DECREASE_RTOL * max(abs(previous), 1.0)
+
+
+def run_em(
+    X: np.ndarray,
+    start: GaussianMixtureParams,
+    iterate: EMIteration,
+    *,
+    tol: float,
+    reg_covar: float,
+    max_iter: int,
+    rng: np.random.Generator,
+    record_params: bool = False,
+    previous_lower_bound: float = -np.inf,
+    engine_name: str = "reference",
+    init_index: int = 0,
+    verbose: int = 0,
+) -> EMResult:
+    """EM from one start ``theta_0`` (inputs already validated)."""
+    n_samples = X.shape[0]
+    floor = variance_floor(X)
+    reseeded: list[tuple[int, int]] = []
+    decreases: list[tuple[int, float]] = []
+    params = start
+    collapsed = collapsed_components(params, n_samples, floor)
+    if collapsed.size:
+        params = reseed_components(X, params, collapsed, reg_covar, rng)
+        reseeded += [(0, int(k)) for k in collapsed]
+    params_history = [params] if record_params else []
+    history: list[float] = []
+    lower_bound, converged, n_iter, checks_suspended = previous_lower_bound, False, 0, False
+    for n_iter in range(1, max_iter + 1):
+        previous = lower_bound
+        lower_bound, params = iterate(X, params, reg_covar)
+        if not np.isfinite(lower_bound):
+            raise ValueError(
+                "the log-likelihood became non-finite: increase reg_covar or scale the input data"
+            )
+        history.append(lower_bound)
+        collapsed = collapsed_components(params, n_samples, floor)
+        if collapsed.size:
+            params = reseed_components(X, params, collapsed, reg_covar, rng)
+            reseeded += [(n_iter, int(k)) for k in collapsed]
+        if record_params:
+            params_history.append(params)
+        change = lower_bound - previous
+        if verbose >= 2:
+            print(f"  iteration {n_iter}: mean log-likelihood {lower_bound:.10g} (change {change:.3g})")
+        checks_apply = not (checks_suspended or collapsed.size)
+        checks_suspended = bool(collapsed.size)
+        if checks_apply and _is_decrease(change, previous):
+            decreases.append((n_iter, float(change)))
+        elif checks_apply and abs(change) < tol:
+            converged = True
+            break
+    if verbose >= 1:
+        print(f"start {init_index}: {n_iter} iterations, converged={converged}, lower bound {lower_bound:.10g}")
+    return EMResult(
+        params=params,
+        log_likelihood_history=np.asarray(history),
+        n_iter=n_iter,
+        converged=converged,
+        lower_bound=float(lower_bound),
+        params_history=tuple(params_history),
+        reseeded=tuple(reseeded),
+        decreases=tuple(decreases),
+        engine=engine_name,
+        init_index=init_index,
+    )
+
+
+def _check_start(start: GaussianMixtureParams, n_components: int, n_features: int, covariance_type: str) -> None:
+    if (start.n_components, start.n_features, start.covariance_type) != (n_components, n_features, covariance_type):
+        raise ValueError(
+            f"start has K={start.n_components}, D={start.n_features}, {start.covariance_type!r} but the fit "
+            f"asks for K={n_components}, D={n_features}, {covariance_type!r}: pass a matching start"
+        )
+
+
+def fit_em(
+    X: np.ndarray,
+    n_components: int,
+    *,
+    covariance_type: str = "full",
+    tol: float = 1e-3,
+    reg_covar: float = 1e-6,
+    max_iter: int = 100,
+    n_init: int = 1,
+    init_params: str = "kmeans",
+    weights_init=None,
+    means_init=None,
+    precisions_init=None,
+    covariances_init=None,
+    start: GaussianMixtureParams | None = None,
+    previous_lower_bound: float = -np.inf,
+    random_state=None,
+    engine: str = "auto",
+    chunk_size: int | None = None,
+    record_params: bool = False,
+    verbose: int = 0,
+) -> EMResult:
+    """Fit a Gaussian mixture by EM; the best (highest ``lower_bound``) of ``n_init`` starts.
+
+    Each start ``theta_0`` comes from ``init_params`` and the user-given ``*_init`` arrays
+    (:func:`emgmm.init.initial_params`), or is ``start`` itself (warm start; then
+    ``n_init`` is ignored and ``previous_lower_bound`` seeds the convergence test). Each
+    iteration computes
+
+    .. math::
+
+        \\gamma_{ik} = \\frac{\\pi_k \\mathcal{N}(x_i \\mid \\mu_k, \\Sigma_k)}
+                           {\\sum_j \\pi_j \\mathcal{N}(x_i \\mid \\mu_j, \\Sigma_j)}, \\quad
+        N_k = \\sum_i \\gamma_{ik}, \\quad \\pi_k = \\frac{N_k}{N}, \\quad
+        \\mu_k = \\frac{1}{N_k} \\sum_i \\gamma_{ik} x_i, \\quad
+        \\Sigma_k = \\frac{1}{N_k} \\sum_i \\gamma_{ik} (x_i - \\mu_k)(x_i - \\mu_k)^T + \\varepsilon I
+
+    which maximises :math:`Q(\\theta) = \\sum_i \\sum_k \\gamma_{ik}[\\log \\pi_k +
+    \\log \\mathcal{N}(x_i \\mid \\mu_k, \\Sigma_k)]`. See the module docstring for convergence,
+    decreases and collapsed components.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    n_components : int
+        K >= 1.
+    random_state : None, int, SeedSequence or numpy Generator
+        Drives the initialisation and re-seeding; one stream across the ``n_init`` starts.
+    engine : {'auto', 'reference', 'fast'}
+    chunk_size : int, optional
+        Rows per chunk for the fast engine.
+    record_params : bool
+        Keep the start and every iteration's parameters in ``EMResult.params_history``.
+
+    Returns
+    -------
+    EMResult
+
+    Warns
+    -----
+    ConvergenceWarning
+        If the best start did not converge within ``max_iter`` (``max_iter > 0``).
+    CollapsedComponentWarning, LikelihoodDecreaseWarning
+        If the best start re-seeded a component or saw the log-likelihood drop.
+    """
+    X = check_data(X)
+    check_fit_settings(
+        n_components=n_components, covariance_type=covariance_type, tol=tol, reg_covar=reg_covar,
+        max_iter=max_iter, n_init=n_init, init_params=init_params,
+    )
+    check_data_for_fit(X, n_components, reg_covar)
+    engine_name, iterate = select_engine(engine, chunk_size)
+    rng = as_generator(random_state)
+    if start is not None:
+        _check_start(start, n_components, X.shape[1], covariance_type)
+    best: EMResult | None = None
+    for init_index in range(1 if start is not None else n_init):
+        theta0 = start if start is not None else initial_params(
+            X, n_components, covariance_type, reg_covar, init_params, rng,
+            weights_init=weights_init, means_init=means_init,
+            precisions_init=precisions_init, covariances_init=covariances_init,
+        )
+        result = run_em(
+            X, theta0, iterate, tol=tol, reg_covar=reg_covar, max_iter=max_iter, rng=rng,
+            record_params=record_params, previous_lower_bound=previous_lower_bound,
+            engine_name=engine_name, init_index=init_index, verbose=verbose,
+        )
+        if best is None or result.lower_bound > best.lower_bound:
+            best = result
+    _warn_about(best, max_iter)
+    return best
+
+
+def _warn_about(result: EMResult, max_iter: int) -> None:
+    if not result.converged and max_iter > 0:
+        warnings.warn(
+            f"EM did not converge in max_iter={max_iter} iterations: increase max_iter or tol, "
+            "or check the data for degeneracies",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    if result.reseeded:
+        warnings.warn(
+            f"{len(result.reseeded)} collapsed component(s) were re-seeded (see EMResult.reseeded): "
+            "consider fewer components or a larger reg_covar",
+            CollapsedComponentWarning,
+            stacklevel=3,
+        )
+    if result.decreases:
+        iteration, change = result.decreases[0]
+        warnings.warn(
+            f"the mean log-likelihood decreased {len(result.decreases)} time(s) (first at "
+            f"iteration {iteration}, by {-change:.3g}); see EMResult.decreases",
+            LikelihoodDecreaseWarning,
+            stacklevel=3,
+        )

@@ -1,0 +1,217 @@
+"""Starting values: k-means++, k-means (Lloyd), random, random_from_data, user-given.
+
+Every method produces initial responsibilities ``gamma`` (N, K); one M-step
+(:func:`emgmm.steps.estimate_gaussian_parameters`) turns them into ``theta_0``, as in
+scikit-learn. User-given weights / means / precisions (or covariances) replace the
+corresponding estimates; with all three given no data-driven start is computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import linalg
+
+from emgmm._validation import INIT_METHODS, check_choice
+from emgmm.params import GaussianMixtureParams, covariance_shape
+from emgmm.steps import estimate_gaussian_parameters
+
+
+def squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances, array of shape (n_samples, n_centers)."""
+    out = (
+        np.sum(X**2, axis=1)[:, None] - 2.0 * X @ centers.T + np.sum(centers**2, axis=1)[None, :]
+    )
+    # The expansion can round to tiny negatives for coincident points.
+    return np.maximum(out, 0.0)
+
+
+def kmeans_plusplus(X: np.ndarray, n_clusters: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of k-means++ seeds (Arthur and Vassilvitskii 2007), greedy variant.
+
+    The first seed is uniform; each further seed is drawn with probability proportional to
+    the squared distance to the nearest seed so far, keeping the best of
+    ``2 + floor(log K)`` candidates (the one that lowers the total potential most).
+    """
+    n_samples = X.shape[0]
+    n_trials = 2 + int(np.log(n_clusters))
+    indices = [int(rng.integers(n_samples))]
+    closest = squared_distances(X, X[indices])[:, 0]
+    for _ in range(1, n_clusters):
+        potential = closest.sum()
+        if potential <= 0.0:  # every point coincides with a seed: pick a fresh row uniformly
+            remaining = np.setdiff1d(np.arange(n_samples), indices)
+            indices.append(int(rng.choice(remaining)))
+            continue
+        candidates = np.searchsorted(np.cumsum(closest), rng.uniform(size=n_trials) * potential)
+        candidates = np.minimum(candidates, n_samples - 1)
+        candidate_closest = np.minimum(closest[:, None], squared_distances(X, X[candidates]))
+        best = int(np.argmin(candidate_closest.sum(axis=0)))
+        indices.append(int(candidates[best]))
+        closest = candidate_closest[:, best]
+    return np.asarray(indices)
+
+
+def kmeans(
+    X: np.ndarray, n_clusters: int, rng: np.random.Generator, max_iter: int = 300, tol: float = 1e-4
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd's k-means from k-means++ seeds.
+
+    Stops when the centres move less than ``tol`` times the mean per-feature variance
+    (squared), or labels stop changing. An empty cluster takes the point farthest from its
+    centre.
+
+    Returns
+    -------
+    labels : array of shape (n_samples,)
+    centers : array of shape (n_clusters, n_features)
+    """
+    centers = X[kmeans_plusplus(X, n_clusters, rng)].copy()
+    threshold = tol * np.mean(np.var(X, axis=0))
+    labels = np.full(X.shape[0], -1)
+    for _ in range(max_iter):
+        distances = squared_distances(X, centers)
+        new_labels = np.argmin(distances, axis=1)
+        if np.array_equal(new_labels, labels):
+            break
+        labels = new_labels
+        new_centers = centers.copy()
+        counts = np.bincount(labels, minlength=n_clusters)
+        for k in range(n_clusters):
+            if counts[k]:
+                new_centers[k] = X[labels == k].mean(axis=0)
+            else:
+                farthest = int(np.argmax(distances[np.arange(X.shape[0]), labels]))
+                new_centers[k] = X[farthest]
+                labels[farthest] = k
+        shift = np.sum((new_centers - centers) ** 2)
+        centers = new_centers
+        if shift <= threshold:
+            break
+    labels = np.argmin(squared_distances(X, centers), axis=1)
+    return labels, centers
+
+
+def one_hot(labels: np.ndarray, n_components: int) -> np.ndarray:
+    """Responsibilities that put all mass on ``labels``, shape (n_samples, n_components)."""
+    resp = np.zeros((labels.shape[0], n_components))
+    resp[np.arange(labels.shape[0]), labels] = 1.0
+    return resp
+
+
+def _nearest_seed_resp(X: np.ndarray, seeds: np.ndarray, n_components: int) -> np.ndarray:
+    labels = np.argmin(squared_distances(X, X[seeds]), axis=1)
+    # Each seed keeps at least its own row, even when rows are duplicated.
+    labels[seeds] = np.arange(n_components)
+    return one_hot(labels, n_components)
+
+
+def _resp_kmeans(X, n_components, rng):
+    return one_hot(kmeans(X, n_components, rng)[0], n_components)
+
+
+def _resp_kmeans_plusplus(X, n_components, rng):
+    return _nearest_seed_resp(X, kmeans_plusplus(X, n_components, rng), n_components)
+
+
+def _resp_random(X, n_components, rng):
+    resp = rng.uniform(size=(X.shape[0], n_components))
+    return resp / resp.sum(axis=1, keepdims=True)
+
+
+def _resp_random_from_data(X, n_components, rng):
+    seeds = rng.choice(X.shape[0], size=n_components, replace=False)
+    return _nearest_seed_resp(X, seeds, n_components)
+
+
+_INITIAL_RESPONSIBILITIES: dict[str, Callable] = {
+    "kmeans": _resp_kmeans,
+    "k-means++": _resp_kmeans_plusplus,
+    "random": _resp_random,
+    "random_from_data": _resp_random_from_data,
+}
+
+
+def initial_responsibilities(
+    X: np.ndarray, n_components: int, init_params: str, rng: np.random.Generator
+) -> np.ndarray:
+    """Starting responsibilities (N, K) for one of :data:`emgmm._validation.INIT_METHODS`.
+
+    ``kmeans``: one-hot labels of Lloyd's k-means; ``k-means++`` and ``random_from_data``:
+    one-hot labels of the nearest seed (k-means++ seeds or K distinct rows drawn uniformly);
+    ``random``: uniform draws normalised per row.
+    """
+    check_choice(init_params, "init_params", INIT_METHODS)
+    return _INITIAL_RESPONSIBILITIES[init_params](X, n_components, rng)
+
+
+def covariances_from_precisions(precisions: np.ndarray, covariance_type: str) -> np.ndarray:
+    """Covariances from precisions (scikit-learn's ``precisions_init`` layout)."""
+    precisions = np.asarray(precisions, dtype=float)
+    if covariance_type in ("diag", "spherical"):
+        if np.any(precisions <= 0):
+            raise ValueError(f"{covariance_type} precisions_init must be positive")
+        return 1.0 / precisions
+    stack = precisions[None] if covariance_type == "tied" else precisions
+    try:
+        factors = [linalg.cho_factor(p, lower=True) for p in stack]
+    except linalg.LinAlgError:
+        raise ValueError("precisions_init must be symmetric positive definite") from None
+    # Sigma = P^{-1} by two triangular solves against the identity with P's Cholesky factor.
+    identity = np.eye(stack.shape[-1])
+    covariances = np.stack([linalg.cho_solve(factor, identity) for factor in factors])
+    covariances = 0.5 * (covariances + np.swapaxes(covariances, -1, -2))  # exact symmetry
+    return covariances[0] if covariance_type == "tied" else covariances
+
+
+def _check_init_shape(name: str, value, expected: tuple[int, ...]) -> np.ndarray:
+    value = np.asarray(value, dtype=float)
+    if value.shape != expected:
+        raise ValueError(f"{name} must have shape {expected}, got {value.shape}")
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"{name} contains NaN or infinity")
+    return value
+
+
+def initial_params(
+    X: np.ndarray,
+    n_components: int,
+    covariance_type: str,
+    reg_covar: float,
+    init_params: str,
+    rng: np.random.Generator,
+    *,
+    weights_init=None,
+    means_init=None,
+    precisions_init=None,
+    covariances_init=None,
+) -> GaussianMixtureParams:
+    """``theta_0``: one M-step on the starting responsibilities, then user-given overrides.
+
+    ``weights_init`` (K,), ``means_init`` (K, D) and ``precisions_init`` or
+    ``covariances_init`` (layout of ``covariance_type``) replace the estimates. The
+    responsibilities are only computed (and ``rng`` only advanced) when something is missing.
+    """
+    n_features = X.shape[1]
+    cov_shape = covariance_shape(covariance_type, n_components, n_features)
+    if precisions_init is not None and covariances_init is not None:
+        raise ValueError("pass either precisions_init or covariances_init, not both")
+    weights = None if weights_init is None else _check_init_shape("weights_init", weights_init, (n_components,))
+    means = None if means_init is None else _check_init_shape("means_init", means_init, (n_components, n_features))
+    covariances = None
+    if precisions_init is not None:
+        covariances = covariances_from_precisions(
+            _check_init_shape("precisions_init", precisions_init, cov_shape), covariance_type
+        )
+    elif covariances_init is not None:
+        covariances = _check_init_shape("covariances_init", covariances_init, cov_shape)
+    if weights is not None and (np.any(weights < 0) or not np.isclose(weights.sum(), 1.0)):
+        raise ValueError(f"weights_init must be non-negative and sum to 1, got sum {weights.sum()}")
+    if weights is None or means is None or covariances is None:
+        resp = initial_responsibilities(X, n_components, init_params, rng)
+        nk, est_means, est_covariances = estimate_gaussian_parameters(X, resp, covariance_type, reg_covar)
+        weights = nk / nk.sum() if weights is None else weights
+        means = est_means if means is None else means
+        covariances = est_covariances if covariances is None else covariances
+    return GaussianMixtureParams(weights, means, covariances, covariance_type)
