@@ -1,0 +1,327 @@
+"""The fast EM iteration: one fused E+M pass over row chunks, numba kernels, two threads.
+
+:func:`fused_em_iteration` computes exactly what :func:`emgmm.steps.reference_em_iteration`
+computes (the same numbers up to rounding) but reads ``X`` once per iteration and never
+forms an array of shape (n_samples, n_components, n_features), nor the responsibilities:
+
+1. :func:`accumulate_statistics` runs the E-step row by row and sums the sufficient
+   statistics of every chunk of rows, about the current means :math:`m_k`:
+
+   .. math::
+
+       N_k = \\sum_i \\gamma_{ik}, \\qquad
+       s_k = \\sum_i \\gamma_{ik} (x_i - m_k), \\qquad
+       S_k = \\sum_i \\gamma_{ik} (x_i - m_k)(x_i - m_k)^T .
+
+2. :func:`params_from_statistics` is the M-step from these sums alone. With
+   :math:`\\tilde N_k = N_k + 10\\,\\epsilon` (the empty-component guard of the reference),
+   :math:`\\mu_k = (s_k + N_k m_k) / \\tilde N_k` and :math:`\\delta_k = \\mu_k - m_k`, the
+   centred scatter is
+
+   .. math::
+
+       C_k = \\sum_i \\gamma_{ik} (x_i - \\mu_k)(x_i - \\mu_k)^T
+           = S_k - \\delta_k s_k^T - s_k \\delta_k^T + N_k \\delta_k \\delta_k^T ,
+
+   and :math:`\\Sigma_k = C_k / \\tilde N_k + \\varepsilon I` (full), :math:`\\Sigma =
+   \\sum_k C_k / \\sum_k \\tilde N_k + \\varepsilon I` (tied), the diagonal of the full
+   estimate (diag) or its mean (spherical); :math:`\\pi_k = \\tilde N_k / \\sum_j \\tilde N_j`.
+
+Shifting by :math:`m_k` (the means entering the iteration, close to the new ones) keeps
+the sums small, so there is no cancellation of large raw moments as in
+:math:`E[xx^T] - \\mu\\mu^T`. Chunks are spread over a thread pool; statistics are kept per
+chunk and added in chunk order, so the numbers do not depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from emgmm._fast_kernels import diag_chunk_statistics, full_chunk_statistics
+from emgmm.params import GaussianMixtureParams
+
+LOG_2PI = np.log(2.0 * np.pi)
+# Same guard as the reference M-step: N_k + 10 eps keeps an empty component finite.
+EMPTY_COMPONENT_GUARD = 10.0 * np.finfo(float).eps
+# Rows per chunk unless told otherwise; large enough to amortise the per-chunk bookkeeping.
+MIN_CHUNK_SIZE = 4096
+
+__all__ = [
+    "SufficientStatistics",
+    "accumulate_statistics",
+    "default_chunk_size",
+    "fused_em_iteration",
+    "params_from_statistics",
+]
+
+
+@dataclass(frozen=True)
+class SufficientStatistics:
+    """Sums over all samples that the M-step needs, taken about the shift ``m_k``.
+
+    Attributes
+    ----------
+    log_likelihood : float
+        :math:`\\sum_i \\log p(x_i \\mid \\theta)` at the parameters of the E-step.
+    n_samples : int
+    counts : array of shape (n_components,)
+        :math:`N_k = \\sum_i \\gamma_{ik}` (without the empty-component guard).
+    first_moments : array of shape (n_components, n_features)
+        :math:`s_k = \\sum_i \\gamma_{ik} (x_i - m_k)`.
+    second_moments : array of shape (n_components, n_features, n_features) or (n_components, n_features)
+        :math:`S_k = \\sum_i \\gamma_{ik} (x_i - m_k)(x_i - m_k)^T` (symmetric), or only its
+        diagonal for ``diag`` and ``spherical``.
+    shift : array of shape (n_components, n_features)
+        The means :math:`m_k` of the E-step.
+    covariance_type : str
+    """
+
+    log_likelihood: float
+    n_samples: int
+    counts: np.ndarray
+    first_moments: np.ndarray
+    second_moments: np.ndarray
+    shift: np.ndarray
+    covariance_type: str
+
+
+# --- kernel inputs per covariance type ---------------------------------------------------
+
+
+def _full_kernel_inputs(params: GaussianMixtureParams, prec_chol: np.ndarray):
+    # -0.5 log det(Sigma_k) = sum_j log (U_k)_jj for the upper-triangular precision factor.
+    log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
+    return full_chunk_statistics, np.ascontiguousarray(prec_chol), log_det
+
+
+def _tied_kernel_inputs(params: GaussianMixtureParams, prec_chol: np.ndarray):
+    log_det = np.full(params.n_components, np.log(np.diag(prec_chol)).sum())
+    return full_chunk_statistics, np.repeat(prec_chol[None], params.n_components, axis=0), log_det
+
+
+def _diag_kernel_inputs(params: GaussianMixtureParams, prec_chol: np.ndarray):
+    return diag_chunk_statistics, np.ascontiguousarray(prec_chol), np.log(prec_chol).sum(axis=1)
+
+
+def _spherical_kernel_inputs(params: GaussianMixtureParams, prec_chol: np.ndarray):
+    per_feature = np.repeat(prec_chol[:, None], params.n_features, axis=1)
+    return diag_chunk_statistics, per_feature, params.n_features * np.log(prec_chol)
+
+
+_KERNEL_INPUTS: dict[str, Callable] = {
+    "full": _full_kernel_inputs,
+    "tied": _tied_kernel_inputs,
+    "diag": _diag_kernel_inputs,
+    "spherical": _spherical_kernel_inputs,
+}
+
+_SECOND_MOMENT_IS_MATRIX = {"full": True, "tied": True, "diag": False, "spherical": False}
+
+
+# --- threads and chunks ----------------------------------------------------------------------
+
+
+def _available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
+
+
+def _thread_pool(n_threads: int) -> ThreadPoolExecutor:
+    # Keyed by process id too: a pool inherited through fork() has no live threads.
+    key = (os.getpid(), n_threads)
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="emgmm-fast")
+    return _POOLS[key]
+
+
+def default_chunk_size(n_samples: int, n_components: int, n_features: int) -> int:
+    """Rows per chunk: at least ``MIN_CHUNK_SIZE`` and ``8 K D``.
+
+    The per-chunk statistics take ``K D^2`` numbers against ``chunk D`` numbers of ``X``,
+    so ``chunk >= 8 K D`` keeps them under an eighth of the size of ``X``.
+    """
+    return max(MIN_CHUNK_SIZE, 8 * n_components * n_features)
+
+
+def _chunk_ranges(n_chunks: int, n_parts: int) -> list[tuple[int, int]]:
+    edges = np.linspace(0, n_chunks, n_parts + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def _check_inputs(X: np.ndarray, params: GaussianMixtureParams, chunk_size, n_threads) -> np.ndarray:
+    if not isinstance(params, GaussianMixtureParams):
+        raise ValueError(f"params must be a GaussianMixtureParams, got {type(params).__name__}")
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] != params.n_features:
+        raise ValueError(
+            f"X must have shape (n_samples >= 1, {params.n_features}) to match params, got {X.shape}"
+        )
+    for name, value in (("chunk_size", chunk_size), ("n_threads", n_threads)):
+        if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+            raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+    return X
+
+
+# --- E-step and statistics -----------------------------------------------------------------
+
+
+def accumulate_statistics(
+    X: np.ndarray,
+    params: GaussianMixtureParams,
+    *,
+    chunk_size: int | None = None,
+    n_threads: int | None = None,
+) -> SufficientStatistics:
+    """E-step at ``params`` fused with the sums of :class:`SufficientStatistics`, one pass over X.
+
+    .. math::
+
+        \\gamma_{ik} = \\exp\\left(\\log\\pi_k + \\log\\mathcal N(x_i \\mid m_k, \\Sigma_k)
+            - \\operatorname{logsumexp}_j [\\log\\pi_j + \\log\\mathcal N(x_i \\mid m_j, \\Sigma_j)]\\right)
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    params : GaussianMixtureParams
+    chunk_size : int, optional
+        Rows per chunk (default :func:`default_chunk_size`); changes the numbers only by rounding.
+    n_threads : int, optional
+        Threads sharing the chunks (default: the cores available to this process).
+
+    Returns
+    -------
+    SufficientStatistics
+    """
+    X = _check_inputs(X, params, chunk_size, n_threads)
+    n_samples, n_features = X.shape
+    n_components = params.n_components
+    chunk_size = int(chunk_size or default_chunk_size(n_samples, n_components, n_features))
+    n_chunks = -(-n_samples // chunk_size)
+    kernel, precisions, log_det = _KERNEL_INPUTS[params.covariance_type](
+        params, params.precisions_cholesky
+    )
+    with np.errstate(divide="ignore"):  # a zero weight gives log 0 = -inf, which is exact
+        log_constants = np.log(params.weights) - 0.5 * n_features * LOG_2PI + log_det
+    means = np.ascontiguousarray(params.means)
+    matrix = _SECOND_MOMENT_IS_MATRIX[params.covariance_type]
+    log_likelihood = np.zeros(n_chunks)
+    counts = np.zeros((n_chunks, n_components))
+    first = np.zeros((n_chunks, n_components, n_features))
+    second = np.zeros((n_chunks, n_components, n_features) + ((n_features,) if matrix else ()))
+
+    def run(chunks: tuple[int, int]) -> None:
+        kernel(X, means, precisions, log_constants, chunk_size, chunks[0], chunks[1],
+               log_likelihood, counts, first, second)
+
+    ranges = _chunk_ranges(n_chunks, min(n_threads or _available_cores(), n_chunks))
+    if len(ranges) == 1:
+        run(ranges[0])
+    else:
+        for future in [_thread_pool(len(ranges)).submit(run, r) for r in ranges]:
+            future.result()
+    second = second.sum(axis=0)
+    if matrix:
+        # Only the upper triangle was accumulated: mirror it, keeping the diagonal once.
+        second = second + second.swapaxes(1, 2)
+        second[:, np.arange(n_features), np.arange(n_features)] *= 0.5
+    return SufficientStatistics(
+        log_likelihood=float(log_likelihood.sum()),
+        n_samples=n_samples,
+        counts=counts.sum(axis=0),
+        first_moments=first.sum(axis=0),
+        second_moments=second,
+        shift=means,
+        covariance_type=params.covariance_type,
+    )
+
+
+# --- M-step from the statistics ----------------------------------------------------------------
+
+
+def _centred_scatter(stats: SufficientStatistics, delta: np.ndarray) -> np.ndarray:
+    """:math:`C_k` (matrices) or its diagonal, from the sums about the shift."""
+    s, n = stats.first_moments, stats.counts
+    if stats.second_moments.ndim == 3:
+        cross = delta[:, :, None] * s[:, None, :]
+        return (stats.second_moments - cross - cross.swapaxes(1, 2)
+                + n[:, None, None] * delta[:, :, None] * delta[:, None, :])
+    return stats.second_moments - 2.0 * delta * s + n[:, None] * delta**2
+
+
+def _add_to_diagonal(matrices: np.ndarray, value: float) -> np.ndarray:
+    size = matrices.shape[-1]
+    matrices[..., np.arange(size), np.arange(size)] += value
+    return matrices
+
+
+_COVARIANCES_FROM_SCATTER: dict[str, Callable] = {
+    "full": lambda scatter, nk, reg: _add_to_diagonal(scatter / nk[:, None, None], reg),
+    "tied": lambda scatter, nk, reg: _add_to_diagonal(scatter.sum(axis=0) / nk.sum(), reg),
+    "diag": lambda scatter, nk, reg: scatter / nk[:, None] + reg,
+    "spherical": lambda scatter, nk, reg: (scatter / nk[:, None] + reg).mean(axis=1),
+}
+
+
+def params_from_statistics(stats: SufficientStatistics, reg_covar: float) -> GaussianMixtureParams:
+    """M-step from :class:`SufficientStatistics` (see the module docstring for the algebra).
+
+    .. math::
+
+        \\tilde N_k = N_k + 10\\epsilon, \\quad \\pi_k = \\frac{\\tilde N_k}{\\sum_j \\tilde N_j}, \\quad
+        \\mu_k = \\frac{s_k + N_k m_k}{\\tilde N_k}, \\quad
+        \\Sigma_k = \\frac{C_k}{\\tilde N_k} + \\varepsilon I
+    """
+    guarded = stats.counts + EMPTY_COMPONENT_GUARD
+    means = (stats.first_moments + stats.counts[:, None] * stats.shift) / guarded[:, None]
+    scatter = _centred_scatter(stats, means - stats.shift)
+    covariances = _COVARIANCES_FROM_SCATTER[stats.covariance_type](scatter, guarded, reg_covar)
+    return GaussianMixtureParams(guarded / guarded.sum(), means, covariances, stats.covariance_type)
+
+
+def fused_em_iteration(
+    X: np.ndarray,
+    params: GaussianMixtureParams,
+    reg_covar: float,
+    *,
+    chunk_size: int | None = None,
+    n_threads: int | None = None,
+) -> tuple[float, GaussianMixtureParams]:
+    """One EM iteration in a single pass over ``X``; same numbers as the reference iteration.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        Finite data (the fit loop checks it once).
+    params : GaussianMixtureParams
+        Parameters of the E-step.
+    reg_covar : float
+        Non-negative ridge added to the diagonal of every covariance.
+    chunk_size : int, optional
+        Rows per chunk (default :func:`default_chunk_size`).
+    n_threads : int, optional
+        Threads (default: the cores available to this process).
+
+    Returns
+    -------
+    mean_log_likelihood : float
+        :math:`\\frac1N \\sum_i \\log p(x_i \\mid \\theta)` at the input ``params``.
+    next_params : GaussianMixtureParams
+        The M-step from the responsibilities at ``params``.
+    """
+    if not (np.isscalar(reg_covar) and reg_covar >= 0):
+        raise ValueError(f"reg_covar must be a non-negative number, got {reg_covar!r}")
+    stats = accumulate_statistics(X, params, chunk_size=chunk_size, n_threads=n_threads)
+    mean_log_likelihood = stats.log_likelihood / stats.n_samples
+    if not np.isfinite(mean_log_likelihood):
+        raise ValueError(
+            "the log-likelihood is not finite: check X for NaN or infinity, "
+            "increase reg_covar, or scale the input data"
+        )
+    return mean_log_likelihood, params_from_statistics(stats, float(reg_covar))
