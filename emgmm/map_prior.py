@@ -1,0 +1,282 @@
+"""Conjugate priors of a Gaussian mixture for MAP-EM (Fraley and Raftery 2007).
+
+Priors (:class:`ConjugatePrior`), with :math:`\\kappa` = ``shrinkage``, :math:`\\nu` = ``dof``,
+:math:`\\Psi` = ``scale`` and :math:`\\mu_0` = ``mean``:
+
+============  =====================================================================
+type          prior on (means, covariances)
+============  =====================================================================
+``full``      :math:`\\Sigma_k \\sim \\mathcal{W}^{-1}(\\nu, \\Psi)`,
+              :math:`\\mu_k \\mid \\Sigma_k \\sim \\mathcal N(\\mu_0, \\Sigma_k/\\kappa)`
+              (Normal-inverse-Wishart), independently over k
+``tied``      one :math:`\\Sigma \\sim \\mathcal{W}^{-1}(\\nu, \\Psi)`,
+              :math:`\\mu_k \\mid \\Sigma \\sim \\mathcal N(\\mu_0, \\Sigma/\\kappa)` for every k
+``diag``      :math:`\\sigma^2_{kd} \\sim \\text{Inv-Gamma}(\\nu/2, \\psi_d/2)`,
+              :math:`\\mu_{kd} \\mid \\sigma^2_{kd} \\sim \\mathcal N(\\mu_{0d}, \\sigma^2_{kd}/\\kappa)`
+``spherical`` :math:`\\sigma^2_k \\sim \\text{Inv-Gamma}(\\nu/2, \\psi/2)`,
+              :math:`\\mu_k \\mid \\sigma^2_k \\sim \\mathcal N(\\mu_0, \\sigma^2_k I/\\kappa)`
+============  =====================================================================
+
+and :math:`w \\sim \\operatorname{Dirichlet}(\\alpha)` with every :math:`\\alpha_k \\ge 1`
+(smaller values put the mode on the boundary of the simplex). :mod:`emgmm.map_em` finds
+the posterior mode.
+
+Correspondence with :class:`bayes.Priors` (the PyMC model):
+
+- ``weights_concentration`` = :math:`\\alpha`: the same Dirichlet, exactly.
+- ``means_loc`` = :math:`\\mu_0`: the same prior location of every component mean, exactly.
+- ``means_scale`` :math:`s_d`: no exact counterpart. PyMC's means are independent of the
+  covariances, :math:`\\mu_{kd} \\sim \\mathcal N(m_d, s_d^2)`; here their prior variance is
+  :math:`\\Sigma_{k,dd}/\\kappa`, tied to the component's own covariance. Matching the
+  prior variance at a typical component variance :math:`\\sigma^2` gives
+  :math:`\\kappa \\approx \\sigma^2 / s^2` (:func:`matched_shrinkage`).
+- ``scale_prior`` / ``scale_param``: no exact counterpart. PyMC puts HalfNormal,
+  Exponential or HalfCauchy priors on the component standard deviations; here the
+  covariance has an inverse-Wishart (inverse-gamma per variance for diag/spherical) prior
+  whose location is set by :math:`\\Psi / \\nu`. Both are weakly informative and scaled to
+  the data, but their tails differ.
+- ``lkj_eta`` :math:`\\eta`: partial. LKJ(:math:`\\eta`) gives every correlation the
+  marginal density :math:`\\propto (1-\\rho^2)^{\\eta - 2 + D/2}`; an inverse-Wishart with
+  diagonal :math:`\\Psi` gives :math:`\\propto (1-\\rho^2)^{(\\nu - D - 1)/2}` (Barnard,
+  McCulloch and Meng 2000), so :math:`\\nu = 2\\eta + 2D - 3` matches those marginals
+  (the whole correlation prior when D = 2), but in the inverse-Wishart the correlations are
+  not independent of the variances as they are in PyMC's LKJ construction.
+
+References: Fraley and Raftery (2007), "Bayesian regularization for normal mixture estimation
+and model-based clustering", J. Classification 24; mclust's ``priorControl``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from emgmm.params import COVARIANCE_TYPES, GaussianMixtureParams
+
+# --------------------------------------------------------------------------- the prior
+
+
+def flat_dof(covariance_type: str, n_components: int, n_features: int) -> float:
+    """The ``dof`` at which the prior's :math:`\\log|\\Sigma|` term vanishes (flat limit)."""
+    return {
+        "full": -(n_features + 2.0),
+        "tied": -(n_features + 1.0 + n_components),
+        "diag": -3.0,
+        "spherical": -(n_features + 2.0),
+    }[covariance_type]
+
+
+def _scale_shape(covariance_type: str, n_features: int) -> tuple[int, ...]:
+    return {"full": (n_features,) * 2, "tied": (n_features,) * 2, "diag": (n_features,),
+            "spherical": ()}[covariance_type]
+
+
+@dataclass(frozen=True)
+class ConjugatePrior:
+    """Conjugate prior of a Gaussian mixture (see the module docstring for the densities).
+
+    Attributes
+    ----------
+    weights_concentration : ndarray of shape (n_components,)
+        Dirichlet :math:`\\alpha`, every entry >= 1.
+    mean : ndarray of shape (n_features,)
+        :math:`\\mu_0`, prior location of every component mean.
+    shrinkage : float
+        :math:`\\kappa \\ge 0`, prior sample size of the means (0: flat prior on the means).
+    dof : float
+        :math:`\\nu`, at least :func:`flat_dof` (the improper flat limit).
+    scale : ndarray
+        :math:`\\Psi`: (D, D) positive semi-definite for full/tied, (D,) for diag, () for
+        spherical, non-negative.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+    """
+
+    weights_concentration: np.ndarray
+    mean: np.ndarray
+    shrinkage: float
+    dof: float
+    scale: np.ndarray
+    covariance_type: str = "full"
+
+    def __post_init__(self) -> None:
+        if self.covariance_type not in COVARIANCE_TYPES:
+            raise ValueError(
+                f"covariance_type must be one of {COVARIANCE_TYPES}, got {self.covariance_type!r}"
+            )
+        alpha = np.atleast_1d(np.asarray(self.weights_concentration, dtype=float))
+        mean = np.atleast_1d(np.asarray(self.mean, dtype=float))
+        scale = np.asarray(self.scale, dtype=float)
+        n_features = mean.shape[0]
+        if alpha.ndim != 1 or np.any(alpha < 1) or not np.all(np.isfinite(alpha)):
+            raise ValueError(
+                "weights_concentration must be one finite value >= 1 per component "
+                "(MAP-EM's mode is on the simplex boundary for alpha < 1)"
+            )
+        if mean.ndim != 1 or not np.all(np.isfinite(mean)):
+            raise ValueError(f"mean must be a finite vector of shape (n_features,), got {mean.shape}")
+        if not (np.isfinite(self.shrinkage) and self.shrinkage >= 0):
+            raise ValueError(f"shrinkage must be finite and >= 0, got {self.shrinkage}")
+        expected = _scale_shape(self.covariance_type, n_features)
+        if scale.shape != expected:
+            raise ValueError(f"{self.covariance_type} scale must have shape {expected}, got {scale.shape}")
+        if scale.ndim == 2:
+            if not np.allclose(scale, scale.T) or np.linalg.eigvalsh(scale).min() < -1e-12:
+                raise ValueError("scale must be a symmetric positive semi-definite matrix")
+        elif np.any(scale < 0) or not np.all(np.isfinite(scale)):
+            raise ValueError("scale must be finite and >= 0")
+        minimum = flat_dof(self.covariance_type, alpha.size, n_features)
+        if not (np.isfinite(self.dof) and self.dof >= minimum):
+            raise ValueError(f"dof must be >= {minimum} (the flat limit) for this model, got {self.dof}")
+        for name, value in (("weights_concentration", alpha), ("mean", mean), ("scale", scale)):
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "shrinkage", float(self.shrinkage))
+        object.__setattr__(self, "dof", float(self.dof))
+
+    @property
+    def n_components(self) -> int:
+        return self.weights_concentration.shape[0]
+
+
+def flat_conjugate_prior(
+    n_components: int, n_features: int, covariance_type: str = "full"
+) -> ConjugatePrior:
+    """The improper flat limit: constant log-prior, MAP-EM = maximum-likelihood EM."""
+    return ConjugatePrior(
+        weights_concentration=np.ones(n_components),
+        mean=np.zeros(n_features),
+        shrinkage=0.0,
+        dof=flat_dof(covariance_type, n_components, n_features),
+        scale=np.zeros(_scale_shape(covariance_type, n_features)),
+        covariance_type=covariance_type,
+    )
+
+
+def default_conjugate_prior(
+    X: np.ndarray,
+    n_components: int,
+    covariance_type: str = "full",
+    *,
+    weights_concentration: float | np.ndarray = 1.0,
+    shrinkage: float = 0.01,
+    dof: float | None = None,
+) -> ConjugatePrior:
+    """mclust-like defaults (``priorControl()``, Fraley and Raftery 2007).
+
+    ``mean`` = column means of ``X``, ``shrinkage`` = 0.01, ``dof`` = D + 2 and
+
+    .. math:: \\Psi = \\operatorname{Cov}(X) / K^{2/D}
+
+    (full/tied; its diagonal for diag, the mean of the diagonal for spherical): a component
+    is a priori about ``1/K`` of the data cloud in volume.
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[0] < 2:
+        raise ValueError(f"X must have shape (n_samples >= 2, n_features), got {X.shape}")
+    n_features = X.shape[1]
+    covariance = np.atleast_2d(np.cov(X, rowvar=False)) / n_components ** (2.0 / n_features)
+    scale = {
+        "full": covariance,
+        "tied": covariance,
+        "diag": np.diag(covariance).copy(),
+        "spherical": np.asarray(np.mean(np.diag(covariance))),
+    }
+    if covariance_type not in scale:
+        raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}")
+    return ConjugatePrior(
+        weights_concentration=np.broadcast_to(np.asarray(weights_concentration, float), (n_components,)),
+        mean=X.mean(axis=0),
+        shrinkage=shrinkage,
+        dof=n_features + 2.0 if dof is None else dof,
+        scale=scale[covariance_type],
+        covariance_type=covariance_type,
+    )
+
+
+def matched_shrinkage(means_scale: np.ndarray, component_variance: np.ndarray) -> float:
+    """:math:`\\kappa` giving the NIW means the prior variance of PyMC's independent Normal.
+
+    .. math:: \\kappa = \\operatorname{mean}_d\\, \\sigma^2_d / s_d^2
+
+    with :math:`s_d` = ``bayes.Priors.means_scale`` and :math:`\\sigma^2_d` a typical
+    component variance (e.g. the prior mode :math:`\\Psi_{dd}/(\\nu + D + 2)`).
+    """
+    means_scale = np.asarray(means_scale, float)
+    component_variance = np.asarray(component_variance, float)
+    for value in (means_scale, component_variance):
+        if not (np.all(np.isfinite(value)) and np.all(value > 0)):
+            raise ValueError("means_scale and component_variance must be finite and positive")
+    return float(np.mean(component_variance / means_scale**2))
+
+
+# --------------------------------------------------------------------------- log prior
+
+
+def _log_prior_full(params, prior):
+    total = 0.0
+    for mu, cov in zip(params.means, params.covariances):
+        chol = np.linalg.cholesky(cov)
+        log_det = 2.0 * np.sum(np.log(np.diag(chol)))
+        inv = np.linalg.inv(cov)
+        diff = mu - prior.mean
+        total += (-0.5 * (prior.dof + prior.mean.size + 2.0) * log_det
+                  - 0.5 * np.sum(prior.scale * inv) - 0.5 * prior.shrinkage * diff @ inv @ diff)
+    return total
+
+
+def _log_prior_tied(params, prior):
+    cov, n_features = params.covariances, params.n_features
+    log_det = np.linalg.slogdet(cov)[1]
+    inv = np.linalg.inv(cov)
+    diffs = params.means - prior.mean
+    return (-0.5 * (prior.dof + n_features + 1.0 + params.n_components) * log_det
+            - 0.5 * np.sum(prior.scale * inv)
+            - 0.5 * prior.shrinkage * np.einsum("kd,de,ke->", diffs, inv, diffs))
+
+
+def _log_prior_diag(params, prior):
+    var = params.covariances
+    return np.sum(-0.5 * (prior.dof + 3.0) * np.log(var)
+                  - (prior.scale + prior.shrinkage * (params.means - prior.mean) ** 2) / (2 * var))
+
+
+def _log_prior_spherical(params, prior):
+    var, n_features = params.covariances, params.n_features
+    squared = np.sum((params.means - prior.mean) ** 2, axis=1)
+    return np.sum(-0.5 * (prior.dof + n_features + 2.0) * np.log(var)
+                  - (prior.scale + prior.shrinkage * squared) / (2 * var))
+
+
+_LOG_PRIOR: dict[str, Callable] = {
+    "full": _log_prior_full, "tied": _log_prior_tied,
+    "diag": _log_prior_diag, "spherical": _log_prior_spherical,
+}
+
+
+def log_prior_density(params: GaussianMixtureParams, prior: ConjugatePrior) -> float:
+    """:math:`\\log p(\\theta)` up to an additive constant that does not depend on θ.
+
+    .. math:: \\sum_k (\\alpha_k - 1)\\log w_k - \\tfrac{\\nu + D + 2}{2} \\sum_k \\log|\\Sigma_k|
+              - \\tfrac12 \\sum_k \\operatorname{tr}(\\Psi \\Sigma_k^{-1})
+              - \\tfrac{\\kappa}{2} \\sum_k (\\mu_k - \\mu_0)^T \\Sigma_k^{-1} (\\mu_k - \\mu_0)
+
+    for ``full``; the other types as in the module docstring.
+    """
+    check_compatible(params.covariance_type, params.n_components, params.n_features, prior)
+    with np.errstate(divide="ignore"):
+        log_weights = np.where(prior.weights_concentration > 1, np.log(params.weights), 0.0)
+    return float(np.sum((prior.weights_concentration - 1.0) * log_weights)
+                 + _LOG_PRIOR[params.covariance_type](params, prior))
+
+
+def check_compatible(covariance_type, n_components, n_features, prior):
+    if (prior.covariance_type, prior.n_components, prior.mean.size) != (
+        covariance_type, n_components, n_features
+    ):
+        raise ValueError(
+            f"prior is for covariance_type={prior.covariance_type!r}, K={prior.n_components}, "
+            f"D={prior.mean.size}; the model has {covariance_type!r}, K={n_components}, "
+            f"D={n_features}"
+        )

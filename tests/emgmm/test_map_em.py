@@ -1,0 +1,226 @@
+"""MAP-EM under conjugate priors: flat limit = plain EM, monotone objective, exact M-step."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.mixture import GaussianMixture
+
+from emgmm.map_em import fit_map_em, map_m_step, map_objective
+from emgmm.map_prior import (
+    ConjugatePrior,
+    default_conjugate_prior,
+    flat_conjugate_prior,
+    log_prior_density,
+    matched_shrinkage,
+)
+from emgmm.params import COVARIANCE_TYPES, GaussianMixtureParams
+from emgmm.steps import e_step
+
+
+def three_blobs(seed: int, n: int = 450) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    sizes = (n * np.array([0.45, 0.33, 0.22])).astype(int)
+    return np.concatenate([
+        rng.multivariate_normal([0, 0], [[1.0, 0.3], [0.3, 0.8]], sizes[0]),
+        rng.multivariate_normal([3, 1], [[0.5, -0.2], [-0.2, 0.6]], sizes[1]),
+        rng.multivariate_normal([-2, 3], [[0.3, 0.0], [0.0, 0.2]], sizes[2]),
+    ])
+
+
+def precisions(covariances: np.ndarray, covariance_type: str) -> np.ndarray:
+    if covariance_type in ("full", "tied"):
+        return np.linalg.inv(covariances)
+    return 1.0 / covariances
+
+
+def rough_start(X, covariance_type, seed=0):
+    """One sklearn iteration from random rows: a start that is still far from converged."""
+    gm = GaussianMixture(3, covariance_type=covariance_type, max_iter=1, random_state=seed,
+                         init_params="random_from_data")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning: intended, the start is unconverged
+        gm.fit(X)
+    return GaussianMixtureParams(gm.weights_, gm.means_, gm.covariances_, covariance_type)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_flat_prior_equals_plain_em(covariance_type):
+    """Flat-limit MAP-EM reproduces scikit-learn's EM from the same start, iteration by iteration."""
+    X = three_blobs(1)
+    start = rough_start(X, covariance_type)
+    reference = GaussianMixture(
+        3, covariance_type=covariance_type, weights_init=start.weights, means_init=start.means,
+        precisions_init=precisions(start.covariances, covariance_type), reg_covar=1e-6, tol=0.0,
+        max_iter=40,
+    )
+    with pytest.warns(Warning):  # tol=0 never "converges"
+        reference.fit(X)
+    prior = flat_conjugate_prior(3, 2, covariance_type)
+    result = fit_map_em(X, 3, prior, covariance_type=covariance_type, init=start, tol=0.0,
+                        max_iter=40, reg_covar=1e-6)
+    assert result.n_iter == reference.n_iter_ == 40
+    assert log_prior_density(result.params, prior) == 0.0
+    np.testing.assert_allclose(result.params.weights, reference.weights_, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(result.params.means, reference.means_, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(result.params.covariances, reference.covariances_, atol=1e-6, rtol=0)
+    assert result.log_likelihood / X.shape[0] == pytest.approx(reference.score(X), abs=1e-9)
+
+
+def random_prior(rng, covariance_type, X):
+    """Proper priors with random strengths, centred away from the data."""
+    prior = default_conjugate_prior(
+        X, 3, covariance_type, weights_concentration=rng.uniform(1, 20, 3),
+        shrinkage=rng.uniform(0, 50), dof=rng.uniform(3, 60),
+    )
+    return ConjugatePrior(prior.weights_concentration, prior.mean + rng.normal(0, 2, 2),
+                          prior.shrinkage, prior.dof, prior.scale * rng.uniform(0.1, 10),
+                          covariance_type)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("seed", range(4))
+def test_map_objective_never_decreases(covariance_type, seed):
+    rng = np.random.default_rng(seed)
+    X = three_blobs(seed, n=int(rng.integers(60, 400)))
+    for prior in (default_conjugate_prior(X, 3, covariance_type), random_prior(rng, covariance_type, X)):
+        result = fit_map_em(X, 3, prior, covariance_type=covariance_type, init_params="random",
+                            random_state=seed, tol=0.0, max_iter=60)
+        steps = np.diff(result.objective_history)
+        assert np.all(steps >= -1e-9 * np.abs(result.objective_history[1:])), steps.min()
+        assert result.objective_history[-1] == pytest.approx(map_objective(X, result.params, prior))
+
+
+def expected_complete_log_posterior(X, resp, params, prior):
+    from emgmm.steps import estimate_weighted_log_prob
+
+    return float(np.sum(resp * estimate_weighted_log_prob(X, params))) + log_prior_density(params, prior)
+
+
+def perturbed(params, rng, size):
+    """A nearby valid parameter: multiplicative noise on weights, additive on means/covariances."""
+    weights = params.weights * np.exp(rng.normal(0, size, params.weights.shape))
+    covariances = np.array(params.covariances)
+    if params.covariance_type in ("full", "tied"):
+        stack = covariances.reshape(-1, *covariances.shape[-2:])
+        for k, cov in enumerate(stack):
+            chol = np.linalg.cholesky(cov) + np.tril(rng.normal(0, size, cov.shape))
+            stack[k] = chol @ chol.T
+        covariances = stack.reshape(covariances.shape)
+    else:
+        covariances = covariances * np.exp(rng.normal(0, size, covariances.shape))
+    return GaussianMixtureParams(weights / weights.sum(), params.means + rng.normal(0, size, params.means.shape),
+                                 covariances, params.covariance_type)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_m_step_maximises_expected_complete_log_posterior(covariance_type):
+    """No perturbation of the M-step's output scores higher on Q(theta) + log p(theta)."""
+    rng = np.random.default_rng(5)
+    X = three_blobs(5, n=120)
+    prior = random_prior(rng, covariance_type, X)
+    resp = rng.dirichlet(np.ones(3), size=X.shape[0])
+    best = map_m_step(X, resp, prior)
+    top = expected_complete_log_posterior(X, resp, best, prior)
+    for size in (1e-2, 1e-3):
+        for _ in range(50):
+            assert expected_complete_log_posterior(X, resp, perturbed(best, rng, size), prior) < top
+
+
+def scipy_log_prior(params, prior):
+    """The same prior written with scipy.stats densities (normalised)."""
+    alpha, mu0, kappa, nu, psi = (prior.weights_concentration, prior.mean, prior.shrinkage,
+                                  prior.dof, prior.scale)
+    total = stats.dirichlet.logpdf(params.weights, alpha)
+    kind = params.covariance_type
+    for k, mu in enumerate(params.means):
+        if kind == "full":
+            cov = params.covariances[k]
+            total += stats.invwishart.logpdf(cov, nu, psi)
+            total += stats.multivariate_normal.logpdf(mu, mu0, cov / kappa)
+        elif kind == "tied":
+            total += stats.multivariate_normal.logpdf(mu, mu0, params.covariances / kappa)
+        elif kind == "diag":
+            var = params.covariances[k]
+            total += np.sum(stats.invgamma.logpdf(var, nu / 2, scale=psi / 2))
+            total += np.sum(stats.norm.logpdf(mu, mu0, np.sqrt(var / kappa)))
+        else:
+            var = params.covariances[k]
+            total += stats.invgamma.logpdf(var, nu / 2, scale=psi / 2)
+            total += np.sum(stats.norm.logpdf(mu, mu0, np.sqrt(var / kappa)))
+    if kind == "tied":
+        total += stats.invwishart.logpdf(params.covariances, nu, psi)
+    return total
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_log_prior_density_matches_scipy_up_to_a_constant(covariance_type):
+    rng = np.random.default_rng(11)
+    X = three_blobs(11)
+    prior = random_prior(rng, covariance_type, X)
+    fits = [map_m_step(X, rng.dirichlet(np.ones(3), size=X.shape[0]), prior) for _ in range(4)]
+    ours = np.array([log_prior_density(p, prior) for p in fits])
+    reference = np.array([scipy_log_prior(p, prior) for p in fits])
+    np.testing.assert_allclose(ours - ours[0], reference - reference[0], rtol=1e-9, atol=1e-8)
+
+
+def test_default_prior_follows_mclust():
+    X = three_blobs(2)
+    prior = default_conjugate_prior(X, 3, "full")
+    assert prior.dof == 4.0 and prior.shrinkage == 0.01
+    np.testing.assert_allclose(prior.scale, np.cov(X, rowvar=False) / 3.0)
+    np.testing.assert_allclose(prior.mean, X.mean(axis=0))
+    np.testing.assert_allclose(prior.weights_concentration, np.ones(3))
+    spherical = default_conjugate_prior(X, 3, "spherical")
+    assert spherical.scale.shape == () and spherical.scale == pytest.approx(np.mean(np.var(X, axis=0, ddof=1)) / 3)
+
+
+def test_strong_prior_pulls_the_mode_towards_the_prior():
+    X = three_blobs(3)
+    weak = fit_map_em(X, 3, random_state=0)
+    strong_prior = ConjugatePrior(np.full(3, 1e4), np.array([10.0, -10.0]), 1e6, 4.0,
+                                  np.eye(2), "full")
+    strong = fit_map_em(X, 3, strong_prior, init=weak.params)
+    np.testing.assert_allclose(strong.params.means, np.tile([10.0, -10.0], (3, 1)), atol=1e-2)
+    np.testing.assert_allclose(strong.params.weights, np.full(3, 1 / 3), atol=0.02)
+    assert strong.converged and weak.converged
+
+
+def test_matched_shrinkage():
+    assert matched_shrinkage(np.array([2.0, 4.0]), np.array([1.0, 4.0])) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="positive"):
+        matched_shrinkage(np.array([0.0]), np.array([1.0]))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"weights_concentration": np.array([0.5, 1.0, 1.0])}, "weights_concentration"),
+        ({"dof": -10.0}, "dof must be >= -4"),
+        ({"shrinkage": -1.0}, "shrinkage"),
+        ({"scale": np.eye(3)}, "scale must have shape"),
+        ({"scale": -np.eye(2)}, "positive semi-definite"),
+    ],
+)
+def test_invalid_prior_raises(kwargs, message):
+    fields = dict(weights_concentration=np.ones(3), mean=np.zeros(2), shrinkage=0.1, dof=4.0,
+                  scale=np.eye(2), covariance_type="full") | kwargs
+    with pytest.raises(ValueError, match=message):
+        ConjugatePrior(**fields)
+
+
+def test_prior_must_match_the_model():
+    X = three_blobs(4)
+    with pytest.raises(ValueError, match="prior is for covariance_type='diag'"):
+        fit_map_em(X, 3, flat_conjugate_prior(3, 2, "diag"), covariance_type="full")
+    with pytest.raises(ValueError, match="n_samples"):
+        fit_map_em(X[:2], 3)
+
+
+def test_same_seed_same_fit():
+    X = three_blobs(6)
+    first, second = (fit_map_em(X, 3, random_state=42, init_params="random") for _ in range(2))
+    np.testing.assert_array_equal(first.params.means, second.params.means)
+    log_norm, _ = e_step(X, first.params)
+    assert first.log_likelihood == pytest.approx(log_norm.sum())
