@@ -1,0 +1,151 @@
+"""The Gaussian mixture as a PyMC model, with the labels Z summed out or explicit.
+
+Marginalized formulation (:func:`build_model`, sampled with NUTS):
+
+.. math::
+
+    p(x_i \\mid w, \\mu, \\Sigma) = \\sum_{k=1}^K w_k\\, \\mathcal{N}(x_i \\mid \\mu_k, \\Sigma_k).
+
+Explicit formulation (:func:`build_explicit_model`, NUTS for the continuous parameters
+and Gibbs for the labels):
+
+.. math::
+
+    z_i \\sim \\operatorname{Categorical}(w), \\qquad
+    x_i \\mid z_i \\sim \\mathcal{N}(\\mu_{z_i}, \\Sigma_{z_i}).
+
+Priors are described in :mod:`bayes.priors`, covariance parameterisations in
+:mod:`bayes.covariances`. Label switching is removed by ordering the first coordinate of
+the means, :math:`\\mu_{11} < \\mu_{21} < \\dots < \\mu_{K1}` (the ordered transform on the
+(K,) vector ``means_first``; the other coordinates ``means_rest`` (K, D-1) are free).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+from pymc.distributions import transforms
+
+from bayes.covariances import add_covariances
+from bayes.priors import Priors, ResolvedPriors, resolve_priors
+from bayes.validation import check_model_args
+
+OBSERVED_NAME = "X"
+
+
+def model_coords(n_samples: int, n_components: int, n_features: int) -> dict:
+    """Coordinates ``component``, ``dim`` (and its copy ``dim2``) and ``obs``."""
+    return {
+        "component": np.arange(n_components),
+        "dim": np.arange(n_features),
+        "dim2": np.arange(n_features),
+        "obs": np.arange(n_samples),
+    }
+
+
+def add_weights(priors: ResolvedPriors):
+    """Mixture weights ``weights`` ~ Dirichlet(alpha), dims (component,)."""
+    return pm.Dirichlet("weights", a=priors.weights_concentration, dims="component")
+
+
+def add_means(priors: ResolvedPriors, n_components: int, n_features: int, order_means: bool):
+    """Component means ``means`` (component, dim) with Normal(loc, scale) priors.
+
+    With ``order_means`` the first coordinate is the ordered (K,) vector ``means_first``
+    and the remaining coordinates ``means_rest`` (K, D-1); ``means`` is then a
+    Deterministic joining them.
+    """
+    loc, scale = priors.means_loc, priors.means_scale
+    if not order_means:
+        return pm.Normal("means", mu=loc, sigma=scale, dims=("component", "dim"))
+    first = pm.Normal(
+        "means_first",
+        mu=loc[0],
+        sigma=scale[0],
+        dims="component",
+        transform=transforms.ordered,
+    )
+    if n_features == 1:
+        return pm.Deterministic("means", first[:, None], dims=("component", "dim"))
+    pm.modelcontext(None).add_coord("dim_rest", np.arange(1, n_features))
+    rest = pm.Normal("means_rest", mu=loc[1:], sigma=scale[1:], dims=("component", "dim_rest"))
+    return pm.Deterministic(
+        "means", pt.concatenate([first[:, None], rest], axis=1), dims=("component", "dim")
+    )
+
+
+def add_parameters(X, n_components, covariance_type, priors, order_means):
+    """Shared part of both formulations: weights, means, Cholesky factors."""
+    resolved = resolve_priors(priors, X, n_components, covariance_type)
+    weights = add_weights(resolved)
+    means = add_means(resolved, n_components, X.shape[1], order_means)
+    choleskys = add_covariances(covariance_type, n_components, X.shape[1], resolved)
+    return weights, means, choleskys
+
+
+def build_model(
+    X,
+    n_components: int,
+    covariance_type: str = "full",
+    priors: Priors | None = None,
+    *,
+    order_means: bool = True,
+) -> pm.Model:
+    """Marginalized Gaussian mixture: Z summed out with ``pm.Mixture``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    n_components : int
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+    priors : Priors, optional
+        ``None`` uses ``Priors()`` with its data-scaled defaults.
+    order_means : bool, default True
+        Order the first coordinate of the means (removes label switching).
+
+    Returns
+    -------
+    pm.Model
+        Coords ``component``, ``dim``, ``dim2``, ``obs``; variables ``weights``,
+        ``means``, ``covariances`` (full matrices) and the observed ``X`` (obs, dim).
+    """
+    X, n_components, covariance_type = check_model_args(X, n_components, covariance_type)
+    coords = model_coords(X.shape[0], n_components, X.shape[1])
+    with pm.Model(coords=coords) as model:
+        weights, means, choleskys = add_parameters(
+            X, n_components, covariance_type, priors, order_means
+        )
+        components = [
+            pm.MvNormal.dist(mu=means[k], chol=choleskys[k]) for k in range(n_components)
+        ]
+        pm.Mixture(OBSERVED_NAME, w=weights, comp_dists=components, observed=X,
+                   dims=("obs", "dim"))
+    return model
+
+
+def build_explicit_model(
+    X,
+    n_components: int,
+    covariance_type: str = "full",
+    priors: Priors | None = None,
+    *,
+    order_means: bool = True,
+) -> pm.Model:
+    """Gaussian mixture with the labels explicit: ``Z`` ~ Categorical(weights), dims (obs,).
+
+    Same parameters, priors and returned variables as :func:`build_model`, plus the
+    discrete ``Z``; sampled by PyMC with a compound step (NUTS on the continuous
+    parameters, ``CategoricalGibbsMetropolis`` on ``Z``).
+    """
+    X, n_components, covariance_type = check_model_args(X, n_components, covariance_type)
+    coords = model_coords(X.shape[0], n_components, X.shape[1])
+    with pm.Model(coords=coords) as model:
+        weights, means, choleskys = add_parameters(
+            X, n_components, covariance_type, priors, order_means
+        )
+        labels = pm.Categorical("Z", p=weights, dims="obs")
+        chol_stack = pt.stack(choleskys)
+        pm.MvNormal(OBSERVED_NAME, mu=means[labels], chol=chol_stack[labels], observed=X,
+                    dims=("obs", "dim"))
+    return model

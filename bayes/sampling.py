@@ -1,0 +1,250 @@
+"""``bayes.sample``: posterior draws of the mixture as an ``xarray.DataTree``.
+
+Groups of the returned tree: ``posterior`` (``weights``, ``means``, full
+``covariances``, the free variables), ``sample_stats``, ``observed_data``,
+``log_likelihood`` (pointwise, marginal over Z, for ``az.loo``), ``latent``
+(``membership`` (obs, component) and ``map_label`` (obs)) and ``posterior_predictive``.
+Root attrs record priors, sampler, formulation, init, seed, timings and versions.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+import warnings
+
+import arviz
+import numpy as np
+import pymc as pm
+import xarray as xr
+
+from bayes.initvals import em_initvals, jitter_initvals
+from bayes.latent import latent_dataset, log_likelihood_dataset, membership_and_log_likelihood
+from bayes.model import OBSERVED_NAME, build_explicit_model, build_model
+from bayes.predictive import posterior_predictive_dataset
+from bayes.priors import Priors, resolve_priors
+from bayes.validation import check_model_args, check_sampling_args
+
+# sampler -> the optional module it needs (installed by the extra of the same name)
+OPTIONAL_MODULES = {"pymc": None, "nutpie": "nutpie", "numpyro": "numpyro"}
+MODEL_BUILDERS = {"marginalized": build_model, "explicit": build_explicit_model}
+
+
+def module_available(name: str) -> bool:
+    """Whether an optional module can be imported."""
+    return importlib.util.find_spec(name) is not None
+
+
+def require_sampler(sampler: str) -> None:
+    """Raise a one-line ValueError if the sampler's optional package is missing."""
+    module = OPTIONAL_MODULES[sampler]
+    if module is not None and not module_available(module):
+        raise ValueError(
+            f"sampler={sampler!r} needs {module}, which is not installed: "
+            f"pip install 'gmm-compare[{sampler}]'"
+        )
+
+
+def seed_streams(random_seed: int) -> dict[str, int]:
+    """Independent integer seeds for EM, the sampler and the predictive draws."""
+    children = np.random.SeedSequence(random_seed).spawn(3)
+    names = ("em", "sampler", "predictive")
+    return {name: int(child.generate_state(1)[0]) for name, child in zip(names, children)}
+
+
+def pymc_options(initvals: dict, jitter: bool, cores, target_accept: float) -> dict:
+    """pm.sample arguments for PyMC's NUTS (per-chain initvals allowed, jitter optional)."""
+    return {
+        "initvals": initvals,
+        "init": "jitter+adapt_diag" if jitter else "adapt_diag",
+        "cores": cores,
+        "nuts": {"target_accept": target_accept},
+    }
+
+
+def nutpie_options(initvals: dict, jitter: bool, cores, target_accept: float) -> dict:
+    """pm.sample arguments for nutpie (jitter disabled by an empty ``jitter_rvs``)."""
+    compile_kwargs = {} if jitter else {"jitter_rvs": set()}
+    return {
+        "initvals": initvals,
+        "compile_kwargs": compile_kwargs,
+        "cores": cores,
+        "nuts": {"target_accept": target_accept},
+    }
+
+
+def numpyro_options(initvals: dict, jitter: bool, cores, target_accept: float) -> dict:
+    """pm.sample arguments for numpyro (chains run one after the other on one CPU device)."""
+    return {
+        "initvals": initvals,
+        "nuts": {"target_accept": target_accept, "jitter": jitter},
+    }
+
+
+SAMPLER_OPTIONS = {"pymc": pymc_options, "nutpie": nutpie_options, "numpyro": numpyro_options}
+
+
+def initial_labels(X: np.ndarray, initvals: dict) -> np.ndarray:
+    """Start of the explicit labels Z: the nearest starting mean (first coordinate if only it)."""
+    if "means" in initvals:
+        means = initvals["means"]
+    elif "means_rest" in initvals:
+        means = np.column_stack([initvals["means_first"], initvals["means_rest"]])
+    else:
+        means = np.asarray(initvals["means_first"])[:, None]
+    distances = ((X[:, None, : means.shape[1]] - means[None]) ** 2).sum(axis=-1)
+    return np.argmin(distances, axis=1)
+
+
+def starting_values(X, n_components, covariance_type, order_means, init, formulation, seed):
+    """Initial values for ``pm.sample``: EM solution or minimal jitter starts."""
+    if init == "em":
+        initvals = em_initvals(X, n_components, covariance_type, order_means, seed)
+    else:
+        initvals = jitter_initvals(X, n_components, order_means)
+    if formulation == "explicit" and initvals:
+        initvals["Z"] = initial_labels(X, initvals)
+    return initvals
+
+
+def run_sampler(model, sampler, options, draws, tune, chains, seed, progressbar):
+    """pm.sample with an explicit ``nuts_sampler`` (PyMC 6.4 would pick nutpie silently)."""
+    with model, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*not enough devices.*")
+        return pm.sample(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            random_seed=seed,
+            nuts_sampler=sampler,
+            progressbar=progressbar,
+            quiet=not progressbar,
+            compute_convergence_checks=False,
+            **options,
+        )
+
+
+def provenance(priors: Priors, resolved, **fields) -> dict:
+    """Root attrs: priors as JSON, run settings, library versions (netCDF-safe types)."""
+    resolved_json = {
+        name: np.asarray(getattr(resolved, name)).tolist()
+        for name in ("weights_concentration", "means_loc", "means_scale", "scale_param")
+    }
+    attrs = {
+        "priors": priors.to_json(),
+        "priors_resolved": json.dumps(resolved_json),
+        "pymc_version": pm.__version__,
+        "arviz_version": arviz.__version__,
+        "inference_library": "pymc",
+    }
+    attrs.update({k: (int(v) if isinstance(v, bool) else v) for k, v in fields.items()})
+    return attrs
+
+
+def add_derived_groups(tree: xr.DataTree, X: np.ndarray, posterior_predictive: bool, seed: int):
+    """Add observed_data, log_likelihood, latent and posterior_predictive groups."""
+    posterior = tree["posterior"].to_dataset()
+    membership, log_likelihood = membership_and_log_likelihood(X, posterior)
+    coords = {"obs": np.arange(X.shape[0]), "dim": np.arange(X.shape[1])}
+    tree["observed_data"] = xr.DataTree(
+        xr.Dataset({OBSERVED_NAME: (("obs", "dim"), X)}, coords=coords)
+    )
+    tree["log_likelihood"] = xr.DataTree(log_likelihood_dataset(log_likelihood, OBSERVED_NAME))
+    tree["latent"] = xr.DataTree(latent_dataset(membership))
+    if posterior_predictive:
+        rng = np.random.default_rng(seed)
+        tree["posterior_predictive"] = xr.DataTree(
+            posterior_predictive_dataset(posterior, X.shape[0], OBSERVED_NAME, rng)
+        )
+    return tree
+
+
+def sample(
+    X,
+    n_components: int,
+    covariance_type: str = "full",
+    priors: Priors | None = None,
+    *,
+    sampler: str = "pymc",
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 2,
+    cores: int | None = None,
+    init: str = "em",
+    order_means: bool = True,
+    target_accept: float = 0.9,
+    random_seed: int | None = None,
+    progressbar: bool = False,
+    formulation: str = "marginalized",
+    posterior_predictive: bool = True,
+) -> xr.DataTree:
+    """Sample the posterior of a Gaussian mixture.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    n_components : int
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+    priors : Priors, optional
+        ``None`` uses ``Priors()`` (data-scaled defaults, see :mod:`bayes.priors`).
+    sampler : {'pymc', 'nutpie', 'numpyro'}
+        NUTS implementation; nutpie and numpyro are optional extras.
+    draws, tune, chains : int
+        Kept draws, tuning steps and chains.
+    cores : int, optional
+        Parallel chains (``1`` runs them one after the other in this process).
+    init : {'em', 'jitter'}
+        ``'em'``: every chain starts at the EM solution without jitter (default; avoids
+        chains stuck in local modes). ``'jitter'``: the sampler's jittered default.
+    order_means : bool
+        Order the first coordinate of the means (removes label switching).
+    target_accept : float in (0, 1)
+    random_seed : int, optional
+        Seeds EM, the sampler and the predictive draws; ``None`` draws a fresh seed, which
+        is recorded in ``attrs['random_seed']``.
+    progressbar : bool
+    formulation : {'marginalized', 'explicit'}
+        Z summed out (NUTS) or Z ~ Categorical (compound NUTS + Gibbs, PyMC sampler only).
+    posterior_predictive : bool
+        Add replicated data sets (chain, draw, obs, dim).
+
+    Returns
+    -------
+    xarray.DataTree
+        See the module docstring for the groups; attrs ``sampling_time`` (seconds of
+        sampling reported by the sampler) and ``sample_wall_time`` (including compilation).
+    """
+    check_sampling_args(sampler=sampler, draws=draws, tune=tune, chains=chains, cores=cores,
+                        init=init, target_accept=target_accept, formulation=formulation,
+                        random_seed=random_seed)
+    X, n_components, covariance_type = check_model_args(X, n_components, covariance_type)
+    priors = Priors() if priors is None else priors
+    resolved = resolve_priors(priors, X, n_components, covariance_type)
+    require_sampler(sampler)
+    if random_seed is None:
+        random_seed = int(np.random.SeedSequence().generate_state(1)[0])
+    seeds = seed_streams(random_seed)
+
+    start = time.perf_counter()
+    initvals = starting_values(X, n_components, covariance_type, order_means, init,
+                               formulation, seeds["em"])
+    init_time = time.perf_counter() - start
+    model = MODEL_BUILDERS[formulation](X, n_components, covariance_type, priors,
+                                       order_means=order_means)
+    options = SAMPLER_OPTIONS[sampler](initvals, init == "jitter", cores, target_accept)
+    start = time.perf_counter()
+    tree = run_sampler(model, sampler, options, draws, tune, chains, seeds["sampler"],
+                       progressbar)
+    wall_time = time.perf_counter() - start
+    tree = add_derived_groups(tree, X, posterior_predictive, seeds["predictive"])
+    reported = tree["posterior"].attrs.get("sampling_time")
+    tree.attrs.update(provenance(
+        priors, resolved, sampler=sampler, formulation=formulation, init=init,
+        random_seed=random_seed, covariance_type=covariance_type, n_components=n_components,
+        order_means=order_means, draws=draws, tune=tune, chains=chains,
+        target_accept=float(target_accept),
+        sampling_time=float(reported) if reported is not None else float(wall_time),
+        sample_wall_time=float(wall_time), init_time=float(init_time),
+    ))
+    return tree
