@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 from sklearn.mixture import GaussianMixture
 
+from emgmm.fit import fit_em
 from emgmm.map_em import fit_map_em, map_m_step, map_objective
 from emgmm.map_prior import (
     ConjugatePrior,
@@ -66,6 +67,24 @@ def test_flat_prior_equals_plain_em(covariance_type):
     np.testing.assert_allclose(result.params.means, reference.means_, atol=1e-6, rtol=0)
     np.testing.assert_allclose(result.params.covariances, reference.covariances_, atol=1e-6, rtol=0)
     assert result.log_likelihood / X.shape[0] == pytest.approx(reference.score(X), abs=1e-9)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_flat_prior_equals_fit_em(covariance_type):
+    """... and the project's own EM loop, from the same start for the same number of M-steps."""
+    X = three_blobs(2)
+    start = rough_start(X, covariance_type, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tol=0 stops at max_iter: ConvergenceWarning expected
+        reference = fit_em(X, 3, covariance_type=covariance_type, start=start, tol=0.0,
+                           max_iter=25, reg_covar=1e-6, engine="reference")
+    result = fit_map_em(X, 3, flat_conjugate_prior(3, 2, covariance_type),
+                        covariance_type=covariance_type, init=start, tol=0.0, max_iter=25,
+                        reg_covar=1e-6)
+    assert result.n_iter == reference.n_iter == 25
+    for field in ("weights", "means", "covariances"):
+        np.testing.assert_allclose(getattr(result.params, field), getattr(reference.params, field),
+                                   atol=1e-6, rtol=0)
 
 
 def random_prior(rng, covariance_type, X):
