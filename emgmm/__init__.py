@@ -18,6 +18,7 @@ from emgmm.fit import (
     fit_em,
 )
 from emgmm.init import initial_params, kmeans, kmeans_plusplus
+from emgmm.io import load_model, save_model
 from emgmm.latent import (
     complete_data_log_likelihood,
     expected_complete_log_likelihood,
@@ -34,6 +35,7 @@ from emgmm.params import (
     covariances_from_precision_cholesky,
     full_covariances,
 )
+from emgmm.selection import ModelSelection, SelectionRow, select_model
 from emgmm.steps import (
     e_step,
     estimate_gaussian_parameters,
@@ -50,6 +52,7 @@ __all__ = [
     "GaussianMixtureEM",
     "GaussianMixtureParams",
     "LikelihoodDecreaseWarning",
+    "ModelSelection",
     "NotFittedError",
     "aic",
     "available_engines",
@@ -68,6 +71,7 @@ __all__ = [
     "initial_params",
     "kmeans",
     "kmeans_plusplus",
+    "load_model",
     "log_likelihood_decomposition",
     "log_multivariate_normal_pdf",
     "log_normal_pdf",
@@ -79,4 +83,7 @@ __all__ = [
     "responsibilities",
     "responsibility_entropy",
     "sample_latent",
+    "save_model",
+    "select_model",
+    "SelectionRow",
 ]

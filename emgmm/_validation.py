@@ -24,14 +24,17 @@ def check_data(X, *, name: str = "X", min_samples: int = 1) -> np.ndarray:
         raise ValueError(f"Complex data not supported: {name} must be real")
     X = np.asarray(X, dtype=float)
     if X.ndim != 2:
-        hint = " (for one feature use X.reshape(-1, 1))" if X.ndim == 1 else ""
+        hint = ": Reshape your data with X.reshape(-1, 1) for one feature" if X.ndim == 1 else ""
         raise ValueError(f"{name} must be 2-D of shape (n_samples, n_features), got {X.ndim}-D{hint}")
     if X.shape[0] < min_samples:
         raise ValueError(
             f"{name} has {X.shape[0]} sample(s) but at least {min_samples} are needed: pass more data"
         )
     if X.shape[1] < 1:
-        raise ValueError(f"{name} has 0 feature(s): pass at least one column")
+        raise ValueError(
+            f"{name} has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required: "
+            "pass at least one column"
+        )
     if not np.all(np.isfinite(X)):
         raise ValueError(f"{name} contains NaN or infinity: remove or impute those entries")
     return X
