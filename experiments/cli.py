@@ -1,0 +1,206 @@
+"""The ``gmm-compare`` command (also ``python -m experiments``).
+
+::
+
+    gmm-compare run [CONFIG] [--out DIR] [--executor serial|process|dask] [--workers N]
+                    [--scheduler ADDRESS]
+    gmm-compare validate CONFIG
+    gmm-compare configs
+    gmm-compare report RUN_DIR
+
+Exit status: 0 on success; 1 if a replicate or the report failed (the run directory is
+complete otherwise); 2 on bad input (config, arguments, output directory), with one line on
+stderr and nothing written; 130 when interrupted (rerun the same command to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from experiments.executors import EXECUTORS
+
+PROG = "gmm-compare"
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_RUNS_DIR = Path("runs")
+
+
+class BadInput(Exception):
+    """Bad command-line input: reported as one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (no usage block) and exit status 2."""
+
+    def error(self, message: str):
+        raise BadInput(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="EM versus Bayesian MCMC on Gaussian mixtures.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="run an experiment config (default: quickstart)")
+    run.add_argument("config", nargs="?", default=None,
+                     help="a bundled config name or a TOML file (default: quickstart)")
+    run.add_argument("--out", type=Path, default=None,
+                     help="run directory (default: runs/<config name>; rerunning resumes)")
+    run.add_argument("--executor", choices=sorted(EXECUTORS), default="serial")
+    run.add_argument("--workers", type=int, default=None,
+                     help="worker processes for process/dask (default: 2)")
+    run.add_argument("--scheduler", default=None,
+                     help="address of a running Dask scheduler (with --executor dask)")
+
+    validate = commands.add_parser("validate", help="check a config without running it")
+    validate.add_argument("config", help="a bundled config name or a TOML file")
+
+    commands.add_parser("configs", help="list the bundled configs")
+
+    report = commands.add_parser("report", help="(re)build the HTML report of a run")
+    report.add_argument("run_dir", type=Path)
+    return parser
+
+
+# ---------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------
+
+
+def load(argument: str | None):
+    """Resolve a config argument (bundled name or path) and validate it.
+
+    Validation includes drawing every cell's true parameters with the run's seeds, so an
+    unreachable overlap target is bad input, reported before anything is written.
+    """
+    from experiments.config import load_config, resolve_config_argument
+    from experiments.plan import check_reachable
+
+    config = load_config(resolve_config_argument(argument))
+    check_reachable(config)
+    return config
+
+
+def run_options(args: argparse.Namespace) -> tuple[int, str | None]:
+    """Validated (workers, scheduler)."""
+    workers = 2 if args.workers is None else args.workers
+    if workers < 1:
+        raise BadInput(f"--workers must be >= 1, got {workers}")
+    if args.scheduler is not None and args.executor != "dask":
+        raise BadInput("--scheduler needs --executor dask")
+    if args.executor == "serial" and args.workers not in (None, 1):
+        raise BadInput("--workers needs --executor process or dask")
+    return (1 if args.executor == "serial" else workers), args.scheduler
+
+
+def command_run(args: argparse.Namespace, console: Console) -> int:
+    from experiments.artifacts import check_output_dir
+    from experiments.runner import run_experiment
+
+    config = load(args.config)
+    workers, scheduler = run_options(args)
+    run_dir = args.out if args.out is not None else DEFAULT_RUNS_DIR / config.name
+    check_output_dir(run_dir, config.to_toml())
+    outcome = run_experiment(config, run_dir, args.executor, workers, scheduler, console)
+    status = EXIT_OK
+    if outcome.n_failed:
+        console.print(f"{outcome.n_failed} replicate(s) failed: see the error column of "
+                      f"{run_dir / 'results.csv'}; rerun the same command to retry them.")
+        status = EXIT_FAILED
+    if config.report.enabled:
+        status = max(status, build_report_if_available(run_dir, console))
+    console.print(f"Results: {run_dir / 'results.csv'}")
+    return status
+
+
+def build_report_if_available(run_dir: Path, console: Console) -> int:
+    """Build the HTML report when ``experiments.report`` is installed."""
+    try:
+        from experiments.report import build_report
+    except ImportError as error:
+        if error.name is not None and error.name.startswith("experiments.report"):
+            console.print("experiments.report is not available: no HTML report built.")
+            return EXIT_OK
+        raise
+    try:
+        index = build_report(Path(run_dir))
+    except Exception as error:  # noqa: BLE001 - one line, the results are already saved
+        print(f"{PROG}: report failed: {_one_line(error)}", file=sys.stderr)
+        return EXIT_FAILED
+    console.print(f"Report: {index}")
+    return EXIT_OK
+
+
+def command_validate(args: argparse.Namespace, console: Console) -> int:
+    from experiments.plan import plan_cells
+
+    config = load(args.config)
+    n_cells = len(plan_cells(config))
+    console.print(f"{config.source}: valid; {n_cells} cell(s) x {config.replicates} "
+                  f"replicate(s), MCMC {'on' if config.mcmc.enabled else 'off'}")
+    return EXIT_OK
+
+
+def command_configs(args: argparse.Namespace, console: Console) -> int:
+    from experiments.config import DEFAULT_CONFIG, bundled_configs, load_config
+
+    for name, path in bundled_configs().items():
+        config = load_config(path)
+        marker = " (default)" if name == DEFAULT_CONFIG else ""
+        console.print(f"{name}{marker}: {config.experiment.description or path}")
+    return EXIT_OK
+
+
+def command_report(args: argparse.Namespace, console: Console) -> int:
+    from experiments.artifacts import CONFIG_FILE
+
+    if not (args.run_dir / CONFIG_FILE).is_file():
+        raise BadInput(f"{args.run_dir} is not a run directory (no {CONFIG_FILE})")
+    try:
+        from experiments.report import build_report
+    except ImportError as error:
+        raise BadInput(f"the HTML report is not available: {error}") from None
+    try:
+        index = build_report(args.run_dir)
+    except Exception as error:  # noqa: BLE001 - one line, no traceback
+        print(f"{PROG}: report failed: {_one_line(error)}", file=sys.stderr)
+        return EXIT_FAILED
+    console.print(f"Report: {index}")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "run": command_run,
+    "validate": command_validate,
+    "configs": command_configs,
+    "report": command_report,
+}
+
+
+def _one_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _bad_input_types() -> tuple[type[BaseException], ...]:
+    from experiments.artifacts import OutputDirError
+    from experiments.config import ConfigError
+
+    return (BadInput, ConfigError, OutputDirError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``gmm-compare``; returns the exit status."""
+    console = Console()
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args, console)
+    except _bad_input_types() as error:
+        print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; rerun the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED

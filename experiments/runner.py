@@ -1,0 +1,160 @@
+"""Run a sweep: plan -> tasks -> executor -> metrics.json files -> results.csv, summary.csv.
+
+:func:`run_experiment` is what ``gmm-compare run`` calls after the config and the output
+directory have been validated:
+
+1. write ``config.toml`` (the resolved config) and ``versions.json``;
+2. build one :class:`~experiments.replicate.ReplicateTask` per cell x replicate, each with
+   its own ``SeedSequence`` from the plan, and skip those whose ``metrics.json`` records a
+   finished replicate (failed ones are retried);
+3. run the rest on the chosen executor (:mod:`experiments.executors`) under a rich
+   progress bar;
+4. rebuild ``results.csv`` and ``summary.csv`` from every ``metrics.json`` and print the
+   aggregated table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from experiments.artifacts import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    VERSIONS_FILE,
+    package_versions,
+    read_json,
+    replicate_dir,
+    write_json_atomic,
+    write_text_atomic,
+)
+from experiments.executors import EXECUTORS
+from experiments.replicate import ReplicateTask, one_line, run_replicate
+from experiments.tables import console_table, write_tables
+from experiments.tasks import build_tasks, resolved_config_text
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run did.
+
+    Attributes
+    ----------
+    run_dir : Path
+    n_tasks : int
+        Cell x replicate pairs in the plan.
+    n_skipped : int
+        Finished replicates found on disk and not recomputed.
+    n_failed : int
+        Replicates whose metrics.json records an error after this run.
+    results, summary : pandas.DataFrame
+        The tables written to results.csv and summary.csv.
+    """
+
+    run_dir: Path
+    n_tasks: int
+    n_skipped: int
+    n_failed: int
+    results: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def is_finished(task: ReplicateTask) -> bool:
+    """True if the replicate's metrics.json exists and records no error."""
+    path = replicate_dir(Path(task.run_dir), task.cell_id, task.replicate) / METRICS_FILE
+    if not path.is_file():
+        return False
+    try:
+        return read_json(path).get("error") is None
+    except ValueError:  # unreadable: recompute (atomic writes make this unlikely)
+        return False
+
+
+def failure_payload(task: ReplicateTask, error: BaseException) -> dict:
+    """metrics.json of a replicate whose worker died before writing one."""
+    message = one_line(error)
+    base = {"cell_id": task.cell_id, "replicate": task.replicate, **task.parameters}
+    methods = ("em", "mcmc") if task.mcmc_options is not None else ("em",)
+    return {
+        "cell_id": task.cell_id, "cell_index": task.cell_index, "replicate": task.replicate,
+        "seeds": {"data": task.seeds.data, "em": task.seeds.em, "mcmc": task.seeds.mcmc},
+        "rows": [{**base, "method": m, "error": message} for m in methods],
+        "permutations": {}, "warnings": [], "error": message,
+    }
+
+
+def write_provenance(config, run_dir: Path) -> None:
+    """config.toml (the resolved config) and versions.json."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run_dir / CONFIG_FILE, resolved_config_text(config))
+    write_json_atomic(run_dir / VERSIONS_FILE, package_versions())
+
+
+def run_experiment(
+    config,
+    run_dir: Path,
+    executor: str = "serial",
+    workers: int = 1,
+    scheduler: str | None = None,
+    console: Console | None = None,
+) -> RunOutcome:
+    """Run every unfinished cell x replicate of ``config`` into ``run_dir``.
+
+    Parameters
+    ----------
+    config : experiments.config.ExperimentConfig
+        A validated config.
+    run_dir : Path
+        Validated beforehand (:func:`experiments.artifacts.check_output_dir`).
+    executor : {'serial', 'process', 'dask'}
+    workers : int
+        Worker processes for ``process`` and a local Dask cluster.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``dask`` only).
+    console : rich.console.Console, optional
+
+    Returns
+    -------
+    RunOutcome
+    """
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {sorted(EXECUTORS)}, got {executor!r}")
+    console = console or Console()
+    run_dir = Path(run_dir)
+    write_provenance(config, run_dir)
+    tasks = build_tasks(config, run_dir, progressbar=executor == "serial")
+    pending = [task for task in tasks if not is_finished(task)]
+    n_skipped = len(tasks) - len(pending)
+    if n_skipped:
+        console.print(
+            f"Resuming {run_dir}: skipping {n_skipped} finished replicate(s) of {len(tasks)}; "
+            f"{len(pending)} to run."
+        )
+    _execute(pending, executor, workers, scheduler, console)
+    results, summary = write_tables(run_dir)
+    console.print(console_table(summary, results, title=f"{run_dir}"))
+    failed = results.loc[results["error"].astype(str) != "", ["cell_id", "replicate"]]
+    n_failed = len(failed.drop_duplicates())
+    return RunOutcome(run_dir, len(tasks), n_skipped, n_failed, results, summary)
+
+
+def _execute(tasks: list[ReplicateTask], executor: str, workers: int, scheduler, console) -> None:
+    if not tasks:
+        return
+    columns = (
+        TextColumn("[progress.description]{task.description}"), BarColumn(),
+        MofNCompleteColumn(), TimeElapsedColumn(),
+    )
+    n_cells = len({task.cell_id for task in tasks})
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task(f"{n_cells} cell(s), replicates", total=len(tasks))
+        for task, outcome in EXECUTORS[executor](run_replicate, tasks, workers, scheduler):
+            if isinstance(outcome, BaseException):
+                path = replicate_dir(Path(task.run_dir), task.cell_id, task.replicate)
+                write_json_atomic(path / METRICS_FILE, failure_payload(task, outcome))
+                progress.console.print(f"{task.cell_id} rep-{task.replicate}: {one_line(outcome)}")
+            progress.advance(bar)
