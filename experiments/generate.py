@@ -102,9 +102,10 @@ class DataSpec:
         self._check_reals()
         _require(0.0 <= self.outlier_fraction < 0.5, "outlier_fraction", "must be in [0, 0.5)",
                  self.outlier_fraction)
+        outliers = f" plus {self.n_outliers} outliers" if self.n_outliers else ""
         _require(self.n_mixture_points >= self.n_components, "n_samples",
-                 f"must leave at least n_components = {self.n_components} points from the "
-                 f"mixture after {self.n_outliers} outliers", self.n_samples)
+                 f"must be at least n_components = {self.n_components}{outliers}",
+                 self.n_samples)
         _require(self.covariance_shape in COVARIANCE_SHAPES, "covariance_shape",
                  f"must be one of {', '.join(COVARIANCE_SHAPES)}", self.covariance_shape)
         _require(self.overlap_kind in OVERLAP_KINDS, "overlap_kind",

@@ -35,6 +35,7 @@ for :math:`Q = \\sum_l a_l W_l^2 + b_l W_l`. This form of :math:`\\varphi` stays
 
 from __future__ import annotations
 
+import cmath
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -97,15 +98,19 @@ class Overlap:
 # ---------------------------------------------------------------------------------------
 
 
-def _log_characteristic(t: float, a: np.ndarray, b: np.ndarray) -> complex:
-    """:math:`\\log \\varphi(t)` for :math:`Q = \\sum a W^2 + b W`."""
-    one_minus = 1.0 - 2j * a * t
-    return complex(np.sum(-0.5 * np.log(one_minus) - 0.5 * b**2 * t**2 / one_minus))
+def _log_characteristic(t: float, terms: tuple[tuple[float, float], ...]) -> complex:
+    """:math:`\\log \\varphi(t)` for :math:`Q = \\sum a W^2 + b W`, ``terms`` = ((a, b^2), ...)."""
+    # A plain loop over cmath: for the few terms of a pair it is ~10x faster than numpy.
+    total, t_squared = 0j, t * t
+    for a, b_squared in terms:
+        one_minus = 1.0 - 2j * a * t
+        total += -0.5 * cmath.log(one_minus) - 0.5 * b_squared * t_squared / one_minus
+    return total
 
 
-def _inversion_integrand(t: float, y: float, a: np.ndarray, b: np.ndarray) -> float:
+def _inversion_integrand(t: float, y: float, terms: tuple[tuple[float, float], ...]) -> float:
     """:math:`\\operatorname{Im}[e^{-ity}\\varphi(t)] / t` (Gil-Pelaez)."""
-    return (np.exp(-1j * t * y + _log_characteristic(t, a, b))).imag / t
+    return cmath.exp(-1j * t * y + _log_characteristic(t, terms)).imag / t
 
 
 def _tail_bound(t: float, a: np.ndarray, b: np.ndarray) -> float:
@@ -167,24 +172,27 @@ def quadratic_form_cdf(form: QuadraticForm, y: float) -> tuple[float, float]:
         return float(special.ndtr(y / spread)), 0.0
     t_end = _end_of_integration(a, b)
     t_split = min(t_end, 4.0 / float(np.min(np.abs(a[a != 0.0]))))
+    terms = tuple(zip(a.tolist(), (b**2).tolist()))
     body, error = integrate.quad(
-        _inversion_integrand, 0.0, t_split, args=(y, a, b), limit=2000, epsabs=1e-12, epsrel=1e-10
+        _inversion_integrand, 0.0, t_split, args=(y, terms), limit=2000, epsabs=1e-12,
+        epsrel=1e-10,
     )
     if t_split < t_end:
-        tail, tail_error = _fourier_tail(t_split, y, a, b)
+        tail, tail_error = _fourier_tail(t_split, y, a, b, terms)
         body, error = body + tail, error + tail_error
     probability = 0.5 - body / math.pi
     return min(1.0, max(0.0, probability)), error / math.pi
 
 
-def _fourier_tail(start: float, y: float, a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+def _fourier_tail(start: float, y: float, a: np.ndarray, b: np.ndarray,
+                  terms: tuple[tuple[float, float], ...]) -> tuple[float, float]:
     """:math:`\\int_{start}^\\infty \\operatorname{Im}[e^{-ity}\\varphi(t)]/t\\,dt` by QAWF."""
     nonzero = a != 0.0
     omega = -y - float(np.sum(b[nonzero] ** 2 / (4.0 * a[nonzero])))
 
     def envelope(t: float) -> complex:
         # e^{-ity} phi(t) = e^{i omega t} g(t) with g slowly varying for large t.
-        return np.exp(-1j * t * (y + omega) + _log_characteristic(t, a, b)) / t
+        return cmath.exp(-1j * t * (y + omega) + _log_characteristic(t, terms)) / t
 
     if omega == 0.0:
         value, error = integrate.quad(lambda t: envelope(t).imag, start, np.inf, limit=2000)
@@ -348,7 +356,7 @@ def scale_to_overlap(
         return _overlap_from_pairs(pairs, k, math.exp(log_scale)).of_kind(kind) - target
 
     low, high = _bracket(excess, kind, target)
-    return math.exp(optimize.brentq(excess, low, high, xtol=1e-12, rtol=1e-12, maxiter=200))
+    return math.exp(optimize.brentq(excess, low, high, xtol=1e-9, maxiter=200))
 
 
 def _bracket(excess, kind: str, target: float) -> tuple[float, float]:
