@@ -17,7 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from experiments.overlap import Overlap, mixture_overlap, scale_to_overlap
+from experiments.overlap import (
+    Overlap,
+    UnreachableOverlapError,
+    mixture_overlap,
+    scale_to_overlap,
+)
 
 COVARIANCE_SHAPES = ("spherical", "diag", "full")
 OVERLAP_KINDS = ("average", "max")
@@ -318,10 +323,14 @@ def draw_parameters(spec: DataSpec, rng: np.random.Generator) -> MixtureTruth:
                                 mixture_overlap(weights, means, covariances), attempt)
         try:
             scale = scale_to_overlap(means, covariances, weights, spec.overlap, spec.overlap_kind)
-        except ValueError:
-            if attempt == MAX_ATTEMPTS:
-                raise
-            continue
+        except UnreachableOverlapError as error:
+            if attempt < MAX_ATTEMPTS:
+                continue
+            raise ValueError(
+                f"overlap: the target {error.kind} overlap {spec.overlap} was not reachable in "
+                f"{MAX_ATTEMPTS} draws of means and covariances (the last stays below "
+                f"{error.reachable:.3g}); lower overlap or set shared_covariance = true"
+            ) from None
         covariances = covariances * scale
         overlap = mixture_overlap(weights, means, covariances)
         return MixtureTruth(weights, means, covariances, scale, overlap, attempt)

@@ -49,6 +49,27 @@ _ZERO_WEIGHT = 1e-10  # |a_l| below this (relative) is treated as an exact zero
 _TAIL_TOL = 1e-13  # bound on the neglected tail of the inversion integral
 
 
+class UnreachableOverlapError(ValueError):
+    """The target overlap exceeds what scaling the covariances can give.
+
+    Attributes
+    ----------
+    kind : str
+    target : float
+    reachable : float
+        Overlap at the largest scale tried (covariances :math:`10^{16}` times larger), which
+        approximates the supremum over scales.
+    """
+
+    def __init__(self, kind: str, target: float, reachable: float):
+        super().__init__(
+            f"overlap: the target {kind} overlap {target} cannot be reached: with these "
+            f"covariances it stays below {reachable:.3g} however large they are; lower the "
+            "target or make the covariances equal"
+        )
+        self.kind, self.target, self.reachable = kind, target, reachable
+
+
 @dataclass(frozen=True)
 class QuadraticForm:
     """The quadratic form :math:`Q = \\sum_l a_l W_l^2 + b_l W_l`, :math:`W \\sim N(0, I)`.
@@ -378,9 +399,4 @@ def _bracket(excess, kind: str, target: float) -> tuple[float, float]:
             return low, high
         high += step
         value = excess(high)
-    reachable = value + target
-    raise ValueError(
-        f"overlap: the target {kind} overlap {target} cannot be reached: with these "
-        f"covariances it stays below {reachable:.3g} however large they are; lower "
-        "the overlap, set shared_covariance = true or lower max_eccentricity"
-    )
+    raise UnreachableOverlapError(kind, target, value + target)
