@@ -1,0 +1,75 @@
+"""Invariants of the E- and M-steps, checked with hypothesis on random mixtures."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emgmm import COVARIANCE_TYPES, GaussianMixtureParams, e_step, m_step
+
+PROPERTY_SETTINGS = settings(max_examples=40, deadline=None)
+
+mixtures = st.tuples(
+    st.integers(0, 2**32 - 1),  # seed
+    st.integers(1, 5),  # K
+    st.integers(1, 4),  # D
+    st.integers(5, 60),  # N
+    st.sampled_from(COVARIANCE_TYPES),
+)
+
+
+def _random_case(seed, n_components, n_features, n_samples, covariance_type):
+    rng = np.random.default_rng(seed)
+    scale = 10.0 ** rng.uniform(-2, 2)  # data from 0.01 to 100 in scale
+    X = scale * rng.normal(size=(n_samples, n_features))
+    weights = rng.dirichlet(np.ones(n_components))
+    means = scale * rng.normal(size=(n_components, n_features))
+    factors = rng.normal(size=(n_components, n_features, n_features))
+    full = scale**2 * (factors @ np.swapaxes(factors, 1, 2) + 0.1 * np.eye(n_features))
+    covariances = {
+        "full": full,
+        "tied": full[0],
+        "diag": np.diagonal(full, axis1=1, axis2=2).copy(),
+        "spherical": np.diagonal(full, axis1=1, axis2=2).mean(axis=1),
+    }[covariance_type]
+    return X, GaussianMixtureParams(weights, means, covariances, covariance_type), rng
+
+
+@PROPERTY_SETTINGS
+@given(mixtures)
+def test_responsibilities_sum_to_one(case):
+    X, params, _ = _random_case(*case)
+    log_norm, log_resp = e_step(X, params)
+    assert np.all(np.isfinite(log_norm))
+    np.testing.assert_allclose(np.exp(log_resp).sum(axis=1), 1.0, rtol=1e-12)
+
+
+@PROPERTY_SETTINGS
+@given(mixtures)
+def test_permuting_components_permutes_responsibility_columns(case):
+    X, params, rng = _random_case(*case)
+    order = rng.permutation(params.n_components)
+    log_norm, log_resp = e_step(X, params)
+    permuted_norm, permuted_resp = e_step(X, params.permuted(order))
+    np.testing.assert_allclose(permuted_norm, log_norm, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.exp(permuted_resp), np.exp(log_resp)[:, order], atol=1e-10)
+
+
+@PROPERTY_SETTINGS
+@given(mixtures)
+def test_translating_data_and_means_leaves_responsibilities_unchanged(case):
+    X, params, rng = _random_case(*case)
+    shift = rng.normal(size=params.n_features) * 50 * np.abs(X).max()
+    moved = GaussianMixtureParams(params.weights, params.means + shift, params.covariances, params.covariance_type)
+    np.testing.assert_allclose(np.exp(e_step(X + shift, moved)[1]), np.exp(e_step(X, params)[1]), atol=1e-7)
+
+
+@PROPERTY_SETTINGS
+@given(mixtures)
+def test_m_step_weights_sum_to_one_and_covariances_are_positive_definite(case):
+    X, params, rng = _random_case(*case)
+    resp = rng.dirichlet(np.full(params.n_components, 0.3), size=X.shape[0])
+    new = m_step(X, resp, params.covariance_type, reg_covar=1e-6)
+    assert np.all(new.weights >= 0)
+    assert abs(new.weights.sum() - 1.0) < 1e-12
+    assert np.all(np.linalg.eigvalsh(new.full_covariances()) > 0)
+    assert np.all(np.isfinite(new.precisions_cholesky))
