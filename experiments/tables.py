@@ -135,10 +135,9 @@ def console_table(summary: pd.DataFrame, results: pd.DataFrame, title: str = "")
     errors = results[results[ERROR_COLUMN].astype(str) != ""]
     first_errors = errors.groupby(["cell_id", "method"], sort=False)[ERROR_COLUMN].first()
     table = Table(title=title or None)
-    width = int(summary["cell_id"].astype(str).str.len().max()) if len(summary) else 4
-    table.add_column("cell", overflow="fold", min_width=min(width, 40))
+    table.add_column("cell", overflow="fold")
     for header in ("method", "ok/n", *(h for _, h in shown)):
-        table.add_column(header, no_wrap=True)
+        table.add_column(header, overflow="fold")
     if not errors.empty:
         table.add_column("error", overflow="ellipsis", max_width=60, no_wrap=True)
     for _, row in summary.iterrows():
