@@ -1,0 +1,57 @@
+"""HTML report of a run directory, built only from saved artifacts (never refits).
+
+``build_report(run_dir)`` writes ``RUN_DIR/report/index.html`` (self-contained: figures are
+embedded as base64 PNG) and the same figures as ``RUN_DIR/report/figures/*.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+from experiments.report.load import load_run
+
+__all__ = ["build_report"]
+
+
+def build_report(run_dir: Path) -> Path:
+    """Build the report of ``run_dir`` and return the path of ``report/index.html``.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        A directory written by ``gmm-compare run`` (docs/architecture.md).
+
+    Returns
+    -------
+    pathlib.Path
+        ``run_dir / "report" / "index.html"``.
+
+    Raises
+    ------
+    ValueError
+        If ``run_dir`` is not a run directory.
+    """
+    import matplotlib
+
+    if os.environ.get("MPLBACKEND") is None:
+        matplotlib.use("Agg")  # headless: the report never opens windows
+    from experiments.report.html import render_page
+    from experiments.report.render import FigureWriter
+
+    run = load_run(Path(run_dir))
+    report_dir = run.path / "report"
+    figures_dir = report_dir / "figures"
+    if figures_dir.exists():
+        shutil.rmtree(figures_dir)  # stale figures of an earlier build
+    figures_dir.mkdir(parents=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ArviZ/xarray chatter would flood the CLI output
+        page = render_page(run, FigureWriter(figures_dir))
+    index = report_dir / "index.html"
+    partial = index.with_suffix(".html.partial")
+    partial.write_text(page, encoding="utf-8")
+    partial.replace(index)  # atomic: a reader never sees half a page
+    return index

@@ -1,0 +1,123 @@
+"""ArviZ 1.x diagnostics of a saved MCMC DataTree: summary table, trace, rank, forest with
+EM and true reference marks, energy / BFMI and the posterior predictive check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+SUMMARY_VARIABLES = ("weights", "means")
+MAX_PPC_DIMS = 4
+
+
+def diagnostic_variables(tree) -> list[str]:
+    """The posterior variables the diagnostics cover (weights and means when present)."""
+    posterior = tree["posterior"]
+    return [name for name in SUMMARY_VARIABLES if name in posterior.data_vars]
+
+
+def summary_table(tree) -> pd.DataFrame:
+    """``az.summary`` of weights and means: mean, sd, 89% ETI, bulk/tail ESS, R-hat, MCSE.
+
+    R-hat is the rank-normalised split-R-hat and the ESS are bulk and tail ESS
+    (Vehtari et al. 2021), as computed by ArviZ.
+    """
+    import arviz as az
+
+    table = az.summary(tree, var_names=diagnostic_variables(tree), round_to="none")
+    return pd.DataFrame(table).astype(float)
+
+
+def posterior_means(tree) -> dict[str, np.ndarray]:
+    """Posterior mean of weights (K,), means (K, D) and, if present, covariances."""
+    posterior = tree["posterior"]
+    names = [n for n in ("weights", "means", "covariances") if n in posterior.data_vars]
+    return {n: posterior[n].mean(dim=("chain", "draw")).values for n in names}
+
+
+def count_divergences(tree) -> int:
+    stats = tree["sample_stats"] if "sample_stats" in tree.children else None
+    if stats is None or "diverging" not in stats.data_vars:
+        return 0
+    return int(np.asarray(stats["diverging"].values).sum())
+
+
+def plot_trace(tree):
+    """``az.plot_trace_dist``: per-chain densities (left) and traces (right)."""
+    import arviz as az
+
+    return az.plot_trace_dist(tree, var_names=diagnostic_variables(tree), backend="matplotlib")
+
+
+def plot_rank(tree):
+    """``az.plot_rank``: fractional rank ECDFs per chain with a simultaneous band; chains
+    drawing from the same distribution stay inside the band."""
+    import arviz as az
+
+    return az.plot_rank(tree, var_names=diagnostic_variables(tree), backend="matplotlib")
+
+
+def plot_forest_with_references(tree, variable: str, em_values, true_values):
+    """``az.plot_forest`` of one variable (combined chains) with the EM estimate (red
+    diamond) and the true value (black bar) drawn at each row."""
+    import arviz as az
+
+    collection = az.plot_forest(tree, var_names=[variable], combined=True,
+                                backend="matplotlib")
+    ax = collection.viz["plot"].sel(column="forest").item()
+    markers = collection.viz["point_estimate"][variable]
+    coords = markers.coords
+    for index in np.ndindex(markers.shape):
+        selection = {dim: coords[dim].values[i] for dim, i in zip(markers.dims, index,
+                                                                  strict=True)}
+        y = markers.sel(selection).item().get_offsets()[0, 1]
+        position = tuple(int(i) for i in index)
+        if true_values is not None:
+            ax.scatter([np.asarray(true_values)[position]], [y], marker="|", s=220, c="black",
+                       linewidths=2.5, zorder=4, label="truth")
+        if em_values is not None:
+            ax.scatter([np.asarray(em_values)[position]], [y], marker="D", s=30,
+                       c="crimson", zorder=5, label="EM")
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    if unique:
+        ax.legend(unique.values(), unique.keys(), loc="upper right", fontsize=8)
+    return collection
+
+
+def plot_energy(tree):
+    """``az.plot_energy``: marginal vs transition energy and the BFMI per chain (values
+    below 0.3 indicate the sampler explores the energy poorly)."""
+    import arviz as az
+
+    return az.plot_energy(tree, backend="matplotlib")
+
+
+def bfmi(tree) -> np.ndarray:
+    """Bayesian fraction of missing information per chain (``az.bfmi``)."""
+    import arviz as az
+
+    return np.atleast_1d(np.asarray(az.bfmi(tree)))
+
+
+def plot_ppc(tree):
+    """``az.plot_ppc_dist``: densities of replicated data against the observed data, one
+    panel per data dimension (the first few when there are many)."""
+    import arviz as az
+
+    predictive = tree["posterior_predictive"]
+    name = next(iter(predictive.data_vars))
+    extra = [d for d in predictive[name].dims if d not in ("chain", "draw")][1:]
+    kwargs = {}
+    if len(extra) == 1:
+        dim = extra[0]
+        kwargs["cols"] = [dim]
+        size = predictive.sizes[dim]
+        if size > MAX_PPC_DIMS:
+            kwargs["coords"] = {dim: predictive[dim].values[:MAX_PPC_DIMS]}
+    return az.plot_ppc_dist(tree, var_names=[name], num_samples=50, backend="matplotlib",
+                            **kwargs)
+
+
+def has_group(tree, group: str) -> bool:
+    return group in tree.children and len(tree[group].data_vars) > 0

@@ -1,0 +1,274 @@
+"""A small run directory in the documented layout (docs/architecture.md), built from real fits.
+
+EM arrays come from scikit-learn's ``GaussianMixture`` stepped one iteration at a time
+(``warm_start=True, max_iter=1``) from an explicit start, so that the snapshots at
+iterations 0, 1, 2, 5, 20 and the last one are the parameters EM really visited. The MCMC
+DataTree comes from ``pm.sample`` on the marginalized 2-D, K=3, full-covariance mixture,
+saved with ``to_netcdf(engine="h5netcdf")``. Components are aligned to the true order
+(Hungarian matching on the means) before saving, as the runner does.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
+
+SNAPSHOT_ITERATIONS = (0, 1, 2, 5, 20)
+TRUE_WEIGHTS = np.array([0.3, 0.3, 0.4])
+TRUE_MEANS = np.array([[-4.0, 0.0], [0.0, 3.0], [4.0, -1.0]])
+TRUE_COVARIANCES = np.array(
+    [[[1.0, 0.5], [0.5, 1.0]], [[1.5, -0.4], [-0.4, 0.6]], [[0.7, 0.0], [0.0, 1.6]]]
+)
+
+CONFIG_TOML = """\
+[experiment]
+name = "report-fixture"
+seed = 2026
+replicates = 1
+
+[data]
+n_samples = {n_samples}
+n_features = 2
+n_components = 3
+covariance_shape = "full"
+overlap = {overlaps}
+
+[em]
+covariance_type = "full"
+max_iter = 100
+tol = 1e-3
+
+[mcmc]
+enabled = true
+sampler = "pymc"
+draws = 200
+tune = 200
+chains = 2
+
+[report]
+max_detailed_cells = {max_detailed}
+"""
+
+
+def sample_truth(n_samples: int, scale: float, rng: np.random.Generator):
+    """Draw (X, labels) from the fixed 3-component truth with covariances times ``scale``."""
+    labels = rng.choice(3, size=n_samples, p=TRUE_WEIGHTS)
+    chol = np.linalg.cholesky(TRUE_COVARIANCES * scale)
+    noise = rng.standard_normal((n_samples, 2))
+    X = TRUE_MEANS[labels] + np.einsum("nij,nj->ni", chol[labels], noise)
+    return X, labels
+
+
+def log_joint(X, weights, means, covariances) -> np.ndarray:
+    """log pi_k + log N(x_i | mu_k, Sigma_k), shape (N, K)."""
+    return np.stack(
+        [
+            np.log(w) + multivariate_normal(m, c).logpdf(X)
+            for w, m, c in zip(weights, means, covariances, strict=True)
+        ],
+        axis=1,
+    )
+
+
+def em_by_single_steps(X: np.ndarray, rng: np.random.Generator, max_iter: int = 100):
+    """Run EM one iteration at a time with scikit-learn; return per-iteration parameters."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import GaussianMixture
+
+    start = rng.choice(len(X), size=3, replace=False)
+    params = [(np.full(3, 1 / 3), X[start].copy(), np.stack([np.cov(X.T)] * 3))]
+    model = GaussianMixture(
+        3,
+        covariance_type="full",
+        max_iter=1,
+        warm_start=True,
+        weights_init=params[0][0],
+        means_init=params[0][1],
+        precisions_init=np.linalg.inv(params[0][2]),
+        reg_covar=1e-6,
+    )
+    history = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(max_iter):
+            model.fit(X)
+            params.append((model.weights_.copy(), model.means_.copy(), model.covariances_.copy()))
+            history.append(model.score(X))
+            if len(history) > 1 and abs(history[-1] - history[-2]) < 1e-3:
+                break
+    return params, np.array(history)
+
+
+def sample_posterior(X: np.ndarray, seed: int, draws: int = 200):
+    """Marginalized GMM posterior with pm.sample; adds covariances and the latent group."""
+    import pymc as pm
+    import xarray as xr
+    from pymc.distributions import transforms
+
+    K, D = 3, X.shape[1]
+    coords = {"component": range(K), "dim": range(D), "dim_bis": range(D), "obs": range(len(X))}
+    with pm.Model(coords=coords) as model:
+        weights = pm.Dirichlet("weights", a=np.ones(K), dims="component")
+        first = pm.Normal("means_first", 0.0, 10.0, shape=K, transform=transforms.ordered)
+        rest = pm.Normal("means_rest", 0.0, 10.0, shape=(K, D - 1))
+        means = pm.Deterministic(
+            "means", pm.math.concatenate([first[:, None], rest], axis=1), dims=("component", "dim")
+        )
+        chols = [
+            pm.LKJCholeskyCov(f"chol_{k}", n=D, eta=2.0, sd_dist=pm.HalfNormal.dist(3.0),
+                              compute_corr=True)[0]
+            for k in range(K)
+        ]
+        pm.Deterministic(
+            "covariances",
+            pm.math.stack([c @ c.T for c in chols]),
+            dims=("component", "dim", "dim_bis"),
+        )
+        components = [pm.MvNormal.dist(mu=means[k], chol=chols[k]) for k in range(K)]
+        pm.Mixture("X", w=weights, comp_dists=components, observed=X, dims=("obs", "dim"))
+        order = np.argsort(TRUE_MEANS[:, 0])
+        initvals = {"weights": TRUE_WEIGHTS, "means_first": TRUE_MEANS[order, 0],
+                    "means_rest": TRUE_MEANS[order, 1:]}
+        dt = pm.sample(
+            draws=draws, tune=draws, chains=2, cores=1, nuts_sampler="pymc",
+            random_seed=seed, progressbar=False, initvals=initvals, target_accept=0.9,
+        )
+        pm.compute_log_likelihood(dt, progressbar=False)
+        pm.sample_posterior_predictive(dt, extend_inferencedata=True, random_seed=seed,
+                                       progressbar=False)
+    post = dt.posterior.to_dataset()
+    keep = [name for name in ("weights", "means", "covariances") if name in post]
+    log_w = np.log(post["weights"].values)
+    means_v, covs_v = post["means"].values, post["covariances"].values
+    chains, n_draws = log_w.shape[:2]
+    membership = np.zeros((len(X), K))
+    for c in range(chains):
+        for d in range(0, n_draws, 4):  # every 4th draw is plenty for a test fixture
+            lj = log_joint(X, np.exp(log_w[c, d]), means_v[c, d], covs_v[c, d])
+            membership += np.exp(lj - logsumexp(lj, axis=1, keepdims=True))
+    membership /= membership.sum(axis=1, keepdims=True)
+    latent = xr.Dataset(
+        {"membership": (("obs", "component"), membership),
+         "map_label": (("obs",), membership.argmax(axis=1))}
+    )
+    dt["latent"] = xr.DataTree(latent)
+    dt["posterior"] = xr.DataTree(post[keep])
+    dt.attrs["sampling_time"] = float(dt["sample_stats"].attrs.get("sampling_time", 0.0))
+    return dt
+
+
+def align_to_truth(means: np.ndarray) -> np.ndarray:
+    """Permutation ``order`` such that ``means[order]`` matches TRUE_MEANS (Hungarian)."""
+    cost = ((means[:, None, :] - TRUE_MEANS[None, :, :]) ** 2).sum(-1)
+    rows, cols = linear_sum_assignment(cost)
+    order = np.empty(3, dtype=int)
+    order[cols] = rows
+    return order
+
+
+def write_replicate(rep_dir: Path, X, labels, em_params, history, dt, mcmc_error=None) -> dict:
+    """Write one cell x replicate directory; returns its metrics rows."""
+    rep_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(rep_dir / "data.npz", X=X, labels=labels, weights=TRUE_WEIGHTS,
+             means=TRUE_MEANS, covariances=TRUE_COVARIANCES)
+    order = align_to_truth(em_params[-1][1])
+    last = len(em_params) - 1
+    iters = [i for i in SNAPSHOT_ITERATIONS if i < last] + [last]
+    w, m, c = (np.stack([em_params[i][j][order] for i in iters]) for j in range(3))
+    lj = log_joint(X, w[-1], m[-1], c[-1])
+    resp = np.exp(lj - logsumexp(lj, axis=1, keepdims=True))
+    np.savez(rep_dir / "em_fit.npz", responsibilities=resp, map_labels=resp.argmax(1),
+             log_likelihood_history=history, snapshot_iterations=np.array(iters),
+             snapshot_weights=w, snapshot_means=m, snapshot_covariances=c)
+    np.savez(rep_dir / "em_model.npz", weights=w[-1], means=m[-1], covariances=c[-1])
+    em_row = {"method": "em", "ari": _ari(labels, resp.argmax(1)), "converged": True,
+              "n_iter": last, "log_likelihood": float(history[-1])}
+    rows = [em_row]
+    if dt is not None:
+        dt.to_netcdf(rep_dir / "mcmc.nc", engine="h5netcdf")
+        import arviz as az
+
+        summary = az.summary(dt, var_names=["weights", "means"], kind="diagnostics")
+        divergences = int(dt["sample_stats"]["diverging"].values.sum())
+        membership = dt["latent"]["membership"].values
+        rows.append({"method": "mcmc", "ari": _ari(labels, membership.argmax(1)),
+                     "max_rhat": float(summary["r_hat"].max()),
+                     "min_ess_bulk": float(summary["ess_bulk"].min()),
+                     "min_ess_tail": float(summary["ess_tail"].min()),
+                     "divergences": divergences, "coverage": 0.9,
+                     "em_mcmc_ari": _ari(resp.argmax(1), membership.argmax(1)),
+                     "responsibility_mad": float(np.abs(resp - membership).mean())})
+    elif mcmc_error:
+        rows.append({"method": "mcmc", "error": mcmc_error})
+    metrics = {"rows": rows, "permutations": {"em": order.tolist(), "mcmc": [0, 1, 2]},
+               "warnings": [] if mcmc_error is None else [f"MCMC failed: {mcmc_error}"]}
+    (rep_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    return metrics
+
+
+def _ari(a, b) -> float:
+    from sklearn.metrics import adjusted_rand_score
+
+    return float(adjusted_rand_score(a, b))
+
+
+def write_run_dir(
+    run_dir: Path,
+    overlaps=(0.01, 0.05),
+    n_samples: int = 200,
+    with_mcmc: bool = True,
+    seed: int = 2026,
+    max_detailed: int = 10,
+) -> Path:
+    """Write a run directory with one cell per overlap level and one replicate each.
+
+    The first cell gets a real MCMC fit when ``with_mcmc``; the second cell's MCMC is
+    recorded as failed, so that the report's EM-only path is exercised too.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.toml").write_text(CONFIG_TOML.format(
+        n_samples=n_samples, overlaps=list(overlaps), max_detailed=max_detailed))
+    (run_dir / "versions.json").write_text(json.dumps(
+        {"python": "3.12", "numpy": np.__version__, "pandas": pd.__version__}, indent=2))
+    rng = np.random.default_rng(seed)
+    all_rows = []
+    for index, overlap in enumerate(overlaps):
+        cell_id = f"overlap={overlap}"
+        X, labels = sample_truth(n_samples, 1.0 + 20 * overlap, rng)
+        em_params, history = em_by_single_steps(X, rng)
+        dt = sample_posterior(X, seed) if with_mcmc and index == 0 else None
+        error = None if dt is not None else "sampling disabled in this fixture"
+        metrics = write_replicate(run_dir / "cells" / cell_id / "rep-0", X, labels,
+                                  em_params, history, dt, error)
+        for row in metrics["rows"]:
+            all_rows.append({"cell_id": cell_id, "replicate": 0, "overlap": overlap, **row})
+    results = pd.DataFrame(all_rows)
+    results.to_csv(run_dir / "results.csv", index=False)
+    numeric = results.select_dtypes("number").columns.difference(["replicate", "overlap"])
+    summary = results.groupby(["cell_id", "overlap", "method"])[list(numeric)].agg(["mean", "std"])
+    summary.columns = [f"{a}_{b}" for a, b in summary.columns]
+    summary.reset_index().to_csv(run_dir / "summary.csv", index=False)
+    return run_dir
+
+
+def replicate_cells(run_dir: Path, n_copies: int) -> Path:
+    """Copy the first cell ``n_copies`` times (a large sweep's layout, without refitting)."""
+    results = pd.read_csv(run_dir / "results.csv")
+    first = results["cell_id"].iloc[0]
+    source = run_dir / "cells" / first
+    rows = [results]
+    for i in range(n_copies):
+        cell_id = f"copy-{i:03d}"
+        shutil.copytree(source, run_dir / "cells" / cell_id)
+        rows.append(results[results["cell_id"] == first].assign(cell_id=cell_id, overlap=0.1 + i))
+    pd.concat(rows).to_csv(run_dir / "results.csv", index=False)
+    return run_dir

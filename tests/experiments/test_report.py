@@ -1,0 +1,351 @@
+"""Tests of experiments.report: pure pieces against independent implementations, the page
+built from a run directory with real fits, its speed at 50+ cells, and a headless-Chromium
+check that every image loads without console errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import report_fixtures  # noqa: E402
+
+from experiments.report import build_report  # noqa: E402
+from experiments.report import comparison_figures as cmp  # noqa: E402
+from experiments.report import em_figures as emf  # noqa: E402
+from experiments.report.flags import row_flags, run_flags  # noqa: E402
+from experiments.report.load import load_run  # noqa: E402
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+IMG_SRC = re.compile(r'<img src="data:image/png;base64,([^"]+)"')
+
+
+# ---------------------------------------------------------------------------------------
+# Fixtures: run directories with real fits
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def em_only_run(tmp_path_factory) -> Path:
+    """Two cells, EM fitted, MCMC recorded as not run (no PyMC compilation)."""
+    return report_fixtures.write_run_dir(tmp_path_factory.mktemp("em-only"), with_mcmc=False)
+
+
+@pytest.fixture(scope="module")
+def mcmc_run(tmp_path_factory) -> Path:
+    """Two cells: the first with a real PyMC posterior (2-D, K=3, full, 2 x 200 draws)."""
+    return report_fixtures.write_run_dir(tmp_path_factory.mktemp("mcmc"), with_mcmc=True)
+
+
+def embedded_images(html: str) -> list[bytes]:
+    return [base64.b64decode(data) for data in IMG_SRC.findall(html)]
+
+
+def anchors_and_links(html: str) -> tuple[set[str], set[str]]:
+    ids = set(re.findall(r'id="([^"]+)"', html))
+    links = set(re.findall(r'href="#([^"]+)"', html))
+    return ids, links
+
+
+# ---------------------------------------------------------------------------------------
+# Pure pieces against independent implementations
+# ---------------------------------------------------------------------------------------
+
+
+def test_calibration_curve_matches_scikit_learn():
+    from sklearn.calibration import calibration_curve
+
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet(np.ones(3), size=400)
+    labels = np.array([rng.choice(3, p=p) for p in probabilities])
+    mean_predicted, frequency, _ = cmp.calibration_curve(probabilities, labels, 10)
+    onehot = (labels[:, None] == np.arange(3)).ravel()
+    true_ref, pred_ref = calibration_curve(onehot, probabilities.ravel(), n_bins=10)
+    np.testing.assert_allclose(mean_predicted, pred_ref, rtol=1e-12)
+    np.testing.assert_allclose(frequency, true_ref, rtol=1e-12)
+
+
+def test_responsibilities_at_match_emgmm_e_step():
+    import emgmm
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 3))
+    params = emgmm.GaussianMixtureParams(
+        weights=np.array([0.2, 0.5, 0.3]),
+        means=rng.normal(size=(3, 3)),
+        covariances=np.stack([np.eye(3) * s for s in (0.5, 1.0, 2.0)]),
+        covariance_type="full",
+    )
+    _, log_resp = emgmm.e_step(X, params)
+    ours = emf.responsibilities_at(X, params.weights, params.means, params.covariances)
+    np.testing.assert_allclose(ours, np.exp(log_resp), atol=1e-12)
+
+
+def test_principal_projection_matches_pca_and_projects_covariances():
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 4)) @ rng.normal(size=(4, 4))
+    projection = emf.principal_projection(X)
+    ours = projection.points(X)
+    reference = PCA(n_components=2).fit_transform(X)
+    signs = np.sign((ours * reference).sum(axis=0))  # principal axes are defined up to sign
+    np.testing.assert_allclose(ours * signs, reference, atol=1e-9)
+    covariance = np.cov(X.T, bias=True)
+    projected = projection.covariances(covariance[None])[0]
+    np.testing.assert_allclose(projected, np.cov(ours.T, bias=True), atol=1e-9)
+
+
+def test_ellipse_axes_follow_the_covariance():
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    emf.draw_ellipses(ax, np.zeros((1, 2)), np.array([[[1.0, 0.0], [0.0, 4.0]]]), n_std=(2.0,))
+    (ellipse,) = ax.patches
+    # major half-axis 2 * sqrt(4) = 4 along x[1] (90 degrees), minor 2 * sqrt(1) = 2
+    assert ellipse.width == pytest.approx(8.0)
+    assert ellipse.height == pytest.approx(4.0)
+    assert abs(ellipse.angle) % 180 == pytest.approx(90.0)
+
+
+def test_row_flags_thresholds():
+    assert row_flags({"max_rhat": 1.009}, 400) == []
+    assert row_flags({"max_rhat": 1.01}, 400) == ["R-hat 1.010 >= 1.01"]
+    assert row_flags({"divergences": 3.0}, 400) == ["3 divergent transitions"]
+    assert row_flags({"min_ess_bulk": 120.0, "min_ess_tail": 500.0}, 400) == [
+        "bulk ESS 120 < 400"]
+    assert row_flags({"converged": False}, 400) == ["EM did not converge"]
+    assert row_flags({"converged": "True"}, 400) == []
+    assert row_flags({"relabelled": True}, 400) == ["label switching repaired by relabelling"]
+    assert row_flags({"error": float("nan"), "max_rhat": float("nan")}, 400) == []
+
+
+def test_sweep_parameters_are_the_varying_grid_axes():
+    results = pd.DataFrame({"overlap": [0.01, 0.01, 0.1, 0.1], "n_samples": [200] * 4,
+                            "method": ["em", "mcmc"] * 2, "ari": [0.9, 0.92, 0.6, 0.65],
+                            "coverage": [np.nan, 0.9, np.nan, 0.8]})
+    config = {"data": {"overlap": [0.01, 0.1], "n_samples": 200, "weights": [0.5, 0.5]}}
+    assert cmp.sweep_parameters(results, config) == ["overlap"]
+    assert cmp.sweep_metrics(results, ["overlap"])[:2] == ["coverage", "ari"]
+
+
+# ---------------------------------------------------------------------------------------
+# The page
+# ---------------------------------------------------------------------------------------
+
+
+def test_build_report_rejects_a_directory_that_is_not_a_run(tmp_path):
+    with pytest.raises(ValueError, match="not a run directory"):
+        build_report(tmp_path)
+    with pytest.raises(ValueError, match="does not exist"):
+        build_report(tmp_path / "missing")
+
+
+def test_em_only_report_renders_every_cell(em_only_run):
+    index = build_report(em_only_run)
+    assert index == em_only_run / "report" / "index.html"
+    html = index.read_text()
+    run = load_run(em_only_run)
+    ids, links = anchors_and_links(html)
+    assert links <= ids, f"dangling links: {links - ids}"
+    for rep in run.replicates:
+        assert rep.anchor in ids and rep.anchor in links
+    assert html.count("EM part only") == len(run.replicates)
+    figures = sorted((em_only_run / "report" / "figures").glob("*.png"))
+    names = {f.name for f in figures}
+    for rep in run.replicates:
+        for suffix in ("em-snapshots", "em-loglik", "labels"):
+            assert f"{rep.anchor}-{suffix}.png" in names
+    assert "sweep-overlap.png" in names
+    images = embedded_images(html)
+    assert len(images) == len(figures)
+    assert all(image.startswith(PNG_MAGIC) for image in images)
+    assert sorted(images) == sorted(f.read_bytes() for f in figures)
+
+
+def test_report_reads_artifacts_only_and_is_deterministic(em_only_run):
+    before = {p: p.stat().st_mtime_ns for p in (em_only_run / "cells").rglob("*")}
+    first = build_report(em_only_run).read_text()
+    second = build_report(em_only_run).read_text()
+    assert first == second
+    assert before == {p: p.stat().st_mtime_ns for p in (em_only_run / "cells").rglob("*")}
+
+
+def test_failed_mcmc_and_missing_em_still_render(em_only_run, tmp_path):
+    run_dir = shutil.copytree(em_only_run, tmp_path / "run")
+    first, second = sorted((run_dir / "cells").iterdir())
+    (second / "rep-0" / "em_fit.npz").unlink()
+    html = build_report(run_dir).read_text()
+    assert "sampling disabled in this fixture" in html  # the recorded MCMC error
+    assert "em_fit.npz is missing" in html
+    assert "EM pictures unavailable" in html
+
+
+@pytest.mark.slow
+def test_mcmc_report_has_the_arviz_diagnostics(mcmc_run):
+    html = build_report(mcmc_run).read_text()
+    run = load_run(mcmc_run)
+    with_mcmc = [rep for rep in run.replicates if rep.mcmc_path is not None]
+    assert len(with_mcmc) == 1
+    anchor = with_mcmc[0].anchor
+    names = {p.name for p in (mcmc_run / "report" / "figures").glob("*.png")}
+    for suffix in ("trace", "rank", "forest-weights", "forest-means", "energy", "ppc",
+                   "membership", "labels"):
+        assert f"{anchor}-{suffix}.png" in names, suffix
+    for column in ("r_hat", "ess_bulk", "ess_tail", "mcse_mean"):
+        assert f"<th>{column}</th>" in html
+    import arviz as az
+
+    from experiments.report.load import load_mcmc
+
+    summary = az.summary(load_mcmc(with_mcmc[0].mcmc_path), var_names=["weights"],
+                         round_to="none")
+    ess = f"{float(summary['ess_bulk'].iloc[0]):.4g}"
+    assert f"<td>{ess}</td>" in html or f'<td class="bad">{ess}</td>' in html
+    assert "could not be drawn" not in html
+    assert "EM part only" in html  # the second cell has no MCMC
+
+
+@pytest.mark.slow
+def test_fifty_cells_build_quickly_and_stay_navigable(mcmc_run, tmp_path):
+    run_dir = report_fixtures.replicate_cells(shutil.copytree(mcmc_run, tmp_path / "big"), 50)
+    start = time.perf_counter()
+    html = build_report(run_dir).read_text()
+    elapsed = time.perf_counter() - start
+    print(f"report of {len(load_run(run_dir).replicates)} cells built in {elapsed:.1f} s")
+    assert elapsed < 30.0
+    run = load_run(run_dir)
+    ids, links = anchors_and_links(html)
+    assert all(rep.anchor in ids and rep.anchor in links for rep in run.replicates)
+    detailed = html.count('class="cell"') - html.count("Figures omitted for this cell")
+    assert detailed == run.max_detailed_cells
+
+
+# ---------------------------------------------------------------------------------------
+# A real `gmm-compare run`
+# ---------------------------------------------------------------------------------------
+
+TINY_CONFIG = """\
+[experiment]
+name = "tiny-sweep"
+seed = 7
+replicates = 1
+
+[data]
+n_samples = 200
+n_features = 2
+n_components = 3
+covariance_shape = "full"
+overlap = [0.005, 0.05]
+
+[em]
+covariance_type = "full"
+n_init = 2
+
+[mcmc]
+draws = 200
+tune = 200
+chains = 2
+"""
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("real")
+    config = root / "tiny.toml"
+    config.write_text(TINY_CONFIG)
+    out = root / "run"
+    completed = subprocess.run(
+        [sys.executable, "-m", "experiments", "run", str(config), "--out", str(out)],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return out
+
+
+@pytest.mark.slow
+def test_report_of_a_real_run(real_run):
+    index = real_run / "report" / "index.html"
+    assert index.exists(), "gmm-compare run should build the report"
+    html = index.read_text()
+    assert "could not be drawn" not in html
+    results = pd.read_csv(real_run / "results.csv")
+    for cell_id in results["cell_id"].unique():
+        assert cell_id in html
+    assert "sweep-overlap" in {p.stem for p in (real_run / "report" / "figures").iterdir()}
+    rebuilt = subprocess.run(
+        [sys.executable, "-m", "experiments", "report", str(real_run)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    assert index.read_text() == html
+
+
+# ---------------------------------------------------------------------------------------
+# Headless Chromium
+# ---------------------------------------------------------------------------------------
+
+PROBE = """<script>
+window.__errors = [];
+window.addEventListener('error', e => window.__errors.push(String(e.message || e)), true);
+const __consoleError = console.error;
+console.error = (...a) => { window.__errors.push(a.join(' ')); __consoleError(...a); };
+window.addEventListener('load', () => {
+  const images = Array.from(document.images);
+  const broken = images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt);
+  const out = document.createElement('pre');
+  out.id = 'probe-result';
+  out.textContent = JSON.stringify({images: images.length, broken: broken,
+                                    errors: window.__errors});
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def chromium_binary() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def run_chromium(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    binary = chromium_binary()
+    base = [binary, "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--disable-dev-shm-usage", "--enable-logging=stderr", "--v=0",
+            f"--user-data-dir={tmp_path / 'chromium-profile'}"]
+    return subprocess.run(base + args, capture_output=True, text=True, timeout=180)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_page_loads_in_headless_chromium(mcmc_run, tmp_path):
+    if chromium_binary() is None:
+        pytest.skip("no Chromium found and none could be installed (apt-get install chromium)")
+    html = build_report(mcmc_run).read_text()
+    probe_page = tmp_path / "probe.html"
+    probe_page.write_text(html.replace("<head>", "<head>" + PROBE, 1))
+    completed = run_chromium(["--virtual-time-budget=20000", "--dump-dom",
+                              probe_page.as_uri()], tmp_path)
+    match = re.search(r'<pre id="probe-result">(.*?)</pre>', completed.stdout, re.S)
+    assert match, f"no probe result; chromium stderr: {completed.stderr[-2000:]}"
+    result = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert result["images"] == len(embedded_images(html)) > 0
+    assert result["broken"] == []
+    assert result["errors"] == []
+    console_errors = [line for line in completed.stderr.splitlines()
+                      if "CONSOLE" in line and ("ERROR" in line or "Uncaught" in line)]
+    assert console_errors == []
