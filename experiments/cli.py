@@ -37,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (no usage block) and exit status 2."""
 
     def error(self, message: str):
-        raise BadInput(f"{self.prog}: {message} (see {self.prog} --help)")
+        raise BadInput(f"{message} (see {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,155 @@
+"""The gmm-compare command: bad input (exit 2, one stderr line, nothing written) and commands."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pandas as pd
+import pytest
+
+from experiments.cli import main
+from experiments.config import bundled_configs
+
+GOOD = """\
+[experiment]
+name = "cli"
+seed = 3
+
+[data]
+n_samples = 80
+n_features = 2
+n_components = 2
+overlap = 0.02
+
+[mcmc]
+enabled = false
+
+[report]
+enabled = false
+"""
+
+# (case, config text, words the one-line message must contain)
+BAD_CONFIGS = [
+    ("malformed TOML", "[data\nn_samples = 3", ["invalid TOML"]),
+    ("unknown key", GOOD.replace("seed = 3", "seed = 3\nseeed = 4"), ["seeed", "unknown key"]),
+    ("unknown section", GOOD + "\n[plots]\nx = 1\n", ["plots"]),
+    ("wrong type", GOOD.replace("n_samples = 80", 'n_samples = "80"'), ["data.n_samples"]),
+    ("K < 1", GOOD.replace("n_components = 2", "n_components = 0"), ["data.n_components"]),
+    ("N < K", GOOD.replace("n_samples = 80", "n_samples = 1"), ["n_samples"]),
+    ("negative overlap", GOOD.replace("overlap = 0.02", "overlap = -0.1"), ["data.overlap"]),
+    ("unreachable overlap", GOOD.replace("overlap = 0.02", "overlap = 0.99"), ["overlap"]),
+    ("draws < 1", GOOD.replace("enabled = false\n\n[report]", "draws = 0\n\n[report]", 1),
+     ["mcmc.draws"]),
+    ("unknown sampler", GOOD.replace("[mcmc]\n", '[mcmc]\nsampler = "gibbs"\n'),
+     ["mcmc.sampler", "pymc"]),
+]
+
+
+def assert_bad_input(capsys, argv, must_contain=()):
+    status = main(argv)
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert status == 2, captured
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err
+    for word in must_contain:
+        assert word in lines[0], (word, lines[0])
+    return lines[0]
+
+
+@pytest.mark.parametrize(("case", "text", "words"), BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_bad_config_exit_2_one_line_nothing_written(tmp_path, capsys, case, text, words, command):
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    out = tmp_path / "out"
+    argv = [command, str(config)] + (["--out", str(out)] if command == "run" else [])
+    assert_bad_input(capsys, argv, words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+def test_missing_config_file(tmp_path, capsys):
+    line = assert_bad_input(capsys, ["run", str(tmp_path / "nope.toml"), "--out",
+                                     str(tmp_path / "out")], ["nope.toml"])
+    assert "bundled" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_output_directory(tmp_path, capsys):
+    config = tmp_path / "good.toml"
+    config.write_text(GOOD)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert_bad_input(capsys, ["run", str(config), "--out", str(blocker / "run")], ["a-file"])
+    assert_bad_input(capsys, ["run", str(config), "--out", str(blocker)], ["not a directory"])
+    assert blocker.read_text() == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "good.toml"]
+
+
+def test_output_directory_of_another_config_is_refused(tmp_path, capsys):
+    config = tmp_path / "good.toml"
+    config.write_text(GOOD)
+    out = tmp_path / "out"
+    assert main(["run", str(config), "--out", str(out)]) == 0
+    capsys.readouterr()
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    config.write_text(GOOD.replace("seed = 3", "seed = 4"))
+    assert_bad_input(capsys, ["run", str(config), "--out", str(out)], ["different config"])
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["run", "--workers", "0", "--executor", "process"], ["--workers"]),
+        (["run", "--scheduler", "tcp://127.0.0.1:8786"], ["--scheduler", "dask"]),
+        (["run", "--executor", "threads"], ["threads"]),
+        (["frobnicate"], ["frobnicate"]),
+        ([], ["required"]),
+    ],
+)
+def test_bad_arguments(tmp_path, capsys, monkeypatch, argv, words):
+    monkeypatch.chdir(tmp_path)
+    assert_bad_input(capsys, argv, words)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_of_a_directory_that_is_not_a_run(tmp_path, capsys):
+    assert_bad_input(capsys, ["report", str(tmp_path)], ["not a run directory"])
+
+
+def test_bad_input_through_the_console_script_module(tmp_path, cli):
+    config = tmp_path / "bad.toml"
+    config.write_text(GOOD.replace("n_components = 2", "n_components = 0"))
+    done = subprocess.run(cli("run", str(config), "--out", str(tmp_path / "out")),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_configs_lists_every_bundled_config(capsys):
+    assert main(["configs"]) == 0
+    out = capsys.readouterr().out
+    assert bundled_configs(), "no bundled configs"
+    for name in bundled_configs():
+        assert name in out
+    assert "quickstart (default)" in out
+
+
+def test_validate_reports_cells_and_replicates(capsys):
+    assert main(["validate", "separation"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "valid" in out and "cell(s)" in out
+
+
+def test_run_default_out_is_runs_slash_name_and_rerun_resumes(tmp_path, capsys, monkeypatch):
+    config = tmp_path / "good.toml"
+    config.write_text(GOOD)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(config)]) == 0
+    results = pd.read_csv(tmp_path / "runs" / "cli" / "results.csv")
+    assert len(results) == 1 and results["method"].tolist() == ["em"]
+    capsys.readouterr()
+    assert main(["run", str(config)]) == 0
+    assert "skipping 1 finished replicate(s) of 1" in capsys.readouterr().out
