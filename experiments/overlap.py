@@ -47,6 +47,7 @@ OverlapKind = Literal["average", "max"]
 
 _ZERO_WEIGHT = 1e-10  # |a_l| below this (relative) is treated as an exact zero
 _TAIL_TOL = 1e-13  # bound on the neglected tail of the inversion integral
+_LARGEST_LOG_SCALE = 16 * math.log(10.0)  # covariances 1e16 times larger: means irrelevant
 
 
 class UnreachableOverlapError(ValueError):
@@ -381,22 +382,20 @@ def scale_to_overlap(
 
 
 def _bracket(excess, kind: str, target: float) -> tuple[float, float]:
-    """Points of ``log s`` where the overlap is below and above the target."""
-    low = high = 0.0
-    value = excess(0.0)
+    """Points of ``log s`` one decade apart where the overlap is below and above target."""
     step = math.log(10.0)
+    top = excess(_LARGEST_LOG_SCALE)
+    if top <= 0.0:  # at 1e16 the means no longer matter: the supremum is (about) reached
+        raise UnreachableOverlapError(kind, target, top + target)
+    if excess(0.0) < 0.0:
+        low, high = 0.0, step
+        while high < _LARGEST_LOG_SCALE and excess(high) <= 0.0:
+            low, high = high, high + step
+        return low, min(high, _LARGEST_LOG_SCALE)
+    low, high = -step, 0.0
     for _ in range(40):
-        if value < 0.0:
-            break
-        low -= step
-        value = excess(low)
-    else:
-        raise ValueError(f"overlap: target {target} cannot be reached; the components have "
-                         "(nearly) equal means")
-    value = excess(high)
-    for _ in range(16):
-        if value > 0.0:
+        if excess(low) < 0.0:
             return low, high
-        high += step
-        value = excess(high)
-    raise UnreachableOverlapError(kind, target, value + target)
+        low, high = low - step, low
+    raise ValueError(f"overlap: target {target} cannot be reached; the components have "
+                     "(nearly) equal means")
