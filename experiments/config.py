@@ -80,7 +80,8 @@ def integer(low: int | None = None) -> Checker:
 def real(low: float = -math.inf, high: float = math.inf, *, low_open: bool = False,
          high_open: bool = False, allow_inf: bool = False) -> Checker:
     """Number in the interval; ints are accepted, bools are not."""
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    closed_high = not high_open and (math.isfinite(high) or allow_inf)
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{']' if closed_high else ')'}"
 
     def check(value: Any, path: str) -> float:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
