@@ -9,8 +9,8 @@ A component has *collapsed* after an M-step when
   is shrinking onto a point or a line: the likelihood singularity of Gaussian mixtures).
 
 The fit loop runs this check after every iteration, whatever the engine, and re-seeds each
-collapsed component: its mean becomes a data row drawn with probability proportional to the
-squared distance to the nearest healthy mean (one k-means++ step), its covariance the data's
+collapsed component: its mean becomes a data row drawn uniformly (a typical point, not the
+outlier it may have collapsed onto), its covariance the data's
 per-feature variances divided by :math:`K^{2/D}` (mclust's default prior scale) plus
 ``reg_covar``, and its weight :math:`1/K` before renormalising all weights. The re-seeding is
 recorded in ``EMResult.reseeded`` and announced with a :class:`CollapsedComponentWarning`.
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from emgmm.init import squared_distances
 from emgmm.params import GaussianMixtureParams
 
 MIN_EFFECTIVE_COUNT = 1e-3
@@ -87,19 +86,14 @@ def reseed_components(
 ) -> GaussianMixtureParams:
     """``params`` with ``components`` re-seeded as described in the module docstring."""
     n_components, n_features = params.n_components, params.n_features
-    healthy = np.setdiff1d(np.arange(n_components), components)
     weights = params.weights.copy()
     means = params.means.copy()
     covariances = params.covariances.copy()
     variances = np.var(X, axis=0) / n_components ** (2.0 / n_features) + reg_covar
     for k in components:
-        if healthy.size:
-            closest = np.min(squared_distances(X, means[healthy]), axis=1)
-            total = closest.sum()
-            probabilities = closest / total if total > 0 else None
-        else:
-            probabilities = None
-        means[k] = X[rng.choice(X.shape[0], p=probabilities)]
+        # A uniformly drawn row is a typical point; distance-weighted (k-means++) draws
+        # would favour the very outlier the component just collapsed onto.
+        means[k] = X[rng.integers(X.shape[0])]
         weights[k] = 1.0 / n_components
         if params.covariance_type == "full":
             covariances[k] = np.diag(variances)
@@ -107,5 +101,4 @@ def reseed_components(
             covariances[k] = variances
         elif params.covariance_type == "spherical":
             covariances[k] = variances.mean()
-        healthy = np.append(healthy, k)
     return GaussianMixtureParams(weights / weights.sum(), means, covariances, params.covariance_type)

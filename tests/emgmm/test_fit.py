@@ -1,0 +1,188 @@
+"""The EM loop: monotonicity, convergence, decreases, collapses, inits, engines, warm start."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
+
+from emgmm import (
+    COVARIANCE_TYPES,
+    CollapsedComponentWarning,
+    ConvergenceWarning,
+    GaussianMixtureEM,
+    GaussianMixtureParams,
+    LikelihoodDecreaseWarning,
+    available_engines,
+    fit_em,
+    initial_params,
+    kmeans,
+    kmeans_plusplus,
+    reference_em_iteration,
+)
+from emgmm.fit import DECREASE_RTOL, _warn_about, run_em
+
+INITS = ("kmeans", "k-means++", "random", "random_from_data")
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("seed", range(4))
+def test_log_likelihood_never_decreases_without_regularisation(covariance_type, seed, make_blobs):
+    # Random starts on overlapping blobs: long, non-trivial trajectories.
+    X = make_blobs(seed=seed, n_per=60) / 3.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = fit_em(X, 3, covariance_type=covariance_type, reg_covar=0.0, tol=1e-12, max_iter=60,
+                        init_params="random", random_state=seed, engine="reference")
+    history = result.log_likelihood_history
+    assert history.size > 10
+    assert np.all(np.diff(history) >= -DECREASE_RTOL * np.abs(history[:-1]))
+    assert result.decreases == () and result.reseeded == ()
+
+
+def test_convergence_follows_tol_on_mean_log_likelihood(blobs):
+    result = fit_em(blobs, 3, tol=1e-4, random_state=0, init_params="random", engine="reference")
+    changes = np.diff(result.log_likelihood_history)
+    assert result.converged and result.n_iter == result.log_likelihood_history.size
+    assert abs(changes[-1]) < 1e-4 and np.all(np.abs(changes[:-1]) >= 1e-4)
+    assert result.lower_bound == result.log_likelihood_history[-1]
+
+
+def test_not_converging_warns_and_says_so(blobs):
+    with pytest.warns(ConvergenceWarning, match="increase max_iter"):
+        result = fit_em(blobs, 3, max_iter=2, tol=0.0, init_params="random", random_state=0, engine="reference")
+    assert not result.converged and result.n_iter == 2
+
+
+def test_a_decrease_is_reported_and_never_counted_as_convergence(blobs):
+    start = fit_em(blobs, 3, random_state=0, engine="reference").params
+    values = iter([-3.0, -3.0 - 1e-5, -3.0 - 2e-5, -3.0 - 2e-5])
+
+    def dropping_iteration(X, params, reg_covar):  # |change| < tol, but downhill
+        return next(values), params
+
+    result = run_em(blobs, start, dropping_iteration, tol=1e-3, reg_covar=1e-6, max_iter=4,
+                    rng=np.random.default_rng(0))
+    assert [it for it, _ in result.decreases] == [2, 3]
+    assert result.converged and result.n_iter == 4  # only the flat step 4 converges
+    with pytest.warns(LikelihoodDecreaseWarning, match="decreased 2 time"):
+        _warn_about(result, max_iter=4, tol=1e-3, reg_covar=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # drops below tol with a ridge: recorded, not warned
+        _warn_about(result, max_iter=4, tol=1e-3, reg_covar=1e-6)
+    with pytest.warns(LikelihoodDecreaseWarning):
+        _warn_about(result, max_iter=4, tol=1e-6, reg_covar=1e-6)
+
+
+def test_empty_component_is_reseeded_and_reported():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(-3, 1, 150), rng.normal(3, 1, 150)].reshape(-1, 1)
+    # The third component sits far from all data: its responsibilities underflow to 0.
+    start = dict(weights_init=[0.45, 0.45, 0.1], means_init=[[-3.0], [3.0], [1e4]],
+                 covariances_init=[1.0, 1.0, 1.0])
+    with pytest.warns(CollapsedComponentWarning, match="re-seeded"):
+        result = fit_em(X, 3, covariance_type="spherical", random_state=0, engine="reference", **start)
+    assert result.reseeded[0] == (1, 2)
+    params = result.params
+    assert np.all(np.isfinite(params.means)) and np.abs(params.means).max() < 10
+    assert params.weights.min() * X.shape[0] > 1.0
+
+
+def test_component_collapsing_onto_one_point_is_reseeded_without_regularisation():
+    rng = np.random.default_rng(1)
+    X = np.r_[rng.normal(0, 1, 200), [50.0]].reshape(-1, 1)
+    start = dict(weights_init=[0.99, 0.01], means_init=[[0.0], [50.0]], covariances_init=[[[1.0]], [[0.01]]])
+    # Without a ridge the likelihood is unbounded: EM keeps heading for the outlier, each
+    # collapse is caught and re-seeded, and the fit ends unconverged rather than with NaN.
+    with pytest.warns(CollapsedComponentWarning), pytest.warns(ConvergenceWarning):
+        result = fit_em(X, 2, reg_covar=0.0, max_iter=100, random_state=0, engine="reference", **start)
+    assert result.reseeded and result.reseeded[0] == (1, 1)
+    assert np.all(np.isfinite(result.params.covariances)) and result.params.covariances.min() > 1e-6
+    assert np.all(np.isfinite(result.log_likelihood_history))
+
+
+def test_record_params_keeps_start_and_every_iteration(blobs):
+    result = fit_em(blobs, 3, record_params=True, random_state=0, init_params="random", engine="reference")
+    history = result.params_history
+    assert len(history) == result.n_iter + 1 and history[-1] is result.params
+    for t in range(result.n_iter):  # each step is reproducible from the recorded state
+        mean_ll, nxt = reference_em_iteration(blobs, history[t], 1e-6)
+        assert mean_ll == result.log_likelihood_history[t]
+        np.testing.assert_array_equal(nxt.means, history[t + 1].means)
+    assert fit_em(blobs, 3, random_state=0, engine="reference").params_history == ()
+
+
+def test_record_params_start_is_the_user_given_start(blobs):
+    start = fit_em(blobs, 3, random_state=0, engine="reference").params
+    result = fit_em(blobs, 3, weights_init=start.weights, means_init=start.means,
+                    covariances_init=start.covariances, record_params=True, engine="reference")
+    np.testing.assert_array_equal(result.params_history[0].means, start.means)
+
+
+def test_same_seed_same_numbers_and_n_init_keeps_the_best(blobs):
+    kwargs = dict(init_params="random", random_state=3, engine="reference")
+    one, again = fit_em(blobs, 3, **kwargs), fit_em(blobs, 3, **kwargs)
+    np.testing.assert_array_equal(one.log_likelihood_history, again.log_likelihood_history)
+    several = fit_em(blobs, 3, n_init=5, **kwargs)
+    assert several.lower_bound >= one.lower_bound  # start 0 of n_init=5 is the n_init=1 run
+
+
+@pytest.mark.parametrize("init_params", INITS)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_every_init_gives_a_valid_start_and_fit(init_params, covariance_type, blobs):
+    start = initial_params(blobs, 3, covariance_type, 1e-6, init_params, np.random.default_rng(0))
+    assert np.all(np.isfinite(start.means)) and np.all(np.isfinite(start.precisions_cholesky))
+    result = fit_em(blobs, 3, covariance_type=covariance_type, init_params=init_params, random_state=0,
+                    engine="reference")
+    assert result.converged and np.isfinite(result.lower_bound)
+
+
+def test_random_from_data_and_kmeans_plusplus_start_at_data_rows(blobs):
+    rng = np.random.default_rng(4)
+    seeds = kmeans_plusplus(blobs, 3, rng)
+    assert len(set(seeds.tolist())) == 3
+    # k-means++ spreads the seeds: one per well-separated blob.
+    assert len(set((seeds // 100).tolist())) == 3
+
+
+def test_kmeans_agrees_with_sklearn(blobs):
+    labels, centers = kmeans(blobs, 3, np.random.default_rng(0))
+    reference = KMeans(3, n_init=1, random_state=0).fit(blobs)
+    assert adjusted_rand_score(labels, reference.labels_) == 1.0
+    order = np.argsort(centers[:, 0] + 10 * centers[:, 1])
+    ref_order = np.argsort(reference.cluster_centers_[:, 0] + 10 * reference.cluster_centers_[:, 1])
+    np.testing.assert_allclose(centers[order], reference.cluster_centers_[ref_order], atol=1e-10)
+
+
+def test_warm_start_continues_where_the_last_fit_stopped(blobs):
+    kwargs = dict(n_components=3, tol=0.0, init_params="random", random_state=0, engine="reference")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warm = GaussianMixtureEM(max_iter=1, warm_start=True, **kwargs)
+        bounds = [warm.fit(blobs).lower_bound_ for _ in range(6)]
+        cold = GaussianMixtureEM(max_iter=6, **kwargs).fit(blobs)
+    np.testing.assert_allclose(bounds, cold.lower_bounds_, rtol=1e-13)
+    np.testing.assert_allclose(warm.means_, cold.means_, rtol=1e-12)
+
+
+@pytest.mark.skipif("fast" not in available_engines(), reason="emgmm.fast (numba) does not import")
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_fast_engine_follows_the_reference_trajectory(covariance_type, blobs):
+    kwargs = dict(covariance_type=covariance_type, random_state=0, init_params="random", tol=1e-7, max_iter=200)
+    reference = fit_em(blobs, 3, engine="reference", **kwargs)
+    fast = fit_em(blobs, 3, engine="fast", **kwargs)
+    assert fast.engine == "fast" and fast.n_iter == reference.n_iter
+    np.testing.assert_allclose(fast.log_likelihood_history, reference.log_likelihood_history, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(fast.params.means, reference.params.means, atol=1e-7)
+
+
+def test_auto_engine_uses_the_fast_one_when_available(blobs):
+    expected = "fast" if "fast" in available_engines() else "reference"
+    assert fit_em(blobs, 2, random_state=0).engine == expected
+
+
+def test_a_start_of_the_wrong_shape_is_rejected(blobs):
+    start = GaussianMixtureParams(np.array([1.0]), np.zeros((1, 2)), np.eye(2)[None])
+    with pytest.raises(ValueError, match="pass a matching start"):
+        fit_em(blobs, 3, start=start)
