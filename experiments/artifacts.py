@@ -39,6 +39,15 @@ VERSIONED_PACKAGES = (
 )
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it; restore at once
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 class OutputDirError(ValueError):
     """The output directory cannot hold this run (not writable, a file, another run)."""
 
@@ -83,6 +92,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
+        os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp creates 0600; use the usual mode
         os.replace(temporary, final)
     finally:
         temporary.unlink(missing_ok=True)

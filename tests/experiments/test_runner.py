@@ -170,3 +170,71 @@ def test_resume_after_the_process_is_killed(tmp_path, make_config, cli, strip_ti
     subprocess.run(cli("run", str(config), "--out", str(fresh)), env=env, check=True,
                    capture_output=True, timeout=300)
     pd.testing.assert_frame_equal(strip_timing(out), strip_timing(fresh))
+
+
+QUICKSTART_SHAPED = """\
+[experiment]
+name = "mcmc-e2e"
+seed = 5
+replicates = 1
+
+[data]
+n_samples = 300
+n_features = 2
+n_components = 3
+covariance_shape = "full"
+overlap = 0.005
+
+[em]
+covariance_type = "full"
+n_init = 3
+
+[mcmc]
+sampler = "pymc"
+draws = 150
+tune = 150
+chains = 2
+init = "em"
+
+[report]
+enabled = false
+"""
+
+
+@pytest.mark.slow
+def test_mcmc_end_to_end_aligned_artifacts_and_metrics(tmp_path):
+    """The quickstart's model shape (2-D, K=3, full), so the PyTensor cache is shared."""
+    import arviz as az
+
+    from experiments.metrics import TIMING_COLUMNS
+
+    config = tmp_path / "mcmc.toml"
+    config.write_text(QUICKSTART_SHAPED)
+    out = tmp_path / "run"
+    outcome = run(config, out)
+    assert outcome.n_failed == 0
+    results = pd.read_csv(out / "results.csv").set_index("method")
+    assert list(results.index) == ["em", "mcmc"]
+    mcmc = results.loc["mcmc"]
+    mcmc_columns = ["max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "coverage",
+                    "em_in_interval", "em_distance_sd_mean", "em_mcmc_ari",
+                    "responsibility_mad", *TIMING_COLUMNS]
+    assert mcmc[mcmc_columns].notna().all()
+    assert results.loc["em", mcmc_columns[:-2]].isna().all()  # not EM's metrics
+    assert mcmc["max_rhat"] < 1.1 and mcmc["em_mcmc_ari"] > 0.9
+    assert 0.0 <= mcmc["coverage"] <= 1.0 and mcmc["responsibility_mad"] < 0.05
+
+    rep = out / "cells" / "c00" / "rep-0"
+    datatree = az.from_netcdf(rep / "mcmc.nc")
+    data = np.load(rep / "data.npz")
+    posterior_means = datatree["posterior"]["means"].mean(("chain", "draw")).values
+    distances = np.linalg.norm(posterior_means[:, None] - data["means"][None], axis=-1)
+    np.testing.assert_array_equal(distances.argmin(axis=1), np.arange(3))  # aligned to truth
+    latent = datatree["latent"]
+    np.testing.assert_array_equal(latent["membership"].values.argmax(axis=1),
+                                  latent["map_label"].values)
+    em_fit = np.load(rep / "em_fit.npz")
+    agreement = np.mean(em_fit["map_labels"] == latent["map_label"].values)
+    assert agreement == pytest.approx(mcmc["em_mcmc_accuracy"])
+    metrics = json.loads((rep / "metrics.json").read_text())
+    assert sorted(metrics["permutations"]["mcmc"]) == [0, 1, 2]
