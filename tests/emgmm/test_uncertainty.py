@@ -91,16 +91,16 @@ def test_single_gaussian_mean_se_is_sigma_over_root_n(n_features):
                                np.sqrt(2.0 / 500) * sigma**2, rtol=1e-5)
 
 
-def test_weight_se_of_separated_components_is_binomial(separated):
+def test_weight_se_of_separated_components_is_binomial(separated, information):
     X, fitted = separated
-    result = information_standard_errors(X, fitted)
+    result = information
     binomial = np.sqrt(fitted.weights * (1 - fitted.weights) / X.shape[0])
     np.testing.assert_allclose(result.standard_errors["weights"], binomial, rtol=0.02)
 
 
-def test_outer_product_and_observed_information_agree_at_the_mle(separated):
+def test_outer_product_and_observed_information_agree_at_the_mle(separated, information):
     X, fitted = separated
-    observed = information_standard_errors(X, fitted)
+    observed = information
     outer = information_standard_errors(X, fitted, method="outer_product")
     for name in ("weights", "means", "covariances"):
         np.testing.assert_allclose(outer.standard_errors[name], observed.standard_errors[name], rtol=0.2)
@@ -120,13 +120,17 @@ def test_wald_intervals_are_symmetric_with_normal_quantile(separated):
 @pytest.fixture(scope="module")
 def bootstrap(separated):
     X, fitted = separated
-    return bootstrap_standard_errors(X, fitted, n_bootstrap=200, rng=7)
+    return bootstrap_standard_errors(X, fitted, n_bootstrap=150, rng=7)
 
 
-def test_bootstrap_and_information_standard_errors_agree(separated, bootstrap):
-    """Well-separated data, N = 2000: the two estimates agree within 20%."""
+@pytest.fixture(scope="module")
+def information(separated):
     X, fitted = separated
-    information = information_standard_errors(X, fitted)
+    return information_standard_errors(X, fitted)
+
+
+def test_bootstrap_and_information_standard_errors_agree(bootstrap, information):
+    """Well-separated data, N = 2000: the two estimates agree within 20%."""
     assert bootstrap.n_failed == 0
     for name in ("weights", "means", "covariances"):
         ratio = bootstrap.standard_errors[name] / information.standard_errors[name]
@@ -136,16 +140,16 @@ def test_bootstrap_and_information_standard_errors_agree(separated, bootstrap):
 def test_bootstrap_replicates_are_aligned_and_intervals_are_percentiles(separated, bootstrap):
     _, fitted = separated
     means = bootstrap.replicates["means"]
-    assert means.shape == (200, 2, 2)
+    assert means.shape == (150, 2, 2)
     # aligned: every replicate's first component stays near the estimate's first component
     assert np.all(np.abs(means[:, 0, 0] - fitted.means[0, 0]) < 0.5)
     np.testing.assert_allclose(bootstrap.intervals["weights"][0], np.quantile(bootstrap.replicates["weights"], 0.05, axis=0))
     np.testing.assert_allclose(bootstrap.standard_errors["covariances"], bootstrap.replicates["covariances"].std(axis=0, ddof=1))
 
 
-def test_covers_compares_with_the_intervals(separated, bootstrap):
-    X, fitted = separated
-    for result in (bootstrap, information_standard_errors(X, fitted)):
+def test_covers_compares_with_the_intervals(separated, bootstrap, information):
+    _, fitted = separated
+    for result in (bootstrap, information):
         assert all(np.all(inside) for inside in result.covers(fitted).values())
         far = GaussianMixtureParams(fitted.weights, fitted.means + 10 * result.standard_errors["means"],
                                     fitted.covariances)
