@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import json
 import math
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
@@ -45,8 +46,8 @@ def _show(value: Any) -> str:
     """A value as it would be written in TOML."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, str):  # JSON string escapes are valid TOML basic-string escapes
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_show(v) for v in value) + "]"
     if isinstance(value, float):
@@ -120,7 +121,7 @@ def text(value: Any, path: str) -> str:
     return value
 
 
-def name(value: Any, path: str) -> str:
+def identifier(value: Any, path: str) -> str:
     if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise _fail(path, "must be 1-100 letters, digits, '.', '_' or '-', starting with a "
                     "letter or digit", value)
@@ -145,6 +146,8 @@ def list_of(element: Checker, allow_scalar: bool = False) -> Checker:
 
 @dataclass(frozen=True)
 class ExperimentSettings:
+    """``[experiment]``: name, root seed, replicates per cell, description."""
+
     name: str = "experiment"
     seed: int = 0
     replicates: int = 1
@@ -153,6 +156,8 @@ class ExperimentSettings:
 
 @dataclass(frozen=True)
 class EMSettings:
+    """``[em]``: keyword arguments of ``emgmm.GaussianMixtureEM`` (scikit-learn names)."""
+
     covariance_type: str = "full"
     n_init: int = 1
     max_iter: int = 100
@@ -179,6 +184,8 @@ class PriorSettings:
 
 @dataclass(frozen=True)
 class MCMCSettings:
+    """``[mcmc]``: arguments of ``bayes.sample``; ``covariance_type`` defaults to EM's."""
+
     enabled: bool = True
     sampler: str = "pymc"
     draws: int = 1000
@@ -193,11 +200,15 @@ class MCMCSettings:
 
 @dataclass(frozen=True)
 class MetricsSettings:
+    """``[metrics]``: probability of the central posterior intervals."""
+
     interval_prob: float = 0.9
 
 
 @dataclass(frozen=True)
 class ReportSettings:
+    """``[report]``: whether to build the HTML report, cells with detailed figures."""
+
     enabled: bool = True
     max_detailed_cells: int = 6
 
@@ -219,16 +230,24 @@ class DataGrid:
     grid: dict[str, tuple[Any, ...]]
 
     def cells(self) -> list[tuple[dict[str, Any], DataSpec]]:
-        """(grid values, DataSpec) of every cell, the last axis varying fastest."""
-        combos = itertools.product(*self.grid.values())
+        """(grid values, DataSpec) of every cell, the last axis varying fastest.
+
+        Raises ConfigError naming the key and the cell when a combination is invalid.
+        """
         out = []
-        for combo in combos:
+        for combo in itertools.product(*self.grid.values()):
             values = dict(zip(self.grid, combo))
-            out.append((values, DataSpec(**self.fixed, **values)))
+            try:
+                out.append((values, DataSpec(**self.fixed, **values)))
+            except ValueError as error:
+                key, _, problem = str(error).partition(": ")
+                cell = ", ".join(f"{k}={_show(v)}" for k, v in values.items())
+                raise ConfigError(f"data.{key}", problem + (f" (cell {cell})" if cell else "")
+                                  ) from None
         return out
 
 
-_EXPERIMENT = {"name": name, "seed": integer(0), "replicates": integer(1), "description": text}
+_EXPERIMENT = {"name": identifier, "seed": integer(0), "replicates": integer(1), "description": text}
 _EM = {
     "covariance_type": choice(COVARIANCE_TYPES), "n_init": integer(1), "max_iter": integer(1),
     "tol": positive(), "reg_covar": real(0.0), "init_params": choice(INIT_PARAMS),
@@ -308,25 +327,8 @@ def _data_grid(raw: Any) -> DataGrid:
                 raise _fail(f"{path}[{i}]", "duplicate grid value", v)
         grid[key] = values
     data = DataGrid(fixed=fixed, grid=grid)
-    _check_cells(data)
+    data.cells()  # every combination must make a valid DataSpec
     return data
-
-
-def _check_cells(data: DataGrid) -> None:
-    """Build the DataSpec of every cell; its ValueError becomes a ConfigError."""
-    combos = itertools.product(*data.grid.values())
-    for combo in combos:
-        values = dict(zip(data.grid, combo))
-        try:
-            DataSpec(**data.fixed, **values)
-        except ValueError as error:
-            key, _, problem = str(error).partition(": ")
-            where = f" (cell {', '.join(f'{k}={_show(v)}' for k, v in values.items())})"
-            raise ConfigError(f"data.{key}", problem + (where if values else "")) from None
-
-
-def _data_sizes(data: DataGrid, key: str) -> set[int]:
-    return set(data.grid.get(key, (data.fixed[key],)))
 
 
 def _priors(raw: Any, data: DataGrid) -> PriorSettings:
@@ -334,7 +336,7 @@ def _priors(raw: Any, data: DataGrid) -> PriorSettings:
     for key, size_key in (("weights_concentration", "n_components"), ("means_loc", "n_features")):
         value = values.get(key)
         if isinstance(value, tuple):
-            sizes = _data_sizes(data, size_key)
+            sizes = set(data.grid.get(size_key, (data.fixed[size_key],)))
             if sizes != {len(value)}:
                 raise ConfigError(f"mcmc.priors.{key}", f"has {len(value)} values but "
                                   f"data.{size_key} is {', '.join(map(str, sorted(sizes)))}; "
@@ -372,8 +374,7 @@ class ExperimentConfig:
         def plain(settings: Any) -> dict[str, Any]:
             return {f.name: _listify(getattr(settings, f.name)) for f in fields(settings)
                     if getattr(settings, f.name) is not None and f.name != "priors"}
-        data = {key: _listify(self.data.grid[key] if key in self.data.grid else
-                              self.data.fixed.get(key, _DATASPEC_DEFAULTS.get(key)))
+        data = {key: _listify(self.data.grid.get(key, self.data.fixed.get(key)))
                 for key in _DATA}
         mcmc = plain(self.mcmc) | {"priors": plain(self.mcmc.priors)}
         return {"experiment": plain(self.experiment),
@@ -386,8 +387,7 @@ class ExperimentConfig:
         return _dump_toml(self.to_dict())
 
 
-_DATASPEC_DEFAULTS = {f.name: f.default for f in fields(DataSpec)
-                      if f.default is not f.default_factory}
+_DATASPEC_DEFAULTS = {f.name: f.default for f in fields(DataSpec) if f.default is not MISSING}
 
 
 def _listify(value: Any) -> Any:

@@ -201,7 +201,7 @@ def test_resolved_config_round_trips_with_every_key(tmp_path):
     raw = with_data(weights=[[0.2, 0.3, 0.5], [0.5, 0.25, 0.25]], overlap=[0.01, 0.05],
                     student_t_df=[math.inf, 4], covariance_shape="diag")
     raw |= {"experiment": {"name": "all-keys", "seed": 7, "replicates": 2,
-                           "description": 'quotes " and \\ backslash'},
+                           "description": 'quotes " and \\ backslash,\nnewline, tab\t, é'},
             "em": {"covariance_type": "tied", "n_init": 3, "tol": 1e-4},
             "mcmc": {"sampler": "numpyro", "init": "jitter", "formulation": "explicit",
                      "priors": {"weights_concentration": [1.0, 2.0, 3.0], "means_loc": 0.5,
