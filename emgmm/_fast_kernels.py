@@ -136,3 +136,49 @@ def diag_chunk_statistics(
                     first_moments[chunk, k, a] += scaled
                     second_moments[chunk, k, a] += scaled * diff[k, a]
         log_likelihood[chunk] = total
+
+
+@njit(cache=True, fastmath=False, nogil=True)
+def precision_cholesky_full(covariances, precisions_cholesky):
+    """Upper-triangular :math:`U_k = L_k^{-T}` for :math:`\\Sigma_k = L_k L_k^T`, without BLAS.
+
+    Small-matrix linear algebra in the kernel avoids the per-call overhead of LAPACK
+    wrappers (and their thread start-up), which dominates EM on small problems.
+
+    Parameters
+    ----------
+    covariances : array of shape (n_components, n_features, n_features)
+    precisions_cholesky : array of shape (n_components, n_features, n_features)
+        Out: :math:`U_k`, zero below the diagonal.
+
+    Returns
+    -------
+    bool
+        False if some :math:`\\Sigma_k` is not numerically positive definite.
+    """
+    n_components, n_features, _ = covariances.shape
+    lower = np.zeros((n_features, n_features))
+    for k in range(n_components):
+        # Cholesky-Banachiewicz, row by row: L_ij = (S_ij - sum_{m<j} L_im L_jm) / L_jj.
+        for i in range(n_features):
+            for j in range(i + 1):
+                total = covariances[k, i, j]
+                for m in range(j):
+                    total -= lower[i, m] * lower[j, m]
+                if i == j:
+                    if not total > 0.0:
+                        return False
+                    lower[i, i] = np.sqrt(total)
+                else:
+                    lower[i, j] = total / lower[j, j]
+        # Forward substitution for Z = L^{-1} (lower triangular); U = Z^T.
+        out = precisions_cholesky[k]
+        out[:, :] = 0.0
+        for j in range(n_features):
+            out[j, j] = 1.0 / lower[j, j]
+            for i in range(j + 1, n_features):
+                total = 0.0
+                for m in range(j, i):
+                    total -= lower[i, m] * out[j, m]
+                out[j, i] = total / lower[i, i]
+    return True

@@ -42,7 +42,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emgmm._fast_kernels import diag_chunk_statistics, full_chunk_statistics
+from emgmm._fast_kernels import (
+    diag_chunk_statistics,
+    full_chunk_statistics,
+    precision_cholesky_full,
+)
 from emgmm.params import GaussianMixtureParams
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -57,6 +61,7 @@ __all__ = [
     "default_chunk_size",
     "fused_em_iteration",
     "params_from_statistics",
+    "precisions_cholesky",
 ]
 
 
@@ -91,6 +96,23 @@ class SufficientStatistics:
 
 
 # --- kernel inputs per covariance type ---------------------------------------------------
+
+
+def precisions_cholesky(params: GaussianMixtureParams) -> np.ndarray:
+    """:attr:`GaussianMixtureParams.precisions_cholesky`, computed without LAPACK calls.
+
+    Same factors (up to rounding); on a covariance that is not positive definite it defers
+    to :func:`emgmm.params.compute_precision_cholesky`, which raises the one-line ValueError.
+    """
+    covariances = params.covariances
+    if params.covariance_type in ("full", "tied"):
+        stacked = np.ascontiguousarray(covariances.reshape((-1,) + covariances.shape[-2:]))
+        factors = np.empty_like(stacked)
+        if precision_cholesky_full(stacked, factors):
+            return factors.reshape(covariances.shape)
+    elif np.all(covariances > 0.0):
+        return 1.0 / np.sqrt(covariances)
+    return params.precisions_cholesky
 
 
 def _full_kernel_inputs(params: GaussianMixtureParams, prec_chol: np.ndarray):
@@ -151,8 +173,8 @@ def default_chunk_size(n_samples: int, n_components: int, n_features: int) -> in
 
 
 def _chunk_ranges(n_chunks: int, n_parts: int) -> list[tuple[int, int]]:
-    edges = np.linspace(0, n_chunks, n_parts + 1).round().astype(int)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    edges = [part * n_chunks // n_parts for part in range(n_parts + 1)]
+    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
 def _check_inputs(X: np.ndarray, params: GaussianMixtureParams, chunk_size, n_threads) -> np.ndarray:
@@ -205,7 +227,7 @@ def accumulate_statistics(
     chunk_size = int(chunk_size or default_chunk_size(n_samples, n_components, n_features))
     n_chunks = -(-n_samples // chunk_size)
     kernel, precisions, log_det = _KERNEL_INPUTS[params.covariance_type](
-        params, params.precisions_cholesky
+        params, precisions_cholesky(params)
     )
     with np.errstate(divide="ignore"):  # a zero weight gives log 0 = -inf, which is exact
         log_constants = np.log(params.weights) - 0.5 * n_features * LOG_2PI + log_det

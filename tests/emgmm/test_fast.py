@@ -17,6 +17,7 @@ from emgmm.fast import (
     accumulate_statistics,
     fused_em_iteration,
     params_from_statistics,
+    precisions_cholesky,
 )
 from emgmm.params import COVARIANCE_TYPES, GaussianMixtureParams
 from emgmm.steps import e_step, reference_em_iteration
@@ -107,6 +108,20 @@ def test_log_likelihood_trajectory_matches_sklearn(covariance_type):
         history.append(log_likelihood)
     np.testing.assert_allclose(history, sklearn_model.lower_bounds_, rtol=0, atol=1e-9)
     np.testing.assert_allclose(params.means, sklearn_model.means_, rtol=1e-7, atol=1e-7)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("n_features", [1, 2, 7])
+def test_precision_factors_equal_the_lapack_ones(covariance_type, n_features):
+    _, params = random_problem(8, 60, n_features, 3, covariance_type)
+    np.testing.assert_allclose(precisions_cholesky(params), params.precisions_cholesky, rtol=1e-12, atol=1e-14)
+
+
+def test_covariance_that_is_not_positive_definite_raises_value_error():
+    covariances = np.array([[[1.0, 2.0], [2.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]]])
+    params = GaussianMixtureParams(np.array([0.5, 0.5]), np.zeros((2, 2)), covariances, "full")
+    with pytest.raises(ValueError, match="not positive definite"):
+        fused_em_iteration(np.ones((5, 2)), params, 1e-6)
 
 
 def test_statistics_equal_sums_over_responsibilities():

@@ -1,0 +1,279 @@
+"""Seconds per EM iteration: emgmm's fused iteration against scikit-learn's GaussianMixture.
+
+    python benchmarks/em_vs_sklearn.py            # the full table (a few minutes)
+    python benchmarks/em_vs_sklearn.py --quick    # smaller sizes, to check the script
+
+Both engines start from the same parameters on the same data. scikit-learn's iteration is
+timed as its own loop body, ``_e_step`` then ``_m_step`` (what ``fit`` repeats), after
+``_initialize`` has loaded the ``*_init`` arrays. Each (engine, size) runs in a fresh
+subprocess; its peak resident memory (``VmHWM``, reset just before the first iteration, so
+that data generation and kernel compilation do not count) is reported with the "extra
+memory", the peak minus the resident size before the first iteration (data in memory). The mean log-likelihood trajectories of the two engines
+are compared iteration by iteration (at the timed sizes and over 20 iterations on smaller
+data). Threads and BLAS are left as the environment sets them (``OPENBLAS_*`` included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+
+BIG = [("full", 1_000_000, 10, 10), ("diag", 1_000_000, 10, 10), ("full", 200_000, 50, 5)]
+TRAJECTORY = [("full", 100_000, 10, 10), ("diag", 100_000, 10, 10), ("full", 50_000, 50, 5),
+              ("tied", 50_000, 5, 4), ("spherical", 50_000, 5, 4)]
+SCALING = [100_000, 1_000_000, 10_000_000]
+QUICK_FACTOR = 20
+
+
+# --- data and start ------------------------------------------------------------------------
+
+
+def mixture_data(n_samples: int, n_features: int, n_components: int, seed: int = 0) -> np.ndarray:
+    """Rows of a random Gaussian mixture, written chunk by chunk into one array (no copies)."""
+    rng = np.random.default_rng(seed)
+    centres = 4.0 * rng.standard_normal((n_components, n_features))
+    factors = rng.standard_normal((n_components, n_features, n_features)) / np.sqrt(n_features)
+    factors += np.eye(n_features)
+    weights = rng.dirichlet(np.full(n_components, 5.0))
+    X = np.empty((n_samples, n_features))
+    for start in range(0, n_samples, 100_000):
+        rows = X[start:start + 100_000]
+        labels = rng.choice(n_components, size=rows.shape[0], p=weights)
+        noise = rng.standard_normal(rows.shape)
+        rows[:] = centres[labels] + np.einsum("nd,nde->ne", noise, factors[labels])
+    return X
+
+
+def start_params(X: np.ndarray, n_components: int, covariance_type: str, seed: int = 1):
+    """Equal weights, random rows as means, the covariance of the first 10^4 rows."""
+    from emgmm.params import GaussianMixtureParams
+
+    rng = np.random.default_rng(seed)
+    head = X[:10_000]
+    means = X[rng.choice(head.shape[0], n_components, replace=False)]
+    covariance = np.cov(head, rowvar=False).reshape(X.shape[1], X.shape[1])
+    covariances = {
+        "full": np.repeat(covariance[None], n_components, axis=0),
+        "tied": covariance,
+        "diag": np.repeat(np.diag(covariance)[None], n_components, axis=0),
+        "spherical": np.full(n_components, np.diag(covariance).mean()),
+    }[covariance_type]
+    return GaussianMixtureParams(np.full(n_components, 1.0 / n_components), means, covariances,
+                                 covariance_type)
+
+
+# --- the two engines -------------------------------------------------------------------------
+
+
+def sklearn_iterations(X, start, n_iter: int, reg_covar: float = 1e-6):
+    """(seconds per iteration, mean log-likelihoods) of scikit-learn's EM loop body."""
+    from sklearn.mixture import GaussianMixture
+
+    precisions = (np.linalg.inv(start.covariances) if start.covariance_type in ("full", "tied")
+                  else 1.0 / start.covariances)
+    model = GaussianMixture(
+        start.n_components, covariance_type=start.covariance_type, reg_covar=reg_covar,
+        weights_init=start.weights, means_init=start.means, precisions_init=precisions,
+    )
+    model._initialize(X, None)
+    seconds, history = [], []
+    for _ in range(n_iter):
+        tic = time.perf_counter()
+        log_prob_norm, log_resp = model._e_step(X)
+        model._m_step(X, log_resp)
+        seconds.append(time.perf_counter() - tic)
+        history.append(float(log_prob_norm))
+    return seconds, history
+
+
+def emgmm_iterations(X, start, n_iter: int, reg_covar: float = 1e-6):
+    """(seconds per iteration, mean log-likelihoods) of :func:`emgmm.fast.fused_em_iteration`."""
+    from emgmm.fast import fused_em_iteration
+
+    params, seconds, history = start, [], []
+    for _ in range(n_iter):
+        tic = time.perf_counter()
+        log_likelihood, params = fused_em_iteration(X, params, reg_covar)
+        seconds.append(time.perf_counter() - tic)
+        history.append(log_likelihood)
+    return seconds, history
+
+
+ENGINES = {"sklearn": sklearn_iterations, "emgmm": emgmm_iterations}
+
+
+def _status_bytes(field: str) -> int:
+    """``VmRSS`` (resident now) or ``VmHWM`` (peak resident) of this process, in bytes."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith(field + ":"))
+    return int(line.split()[1]) * 1024
+
+
+def _reset_peak_memory() -> None:
+    # Writing 5 to clear_refs resets VmHWM (Linux >= 4.0): the peak then covers only what follows.
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+
+
+def run_job(engine: str, covariance_type: str, n_samples: int, n_features: int,
+            n_components: int, n_iter: int) -> dict:
+    """One engine on one size, in this process: timings, log-likelihoods, memory."""
+    X = mixture_data(n_samples, n_features, n_components)
+    start = start_params(X, n_components, covariance_type)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ENGINES[engine](X[:2000], start, 1)  # imports, kernel compilation or cache load
+    _reset_peak_memory()
+    before = _status_bytes("VmRSS")
+    seconds, history = ENGINES[engine](X, start, n_iter)
+    peak = _status_bytes("VmHWM")
+    return {"seconds": seconds, "history": history, "peak_bytes": peak,
+            "extra_bytes": peak - before, "data_bytes": X.nbytes}
+
+
+def in_subprocess(**job) -> dict:
+    """:func:`run_job` in a fresh interpreter, so that its peak memory is its own."""
+    command = [sys.executable, __file__, "--job", json.dumps(job)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark job {job} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def _mb(n_bytes: float) -> str:
+    return f"{n_bytes / 2**20:,.0f}"
+
+
+def machine_description() -> str:
+    env = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("OPENBLAS"))
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import numba
+    import sklearn
+    return (f"{cpu}, {len(os.sched_getaffinity(0))} cores available, {memory:.0f} GiB; "
+            f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, numba {numba.__version__}; "
+            f"{env or 'no OPENBLAS_* variables'}")
+
+
+def speed_table(sizes, n_iter_sklearn: int, n_iter_emgmm: int) -> None:
+    print("\n## Seconds per iteration (median), same data and start")
+    print("| covariance | N | D | K | sklearn s/it | emgmm s/it | speed-up | sklearn peak extra MB "
+          "| emgmm peak extra MB | data MB | max abs diff of mean log-lik |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for covariance_type, n, d, k in sizes:
+        size = dict(covariance_type=covariance_type, n_samples=n, n_features=d, n_components=k)
+        ours = in_subprocess(engine="emgmm", n_iter=n_iter_emgmm, **size)
+        theirs = in_subprocess(engine="sklearn", n_iter=n_iter_sklearn, **size)
+        common = min(n_iter_sklearn, n_iter_emgmm)
+        diff = np.max(np.abs(np.subtract(ours["history"][:common], theirs["history"][:common])))
+        t_ours, t_theirs = np.median(ours["seconds"]), np.median(theirs["seconds"])
+        print(f"| {covariance_type} | {n:,} | {d} | {k} | {t_theirs:.3f} | {t_ours:.3f} | "
+              f"{t_theirs / t_ours:.1f}x | {_mb(theirs['extra_bytes'])} | {_mb(ours['extra_bytes'])} | "
+              f"{_mb(ours['data_bytes'])} | {diff:.1e} |", flush=True)
+
+
+def trajectory_table(sizes, n_iter: int = 20) -> None:
+    print(f"\n## Mean log-likelihood trajectories over {n_iter} iterations from the same start")
+    print("| covariance | N | D | K | max abs diff per sample | final mean log-lik |")
+    print("|---|---|---|---|---|---|")
+    for covariance_type, n, d, k in sizes:
+        X = mixture_data(n, d, k)
+        start = start_params(X, k, covariance_type)
+        _, theirs = sklearn_iterations(X, start, n_iter)
+        _, ours = emgmm_iterations(X, start, n_iter)
+        diff = np.max(np.abs(np.subtract(ours, theirs)))
+        print(f"| {covariance_type} | {n:,} | {d} | {k} | {diff:.1e} | {ours[-1]:.6f} |", flush=True)
+
+
+def scaling_table(sample_sizes, n_iter: int = 3) -> None:
+    print("\n## emgmm, full, D=10, K=10: cost and memory against N")
+    print("| N | s/it | s/it per 10^6 rows | data MB | peak RSS MB | peak / data | extra MB |")
+    print("|---|---|---|---|---|---|---|")
+    for n in sample_sizes:
+        job = in_subprocess(engine="emgmm", covariance_type="full", n_samples=n, n_features=10,
+                            n_components=10, n_iter=n_iter)
+        seconds = np.median(job["seconds"])
+        print(f"| {n:,} | {seconds:.3f} | {seconds / n * 1e6:.3f} | {_mb(job['data_bytes'])} | "
+              f"{_mb(job['peak_bytes'])} | {job['peak_bytes'] / job['data_bytes']:.2f} | "
+              f"{_mb(job['extra_bytes'])} |", flush=True)
+
+
+def small_problem(repeats: int = 50) -> None:
+    """N=500, D=2, K=3, full: whole fits to convergence after a warm-up."""
+    from sklearn.mixture import GaussianMixture
+
+    from emgmm.fast import fused_em_iteration
+    from emgmm.fit import fit_em
+
+    X = mixture_data(500, 2, 3, seed=3)
+    start = start_params(X, 3, "full")
+    print("\n## Small problem: N=500, D=2, K=3, full, fit to convergence (tol=1e-3), after warm-up")
+
+    def bare_loop():
+        params, previous = start, -np.inf
+        for n_iter in range(1, 101):
+            log_likelihood, params = fused_em_iteration(X, params, 1e-6)
+            if abs(log_likelihood - previous) < 1e-3:
+                return n_iter
+            previous = log_likelihood
+        return n_iter
+
+    precisions = np.linalg.inv(start.covariances)
+    runs = {
+        "emgmm.fast.fused_em_iteration loop": bare_loop,
+        "emgmm.fit_em(engine='fast')": lambda: fit_em(X, 3, start=start, engine="fast").n_iter,
+        "emgmm.fit_em(engine='reference')": lambda: fit_em(X, 3, start=start, engine="reference").n_iter,
+        "sklearn GaussianMixture.fit": lambda: GaussianMixture(
+            3, weights_init=start.weights, means_init=start.means, precisions_init=precisions,
+        ).fit(X).n_iter_,
+    }
+    print("| run | iterations | median ms | min ms |")
+    print("|---|---|---|---|")
+    for name, run in runs.items():
+        n_iter = run()
+        times = []
+        for _ in range(repeats):
+            tic = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - tic)
+        print(f"| {name} | {n_iter} | {1e3 * np.median(times):.2f} | {1e3 * np.min(times):.2f} |",
+              flush=True)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"sizes divided by {QUICK_FACTOR}")
+    parser.add_argument("--job", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.job:
+        print(json.dumps(run_job(**json.loads(args.job))))
+        return
+    scale = QUICK_FACTOR if args.quick else 1
+    shrink = lambda sizes: [(c, n // scale, d, k) for c, n, d, k in sizes]  # noqa: E731
+    tic = time.perf_counter()
+    print(f"# EM speed: emgmm vs scikit-learn\n\n{machine_description()}")
+    speed_table(shrink(BIG), n_iter_sklearn=3, n_iter_emgmm=5)
+    trajectory_table(shrink(TRAJECTORY))
+    scaling_table([n // scale for n in SCALING])
+    small_problem()
+    print(f"\ntotal benchmark time {time.perf_counter() - tic:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
