@@ -280,25 +280,18 @@ def sampling_diagnostics(
     free = xr.Dataset({"theta": (("chain", "draw", "parameter"), draws)})
     diverging = sample_stats["diverging"].values if "diverging" in sample_stats else np.zeros(1)
     return {
-        "max_rhat": float(np.max(az_rhat(free))),
-        "min_ess_bulk": float(np.min(az_ess(free, "bulk"))),
-        "min_ess_tail": float(np.min(az_ess(free, "tail"))),
+        "max_rhat": float(np.max(_arviz_diagnostic(free, "rhat"))),
+        "min_ess_bulk": float(np.min(_arviz_diagnostic(free, "ess", method="bulk"))),
+        "min_ess_tail": float(np.min(_arviz_diagnostic(free, "ess", method="tail"))),
         "divergences": int(np.sum(diverging)),
     }
 
 
-def az_rhat(free: xr.Dataset) -> np.ndarray:
-    """Rank-normalised split R-hat of every parameter (``arviz.rhat``)."""
+def _arviz_diagnostic(free: xr.Dataset, name: str, **kwargs) -> np.ndarray:
+    """``arviz.rhat`` or ``arviz.ess`` of every parameter of ``free["theta"]``."""
     import arviz as az
 
-    return np.asarray(az.rhat(free)["theta"].values)
-
-
-def az_ess(free: xr.Dataset, method: str) -> np.ndarray:
-    """Effective sample size of every parameter (``arviz.ess``)."""
-    import arviz as az
-
-    return np.asarray(az.ess(free, method=method)["theta"].values)
+    return np.asarray(getattr(az, name)(free, **kwargs)["theta"].values)
 
 
 def central_intervals(draws: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray]:
