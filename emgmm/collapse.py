@@ -77,6 +77,13 @@ def collapsed_components(params: GaussianMixtureParams, n_samples: int, floor: f
     return np.flatnonzero(degenerate | empty)
 
 
+_RESEEDED_COVARIANCE = {
+    "full": np.diag,
+    "diag": lambda variances: variances,
+    "spherical": np.mean,
+}
+
+
 def reseed_components(
     X: np.ndarray,
     params: GaussianMixtureParams,
@@ -95,10 +102,6 @@ def reseed_components(
         # would favour the very outlier the component just collapsed onto.
         means[k] = X[rng.integers(X.shape[0])]
         weights[k] = 1.0 / n_components
-        if params.covariance_type == "full":
-            covariances[k] = np.diag(variances)
-        elif params.covariance_type == "diag":
-            covariances[k] = variances
-        elif params.covariance_type == "spherical":
-            covariances[k] = variances.mean()
+        if params.covariance_type != "tied":  # the shared covariance is left as it is
+            covariances[k] = _RESEEDED_COVARIANCE[params.covariance_type](variances)
     return GaussianMixtureParams(weights / weights.sum(), means, covariances, params.covariance_type)

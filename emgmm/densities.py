@@ -89,10 +89,10 @@ def gaussian_ml_estimate(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, centered.T @ centered / X.shape[0]
 
 
-# --- log N(x_i | mu_k, Sigma_k) for every sample and component, per covariance type -------
+# --- log N(x_i | mu_k, Sigma_k) per covariance type: (squared Mahalanobis (N, K), log det U (K,))
 
 
-def _log_prob_full(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+def _log_prob_full(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = np.empty((X.shape[0], means.shape[0]))
     for k, (mu, upper) in enumerate(zip(means, prec_chol)):
         # y = (x - mu) U, so |y|^2 is the Mahalanobis distance; no inverse needed.
@@ -101,7 +101,7 @@ def _log_prob_full(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> n
     return out, log_det
 
 
-def _log_prob_tied(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+def _log_prob_tied(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = np.empty((X.shape[0], means.shape[0]))
     for k, mu in enumerate(means):
         out[:, k] = np.sum(((X - mu) @ prec_chol) ** 2, axis=1)
@@ -109,7 +109,7 @@ def _log_prob_tied(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> n
     return out, log_det
 
 
-def _log_prob_diag(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+def _log_prob_diag(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = np.empty((X.shape[0], means.shape[0]))
     for k, (mu, scale) in enumerate(zip(means, prec_chol)):
         # Residuals are formed before squaring: no E[x^2] - mu^2 cancellation.
@@ -117,7 +117,7 @@ def _log_prob_diag(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> n
     return out, np.sum(np.log(prec_chol), axis=1)
 
 
-def _log_prob_spherical(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+def _log_prob_spherical(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = np.empty((X.shape[0], means.shape[0]))
     for k, (mu, scale) in enumerate(zip(means, prec_chol)):
         out[:, k] = np.sum((X - mu) ** 2, axis=1) * scale**2
