@@ -14,6 +14,10 @@ from experiments.generate import (
 )
 
 
+# A quadrature that did not converge would be a bug: make its warning an error.
+pytestmark = pytest.mark.filterwarnings("error::scipy.integrate.IntegrationWarning")
+
+
 def monte_carlo_average_overlap(rng, weights, means, covs, n=100_000):
     """BarOmega by simulation from each component, with scipy densities."""
     k = len(weights)

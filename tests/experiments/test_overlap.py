@@ -14,6 +14,10 @@ from experiments.overlap import (
 )
 
 
+# A quadrature that did not converge would be a bug: make its warning an error.
+pytestmark = pytest.mark.filterwarnings("error::scipy.integrate.IntegrationWarning")
+
+
 def random_covariance(rng, d):
     factor = rng.standard_normal((d + 2, d))
     return factor.T @ factor / (d + 2)
@@ -154,3 +158,26 @@ def test_scale_to_overlap_rejects_bad_arguments(target, kind, k, match):
     means, covs = np.arange(k, dtype=float)[:, None], np.ones((k, 1, 1))
     with pytest.raises(ValueError, match=match):
         scale_to_overlap(means, covs, np.full(k, 1 / k), target, kind)
+
+
+@pytest.mark.parametrize("c", [1 + 1e-7, 1.01, 1.5, 4.0])
+def test_equal_means_proportional_covariances_match_chi2(c):
+    # S_j = c S_i, equal means and weights: omega_{j|i} = P((1/c - 1) chi2_D < -D log c).
+    d = 3
+    cov = random_covariance(np.random.default_rng(0), d)
+    mean = np.zeros(d)
+    expected = stats.chi2(d).sf(d * np.log(c) / (1 - 1 / c))
+    got, _ = misclassification_probability(0.5, mean, cov, 0.5, mean, c * cov)
+    assert got == pytest.approx(expected, abs=1e-8)
+
+
+@pytest.mark.filterwarnings("error")
+def test_far_tail_with_heterogeneous_terms_is_quiet_and_tiny():
+    # Eigenvalue gaps of three orders of magnitude, threshold ~35 sd out in the tail:
+    # no IntegrationWarning, and the probability is ~1e-12 (Monte Carlo sees none in 1e6).
+    a = -np.array([1.4e-6, 5.0e-5, 8.0e-5, 1.5e-4, 4.3e-4, 1.9e-3])
+    b = np.array([8.4e-8, 5.9e-8, -4.4e-7, 3.5e-7, 4.6e-7, 2.1e-7])
+    probability, error = quadratic_form_cdf(QuadraticForm(a, b), -0.0953)
+    assert probability < 1e-8 and error < 1e-6
+    w = np.random.default_rng(1).standard_normal((1_000_000, 6))
+    assert np.mean(w**2 @ a + w @ b < -0.0953) == 0.0
