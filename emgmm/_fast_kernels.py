@@ -1,5 +1,8 @@
 """Numba kernels of the fused EM pass: E-step and sufficient statistics in one read of X.
 
+This module holds the diagonal kernel and the small linear algebra; the full-covariance
+kernel is in :mod:`emgmm._fast_full_kernel`.
+
 Each kernel walks the rows of a range of chunks once. For every row ``x_i`` it computes the
 weighted log-densities :math:`\\ell_{ik} = \\log\\pi_k + \\log\\mathcal N(x_i \\mid m_k,
 \\Sigma_k)`, their log-sum-exp, the responsibilities
@@ -44,72 +47,16 @@ def _log_sum_exp(values):
 
 
 @njit(cache=True, fastmath=False, nogil=True)
-def full_chunk_statistics(
-    X, means, precisions_cholesky, log_constants, chunk_size, first_chunk, stop_chunk,
-    log_likelihood, counts, first_moments, second_moments,
-):
-    """Fused E-step and statistics for full (and tied, repeated per component) precisions.
-
-    Parameters
-    ----------
-    X : array of shape (n_samples, n_features), C-contiguous float64
-    means : array of shape (n_components, n_features)
-        Current means :math:`m_k`; also the shift of the statistics.
-    precisions_cholesky : array of shape (n_components, n_features, n_features)
-        Upper-triangular :math:`U_k` with :math:`U_k U_k^T = \\Sigma_k^{-1}`.
-    log_constants : array of shape (n_components,)
-        :math:`\\log\\pi_k - \\tfrac D2 \\log 2\\pi + \\sum_j \\log (U_k)_{jj}`.
-    chunk_size, first_chunk, stop_chunk : int
-        Rows ``[c * chunk_size, (c + 1) * chunk_size)`` of chunks ``first_chunk <= c < stop_chunk``.
-    log_likelihood : array of shape (n_chunks,)
-        Out: :math:`\\sum_i \\log p(x_i)` per chunk.
-    counts, first_moments, second_moments : arrays of shape (n_chunks, K), (n_chunks, K, D), (n_chunks, K, D, D)
-        Out: :math:`N_k`, :math:`s_k` and the upper triangle of :math:`S_k` per chunk.
-    """
-    n_samples, n_features = X.shape
-    n_components = means.shape[0]
-    weighted = np.empty(n_components)
-    diff = np.empty((n_components, n_features))
-    whitened = np.empty(n_features)
-    for chunk in range(first_chunk, stop_chunk):
-        total = 0.0
-        for i in range(chunk * chunk_size, min(n_samples, (chunk + 1) * chunk_size)):
-            for k in range(n_components):
-                for a in range(n_features):
-                    diff[k, a] = X[i, a] - means[k, a]
-                    whitened[a] = 0.0
-                # y = (x - m_k) U_k; U_k is upper triangular, so row a only reaches columns j >= a.
-                for a in range(n_features):
-                    d = diff[k, a]
-                    for j in range(a, n_features):
-                        whitened[j] += d * precisions_cholesky[k, a, j]
-                squared_norm = 0.0
-                for j in range(n_features):
-                    squared_norm += whitened[j] * whitened[j]
-                weighted[k] = log_constants[k] - 0.5 * squared_norm
-            log_norm = _log_sum_exp(weighted)
-            total += log_norm
-            for k in range(n_components):
-                resp = np.exp(weighted[k] - log_norm)
-                counts[chunk, k] += resp
-                for a in range(n_features):
-                    scaled = resp * diff[k, a]
-                    first_moments[chunk, k, a] += scaled
-                    for b in range(a, n_features):
-                        second_moments[chunk, k, a, b] += scaled * diff[k, b]
-        log_likelihood[chunk] = total
-
-
-@njit(cache=True, fastmath=False, nogil=True)
 def diag_chunk_statistics(
     X, means, precisions_cholesky, log_constants, chunk_size, first_chunk, stop_chunk,
     log_likelihood, counts, first_moments, second_moments,
 ):
     """Fused E-step and statistics for diagonal (and spherical, repeated per feature) precisions.
 
-    As :func:`full_chunk_statistics`, with ``precisions_cholesky`` of shape
-    (n_components, n_features) holding :math:`1/\\sigma_{kd}` and ``second_moments`` of shape
-    (n_chunks, K, D) holding the diagonal of :math:`S_k`.
+    As :func:`emgmm._fast_full_kernel.full_chunk_statistics`, with ``precisions_cholesky``
+    of shape (n_components, n_features) holding :math:`1/\\sigma_{kd}` and
+    ``second_moments`` of shape (n_chunks, K, D) holding the diagonal of :math:`S_k`.
+    One row at a time: with O(D) work per row and component there is nothing to block.
     """
     n_samples, n_features = X.shape
     n_components = means.shape[0]

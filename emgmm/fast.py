@@ -42,11 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emgmm._fast_kernels import (
-    diag_chunk_statistics,
-    full_chunk_statistics,
-    precision_cholesky_full,
-)
+from emgmm._fast_full_kernel import full_chunk_statistics
+from emgmm._fast_kernels import diag_chunk_statistics, precision_cholesky_full
 from emgmm.params import GaussianMixtureParams
 
 LOG_2PI = np.log(2.0 * np.pi)

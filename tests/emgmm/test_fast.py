@@ -172,7 +172,7 @@ def test_zero_weight_component_stays_empty_and_finite():
 
 def test_no_sample_by_component_by_feature_temporaries():
     """Peak traced memory stays far below N K D numbers (here 10x the size of X)."""
-    X, params = random_problem(6, 20_000, 10, 10, "full")
+    X, params = random_problem(6, 100_000, 10, 10, "full")
     fused_em_iteration(X, params, 1e-6)  # compile / load the kernels outside the trace
     tracemalloc.start()
     fused_em_iteration(X, params, 1e-6)

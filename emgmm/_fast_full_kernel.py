@@ -1,0 +1,163 @@
+"""Numba kernel of the fused EM pass for full (and tied) precisions, vectorised across rows.
+
+Same contract as :func:`emgmm._fast_kernels.diag_chunk_statistics` (see that module for the
+statistics). Rows are processed in blocks of ``BLOCK_ROWS``; inside a block the residuals
+are stored transposed, ``(x_i - m_k)`` as column i of a (D, B) array, so that every inner
+loop runs over the rows of the block with independent accumulators. The compiler then
+emits SIMD code without reassociating any sum (``fastmath=False``):
+
+* E-step, :math:`y_i = (x_i - m_k) U_k`: for each pair ``a <= j`` of the triangular
+  :math:`U_k`, ``Y[j, :] += D[a, :] * U[a, j]`` over the rows of the block.
+* M-step, upper triangle of :math:`S_k = \\sum_i \\gamma_{ik} (x_i - m_k)(x_i - m_k)^T`:
+  for few features, per-row partial sums ``P[(a, b), :] += W[a, :] * D[b, :]`` (one lane per
+  row position in the block), added up once per chunk; for many features (longer rows of
+  :math:`S_k`), rank-one updates of each row of :math:`S_k`, vectorised along the row.
+
+The order of every sum is fixed by the chunk and block layout, so results are
+deterministic and differ from the reference implementation only by rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from emgmm._fast_kernels import _log_sum_exp
+
+BLOCK_ROWS = 64
+# Up to this many features the M-step keeps per-row partial sums (short rows of S_k
+# vectorise badly); above it, rank-one updates along the rows of S_k are faster.
+LANE_SUMS_MAX_FEATURES = 24
+
+
+@njit(cache=True, fastmath=False, nogil=True)
+def _block_log_densities(X, start, n_rows, means, precisions_cholesky, log_constants, residuals,
+                         whitened, squared_norms, weighted):
+    """E-step of one block: residuals (transposed) and ``log pi_k + log N(x_i | m_k, Sigma_k)``."""
+    n_components, n_features = means.shape
+    for k in range(n_components):
+        residual = residuals[k]
+        for r in range(n_rows):
+            for a in range(n_features):
+                residual[a, r] = X[start + r, a] - means[k, a]
+        whitened[:, :n_rows] = 0.0
+        for a in range(n_features):
+            residual_a = residual[a]
+            for j in range(a, n_features):  # U_k is upper triangular
+                factor = precisions_cholesky[k, a, j]
+                whitened_j = whitened[j]
+                for r in range(n_rows):
+                    whitened_j[r] += residual_a[r] * factor
+        squared_norms[:n_rows] = 0.0
+        for j in range(n_features):
+            whitened_j = whitened[j]
+            for r in range(n_rows):
+                squared_norms[r] += whitened_j[r] * whitened_j[r]
+        for r in range(n_rows):
+            weighted[r, k] = log_constants[k] - 0.5 * squared_norms[r]
+
+
+@njit(cache=True, fastmath=False, nogil=True)
+def _block_responsibilities(weighted, n_rows, responsibilities):
+    """``gamma_ik`` of one block (stored component-major); returns the block's sum of log p(x_i)."""
+    total = 0.0
+    for r in range(n_rows):
+        log_norm = _log_sum_exp(weighted[r])
+        total += log_norm
+        for k in range(weighted.shape[1]):
+            responsibilities[k, r] = np.exp(weighted[r, k] - log_norm)
+    return total
+
+
+@njit(cache=True, fastmath=False, nogil=True)
+def full_chunk_statistics(
+    X, means, precisions_cholesky, log_constants, chunk_size, first_chunk, stop_chunk,
+    log_likelihood, counts, first_moments, second_moments,
+):
+    """Fused E-step and statistics for full precisions (tied: repeated per component).
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features), C-contiguous float64
+    means : array of shape (n_components, n_features)
+        Current means :math:`m_k`; also the shift of the statistics.
+    precisions_cholesky : array of shape (n_components, n_features, n_features)
+        Upper-triangular :math:`U_k` with :math:`U_k U_k^T = \\Sigma_k^{-1}`.
+    log_constants : array of shape (n_components,)
+        :math:`\\log\\pi_k - \\tfrac D2 \\log 2\\pi + \\sum_j \\log (U_k)_{jj}`.
+    chunk_size, first_chunk, stop_chunk : int
+        Rows ``[c * chunk_size, (c + 1) * chunk_size)`` of chunks ``first_chunk <= c < stop_chunk``.
+    log_likelihood : array of shape (n_chunks,)
+        Out: :math:`\\sum_i \\log p(x_i)` per chunk.
+    counts, first_moments, second_moments : arrays of shape (n_chunks, K), (n_chunks, K, D), (n_chunks, K, D, D)
+        Out: :math:`N_k`, :math:`s_k` and the upper triangle of :math:`S_k` per chunk.
+    """
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
+    n_pairs = n_features * (n_features + 1) // 2
+    lane_sums = n_features <= LANE_SUMS_MAX_FEATURES
+    residuals = np.empty((n_components, n_features, BLOCK_ROWS))
+    whitened = np.empty((n_features, BLOCK_ROWS))
+    squared_norms = np.empty(BLOCK_ROWS)
+    weighted = np.empty((BLOCK_ROWS, n_components))
+    responsibilities = np.empty((n_components, BLOCK_ROWS))
+    scaled = np.empty((n_features, BLOCK_ROWS))
+    row = np.empty(n_features)
+    pair_sums = np.zeros((n_components, n_pairs if lane_sums else 0, BLOCK_ROWS))
+    for chunk in range(first_chunk, stop_chunk):
+        total = 0.0
+        stop = min(n_samples, (chunk + 1) * chunk_size)
+        for start in range(chunk * chunk_size, stop, BLOCK_ROWS):
+            n_rows = min(BLOCK_ROWS, stop - start)
+            _block_log_densities(X, start, n_rows, means, precisions_cholesky, log_constants,
+                                 residuals, whitened, squared_norms, weighted)
+            total += _block_responsibilities(weighted, n_rows, responsibilities)
+            for k in range(n_components):
+                resp = responsibilities[k]
+                residual = residuals[k]
+                count = 0.0
+                for r in range(n_rows):
+                    count += resp[r]
+                counts[chunk, k] += count
+                for a in range(n_features):
+                    scaled_a = scaled[a]
+                    residual_a = residual[a]
+                    first = 0.0
+                    for r in range(n_rows):
+                        scaled_a[r] = resp[r] * residual_a[r]
+                        first += scaled_a[r]
+                    first_moments[chunk, k, a] += first
+                if lane_sums:
+                    pair = 0
+                    for a in range(n_features):
+                        scaled_a = scaled[a]
+                        for b in range(a, n_features):
+                            residual_b = residual[b]
+                            sums = pair_sums[k, pair]
+                            for r in range(n_rows):
+                                sums[r] += scaled_a[r] * residual_b[r]
+                            pair += 1
+                else:
+                    second = second_moments[chunk, k]
+                    for r in range(n_rows):
+                        for a in range(n_features):
+                            row[a] = residual[a, r]
+                        for a in range(n_features):
+                            weight = scaled[a, r]
+                            second_a = second[a, a:]
+                            row_tail = row[a:]
+                            for b in range(row_tail.shape[0]):
+                                second_a[b] += weight * row_tail[b]
+        if lane_sums:
+            # Add up the per-row partial sums once per chunk, in a fixed order.
+            for k in range(n_components):
+                pair = 0
+                for a in range(n_features):
+                    for b in range(a, n_features):
+                        value = 0.0
+                        for r in range(BLOCK_ROWS):
+                            value += pair_sums[k, pair, r]
+                        second_moments[chunk, k, a, b] += value
+                        pair += 1
+            pair_sums[:] = 0.0
+        log_likelihood[chunk] = total
