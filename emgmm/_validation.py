@@ -82,6 +82,10 @@ def check_fit_settings(
     check_choice(init_params, "init_params", INIT_METHODS)
 
 
+def _n_distinct_rows(X: np.ndarray) -> int:
+    return np.unique(X, axis=0).shape[0]
+
+
 def check_data_for_fit(X: np.ndarray, n_components: int, reg_covar: float) -> None:
     """Data problems that make a K-component fit impossible, with what to change."""
     n_samples = X.shape[0]
@@ -90,8 +94,9 @@ def check_data_for_fit(X: np.ndarray, n_components: int, reg_covar: float) -> No
             f"n_samples={n_samples} is smaller than n_components={n_components}: "
             "lower n_components or pass more data"
         )
-    if n_components > 1:
-        n_distinct = np.unique(X, axis=0).shape[0]
+    if n_components > 1 and _n_distinct_rows(X[: 10 * n_components]) < n_components:
+        # The full (sorting) count only when the first rows do not already show K distinct ones.
+        n_distinct = _n_distinct_rows(X)
         if n_distinct < n_components:
             raise ValueError(
                 f"X has only {n_distinct} distinct point(s) but n_components={n_components}: "

@@ -1,10 +1,13 @@
 """Invariants of the E- and M-steps, checked with hypothesis on random mixtures."""
 
+import warnings
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emgmm import COVARIANCE_TYPES, GaussianMixtureParams, e_step, m_step
+from emgmm import COVARIANCE_TYPES, GaussianMixtureParams, e_step, fit_em, m_step
+from emgmm.fit import DECREASE_RTOL
 
 PROPERTY_SETTINGS = settings(max_examples=40, deadline=None)
 
@@ -73,3 +76,21 @@ def test_m_step_weights_sum_to_one_and_covariances_are_positive_definite(case):
     assert abs(new.weights.sum() - 1.0) < 1e-12
     assert np.all(np.linalg.eigvalsh(new.full_covariances()) > 0)
     assert np.all(np.isfinite(new.precisions_cholesky))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 4), st.sampled_from(COVARIANCE_TYPES))
+def test_em_never_decreases_the_log_likelihood_without_ridge(seed, n_components, covariance_type):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(80, 2)) + rng.integers(0, 3, size=(80, 1)) * 2.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # short runs need not converge
+        result = fit_em(X, n_components, covariance_type=covariance_type, reg_covar=0.0, tol=0.0,
+                        max_iter=25, init_params="random", random_state=seed, engine="reference")
+    history = result.log_likelihood_history
+    steps = np.arange(1, history.size)
+    # Iterations next to a re-seeding are not EM steps; every other step goes uphill.
+    touched = {it for it, _ in result.reseeded} | {it + 1 for it, _ in result.reseeded}
+    em_steps = np.array([t for t in steps if t not in touched and t + 1 not in touched], dtype=int)
+    drops = history[em_steps] - history[em_steps - 1]
+    assert np.all(drops >= -DECREASE_RTOL * np.maximum(np.abs(history[em_steps - 1]), 1.0))
