@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from emgmm._fast_kernels import _log_sum_exp
+from emgmm._fast_kernels import _normalise_row
 
 BLOCK_ROWS = 64
 # Up to this many features the M-step keeps per-row partial sums (short rows of S_k
@@ -62,10 +62,7 @@ def _block_responsibilities(weighted, n_rows, responsibilities):
     """``gamma_ik`` of one block (stored component-major); returns the block's sum of log p(x_i)."""
     total = 0.0
     for r in range(n_rows):
-        log_norm = _log_sum_exp(weighted[r])
-        total += log_norm
-        for k in range(weighted.shape[1]):
-            responsibilities[k, r] = np.exp(weighted[r, k] - log_norm)
+        total += _normalise_row(weighted[r], responsibilities[:, r])
     return total
 
 

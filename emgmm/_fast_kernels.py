@@ -32,17 +32,27 @@ from numba import njit
 
 
 @njit(cache=True, fastmath=False, nogil=True)
-def _log_sum_exp(values):
-    # Subtract the maximum first so that no exp() overflows and at least one term is 1.
-    largest = values[0]
-    for k in range(1, values.shape[0]):
-        if values[k] > largest:
-            largest = values[k]
-    if largest == -np.inf:
-        return -np.inf
+def _normalise_row(weighted, responsibilities):
+    """Log-sum-exp of one row of ``log pi_k + log N(x_i | ...)`` and the responsibilities.
+
+    .. math:: \\log p(x_i) = c + \\log \\sum_k e^{\\ell_{ik} - c}, \\quad
+              \\gamma_{ik} = e^{\\ell_{ik} - c} / \\sum_j e^{\\ell_{ij} - c}, \\quad
+              c = \\max_k \\ell_{ik}
+
+    Subtracting the maximum first means no exp() overflows and the sum is at least 1; each
+    exponential is computed once and serves both results. A row where every component
+    has zero weight gives NaN, which the caller reports.
+    """
+    largest = weighted[0]
+    for k in range(1, weighted.shape[0]):
+        if weighted[k] > largest:
+            largest = weighted[k]
     total = 0.0
-    for k in range(values.shape[0]):
-        total += np.exp(values[k] - largest)
+    for k in range(weighted.shape[0]):
+        responsibilities[k] = np.exp(weighted[k] - largest)
+        total += responsibilities[k]
+    for k in range(weighted.shape[0]):
+        responsibilities[k] /= total
     return largest + np.log(total)
 
 
@@ -61,6 +71,7 @@ def diag_chunk_statistics(
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     weighted = np.empty(n_components)
+    resp = np.empty(n_components)
     diff = np.empty((n_components, n_features))
     for chunk in range(first_chunk, stop_chunk):
         total = 0.0
@@ -73,13 +84,11 @@ def diag_chunk_statistics(
                     z = d * precisions_cholesky[k, a]
                     squared_norm += z * z
                 weighted[k] = log_constants[k] - 0.5 * squared_norm
-            log_norm = _log_sum_exp(weighted)
-            total += log_norm
+            total += _normalise_row(weighted, resp)
             for k in range(n_components):
-                resp = np.exp(weighted[k] - log_norm)
-                counts[chunk, k] += resp
+                counts[chunk, k] += resp[k]
                 for a in range(n_features):
-                    scaled = resp * diff[k, a]
+                    scaled = resp[k] * diff[k, a]
                     first_moments[chunk, k, a] += scaled
                     second_moments[chunk, k, a] += scaled * diff[k, a]
         log_likelihood[chunk] = total
