@@ -19,34 +19,23 @@ and :math:`L_i^T \\Sigma_j^{-1} L_i = V \\operatorname{diag}(\\lambda) V^T`,
     < 2 \\log(\\pi_j / \\pi_i) + \\log|\\Sigma_i| - \\log|\\Sigma_j|,
 
 the CDF of a quadratic form in independent standard normals (a linear combination of
-noncentral chi-square(1) variables plus a normal term). It is computed exactly, up to
-quadrature error, by inverting the characteristic function (Imhof 1961; Gil-Pelaez 1951):
-
-.. math::
-
-    P(Q < y) = \\frac{1}{2} - \\frac{1}{\\pi} \\int_0^\\infty
-        \\frac{\\operatorname{Im}\\left[e^{-ity} \\varphi(t)\\right]}{t} \\, dt, \\qquad
-    \\log \\varphi(t) = \\sum_l -\\tfrac{1}{2} \\log(1 - 2 i a_l t)
-                       - \\frac{b_l^2 t^2}{2 (1 - 2 i a_l t)},
-
-for :math:`Q = \\sum_l a_l W_l^2 + b_l W_l`. This form of :math:`\\varphi` stays finite when
-:math:`a_l \\to 0` (equal covariances), where the noncentral chi-square form degenerates.
+noncentral chi-square(1) variables plus a normal term), computed exactly up to quadrature
+error by :func:`experiments.quadform.quadratic_form_cdf` (Imhof's inversion).
 """
 
 from __future__ import annotations
 
-import cmath
 import math
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import integrate, linalg, optimize, special
+from scipy import linalg, optimize
+
+from experiments.quadform import QuadraticForm, quadratic_form_cdf
 
 OverlapKind = Literal["average", "max"]
 
-_ZERO_WEIGHT = 1e-9  # standardised |a_l| below this is treated as an exact zero
-_TAIL_TOL = 1e-13  # neglected tail of the inversion integral, or of Q itself
 _LARGEST_LOG_SCALE = 16 * math.log(10.0)  # covariances 1e16 times larger: means irrelevant
 
 
@@ -69,20 +58,6 @@ class UnreachableOverlapError(ValueError):
             "target or make the covariances equal"
         )
         self.kind, self.target, self.reachable = kind, target, reachable
-
-
-@dataclass(frozen=True)
-class QuadraticForm:
-    """The quadratic form :math:`Q = \\sum_l a_l W_l^2 + b_l W_l`, :math:`W \\sim N(0, I)`.
-
-    Attributes
-    ----------
-    a, b : ndarray of shape (n_terms,)
-        Coefficients of the squares and of the linear terms.
-    """
-
-    a: np.ndarray
-    b: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -113,177 +88,6 @@ class Overlap:
     def of_kind(self, kind: OverlapKind) -> float:
         """The summary named by ``kind`` ("average" or "max")."""
         return {"average": self.average, "max": self.maximum}[kind]
-
-
-# ---------------------------------------------------------------------------------------
-# CDF of a quadratic form in normal variables
-# ---------------------------------------------------------------------------------------
-
-
-def _log_characteristic(t: float, terms: tuple[tuple[float, float], ...]) -> complex:
-    """:math:`\\log \\varphi(t)` for :math:`Q = \\sum a W^2 + b W`, ``terms`` = ((a, b^2), ...)."""
-    # A plain loop over cmath: for the few terms of a pair it is ~10x faster than numpy.
-    total, t_squared = 0j, t * t
-    for a, b_squared in terms:
-        one_minus = 1.0 - 2j * a * t
-        total += -0.5 * cmath.log(one_minus) - 0.5 * b_squared * t_squared / one_minus
-    return total
-
-
-def _inversion_integrand(t: float, y: float, terms: tuple[tuple[float, float], ...]) -> float:
-    """:math:`\\operatorname{Im}[e^{-ity}\\varphi(t)] / t` (Gil-Pelaez)."""
-    return cmath.exp(-1j * t * y + _log_characteristic(t, terms)).imag / t
-
-
-def _tail_bound(t: float, a: np.ndarray, b: np.ndarray) -> float:
-    """Bound on :math:`\\frac{1}{\\pi}\\int_t^\\infty |\\varphi(s)|/s\\,ds` (after Imhof 1961, eq. 3.4).
-
-    .. math::
-
-        |\\varphi(s)| = \\prod_l (1 + 4 a_l^2 s^2)^{-1/4}
-            \\exp\\Big(-\\sum_l \\frac{b_l^2 s^2}{2 (1 + 4 a_l^2 s^2)}\\Big)
-        \\le E(t) \\prod_{l \\in F} (2 |a_l| s)^{-1/2}
-
-    for :math:`s \\ge t`, where the exponent is increasing in :math:`s` (so bounded by its
-    value :math:`E(t)` at :math:`t`), :math:`F = \\{l : 2|a_l| t \\ge 1\\}` and every other
-    factor is at most 1; integrating gives the bound. When :math:`F` is empty, only the
-    largest :math:`|a_l|` is kept: :math:`\\int_t^\\infty \\min(1, (2|a|s)^{-1/2}) / s \\, ds
-    = \\log(1 / (2|a|t)) + 2`.
-    """
-    fast = 2.0 * np.abs(a) * t >= 1.0
-    k = int(fast.sum())
-    damping = float(np.sum(b**2 * t**2 / (2.0 * (1.0 + 4.0 * a**2 * t**2))))
-    if k == 0:  # keep only the largest |a|: int_t^inf min(1, (2|a|s)^(-1/2)) / s ds
-        log_integral = math.log(math.log(0.5 / (float(np.max(np.abs(a))) * t)) + 2.0)
-        return math.exp(min(-damping + log_integral - math.log(math.pi), 700.0))
-    log_bound = (-damping - 0.5 * float(np.sum(np.log(2.0 * np.abs(a[fast]))))
-                 + math.log(2.0 / k) - 0.5 * k * math.log(t) - math.log(math.pi))
-    return math.exp(min(log_bound, 700.0))
-
-
-def _start_of_linear_phase(a: np.ndarray, b: np.ndarray) -> float:
-    """Where the phase of :math:`\\varphi` is within 0.1 of its linear asymptote.
-
-    The term :math:`l` contributes :math:`-a_l b_l^2 t^3 / (1 + 4 a_l^2 t^2)`, which is
-    :math:`-b_l^2 t / (4 a_l)` plus :math:`b_l^2 / (4 a_l (1 + 4 a_l^2 t^2))`; the latter is
-    below 0.1 in absolute value from :math:`t = \\sqrt{b_l^2 / (0.4 |a_l|) - 1} / (2|a_l|)`.
-    (The :math:`\\arctan` parts of the phase vary slowly and need no such point.)
-    """
-    nonzero = a != 0.0
-    excess = np.maximum(b[nonzero] ** 2 / (0.4 * np.abs(a[nonzero])) - 1.0, 0.0)
-    return float(np.max(np.sqrt(excess) / (2.0 * np.abs(a[nonzero])), initial=1.0))
-
-
-def _end_of_integration(a: np.ndarray, b: np.ndarray) -> float:
-    """Smallest power of two where the neglected tail is below ``_TAIL_TOL``."""
-    t = 1.0
-    while _tail_bound(t, a, b) > _TAIL_TOL and t < 1e300:
-        t *= 2.0
-    return t
-
-
-def quadratic_form_cdf(form: QuadraticForm, y: float) -> tuple[float, float]:
-    """:math:`P(Q < y)` and an absolute error estimate, by Imhof's numerical inversion.
-
-    Parameters
-    ----------
-    form : QuadraticForm
-        Coefficients of :math:`Q = \\sum_l a_l W_l^2 + b_l W_l`.
-    y : float
-        Threshold.
-
-    Returns
-    -------
-    probability, error : float
-        The probability (clipped to [0, 1]) and the quadrature error estimate.
-
-    Notes
-    -----
-    With every :math:`a_l = 0`, :math:`Q \\sim N(0, \\sum b_l^2)` and the normal CDF is
-    returned exactly; when a Chernoff bound puts ``y`` beyond :math:`10^{-13}` of a tail,
-    0 or 1 is returned. Otherwise the integral is split at :math:`T`, the smaller of where
-    the neglected tail is below :math:`10^{-13}` and where the phase of
-    :math:`e^{-ity}\\varphi(t)` has become linear with slope
-    :math:`\\omega = -y - \\sum_l b_l^2 / (4 a_l)`: adaptive Gauss-Kronrod quadrature on
-    :math:`[0, T]`, then QUADPACK's Fourier integrator (QAWF) on the slowly varying
-    remainder. Quantities are standardised to :math:`\\operatorname{Var} Q = 1` first.
-    """
-    # Standardise (Var Q = sum 2 a^2 + b^2 becomes 1) so that tolerances are relative.
-    spread = math.sqrt(float(np.sum(2.0 * form.a**2 + form.b**2)))
-    if spread == 0.0:
-        return (1.0 if y > 0.0 else 0.0), 0.0
-    a = np.asarray(form.a, dtype=float) / spread
-    b = np.asarray(form.b, dtype=float) / spread
-    y = y / spread
-    a = np.where(np.abs(a) < _ZERO_WEIGHT, 0.0, a)
-    if not np.any(a):
-        return float(special.ndtr(y / math.sqrt(float(np.sum(b**2))))), 0.0
-    tail_bound = _chernoff_bound(a, b, y)
-    if tail_bound < _TAIL_TOL:  # y is far out in a tail: the probability is 0 or 1
-        return (1.0 if y > np.sum(a) else 0.0), tail_bound
-    t_end = _end_of_integration(a, b)
-    t_split = min(t_end, _start_of_linear_phase(a, b))
-    terms = tuple(zip(a.tolist(), (b**2).tolist()))
-    body, error = integrate.quad(
-        _inversion_integrand, 0.0, t_split, args=(y, terms), limit=2000, epsabs=1e-12,
-        epsrel=1e-10,
-    )
-    if t_split < t_end:
-        tail, tail_error = _fourier_tail(t_split, y, a, b, terms)
-        body, error = body + tail, error + tail_error
-    probability = 0.5 - body / math.pi
-    return min(1.0, max(0.0, probability)), error / math.pi
-
-
-def _chernoff_bound(a: np.ndarray, b: np.ndarray, y: float) -> float:
-    """Chernoff bound on the tail of :math:`Q` beyond ``y`` (upper tail if ``y > E Q``).
-
-    .. math::
-
-        P(Q \\ge y) \\le \\min_{s > 0} M(s) e^{-sy}, \\qquad
-        \\log M(s) = \\sum_l -\\tfrac{1}{2}\\log(1 - 2 a_l s) + \\frac{b_l^2 s^2}{2 (1 - 2 a_l s)},
-
-    for :math:`s < 1 / (2 \\max a_l)`; the lower tail is the upper tail of :math:`-Q`.
-    """
-    mean = float(np.sum(a))
-    if abs(y - mean) < 8.0:  # within 8 sd: not worth bounding
-        return 1.0
-    sign = 1.0 if y > mean else -1.0
-    a, y = sign * a, sign * y
-    s_max = 0.5 / float(a.max()) if a.max() > 0 else 1e3
-
-    def log_bound(s: float) -> float:
-        return float(np.sum(-0.5 * np.log1p(-2.0 * a * s) + b**2 * s**2 / (2.0 * (1.0 - 2.0 * a * s)))
-                     - s * y)
-
-    best = optimize.minimize_scalar(log_bound, bounds=(0.0, s_max * (1.0 - 1e-12)),
-                                    method="bounded")
-    return math.exp(min(0.0, best.fun))
-
-
-def _fourier_tail(start: float, y: float, a: np.ndarray, b: np.ndarray,
-                  terms: tuple[tuple[float, float], ...]) -> tuple[float, float]:
-    """:math:`\\int_{start}^\\infty \\operatorname{Im}[e^{-ity}\\varphi(t)]/t\\,dt` by QAWF."""
-    nonzero = a != 0.0
-    omega = -y - float(np.sum(b[nonzero] ** 2 / (4.0 * a[nonzero])))
-
-    def envelope(t: float) -> complex:
-        # e^{-ity} phi(t) = e^{i omega t} g(t) with g slowly varying for large t.
-        return cmath.exp(-1j * t * (y + omega) + _log_characteristic(t, terms)) / t
-
-    if omega == 0.0:
-        value, error = integrate.quad(lambda t: envelope(t).imag, start, np.inf, limit=2000)
-        return value, error
-    frequency = abs(omega)
-    sign = math.copysign(1.0, omega)
-    # Im[e^{i w t} g] = sin(w t) Re g + cos(w t) Im g.
-    sine, sine_error = integrate.quad(
-        lambda t: sign * envelope(t).real, start, np.inf, weight="sin", wvar=frequency, limlst=200
-    )
-    cosine, cosine_error = integrate.quad(
-        lambda t: envelope(t).imag, start, np.inf, weight="cos", wvar=frequency, limlst=200
-    )
-    return sine + cosine, sine_error + cosine_error
 
 
 # ---------------------------------------------------------------------------------------

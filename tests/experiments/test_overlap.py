@@ -5,13 +5,12 @@ import pytest
 from scipy import stats
 
 from experiments.overlap import (
-    QuadraticForm,
     UnreachableOverlapError,
     misclassification_probability,
     mixture_overlap,
-    quadratic_form_cdf,
     scale_to_overlap,
 )
+from experiments.quadform import QuadraticForm, quadratic_form_cdf
 
 
 # A quadrature that did not converge would be a bug: make its warning an error.
