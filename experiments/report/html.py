@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from experiments.report import comparison_figures as cmp
@@ -11,6 +12,7 @@ from experiments.report.render import (
     FigureWriter,
     definition_list,
     escape,
+    format_value,
     note,
     table_html,
 )
@@ -43,10 +45,12 @@ section.cell { background: #fff; border: 1px solid var(--line); border-radius: 8
 table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums;
         background: #fff; }
 caption { caption-side: top; text-align: left; color: var(--muted); padding: 4px 0; }
-th, td { border: 1px solid var(--line); padding: 4px 9px; text-align: right; }
+th, td { border: 1px solid var(--line); padding: 4px 9px; text-align: left; }
+td.num { text-align: right; }
 thead th { background: #eef2f7; position: sticky; top: 0; }
 tbody th { text-align: left; background: #fafbfc; font-weight: 600; }
-td:first-child { text-align: left; }
+.meta { color: var(--muted); font-size: 13px; }
+details > summary { cursor: pointer; color: var(--accent); margin: 6px 0; }
 tbody tr:nth-child(even) td { background: #fafbfc; }
 td.bad, tbody tr:nth-child(even) td.bad { background: var(--bad); color: #8a1c17;
        font-weight: 600; }
@@ -54,8 +58,12 @@ figure { margin: 10px 0 18px; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line);
              border-radius: 4px; background: #fff; }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
-.grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr));
+.grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr));
          gap: 0 20px; }
+.columns { display: grid; grid-template-columns: minmax(0, 1.3fr) minmax(0, 1fr);
+           gap: 0 28px; }
+.columns pre { max-height: 460px; }
+.columns dl { font-size: 13px; }
 .note { padding: 8px 12px; border-radius: 6px; background: #eef4fb;
         border-left: 4px solid var(--accent); }
 .note.warn { background: #fff6e0; border-left-color: #e69f00; }
@@ -66,7 +74,7 @@ dt { font-weight: 600; } dd { margin: 0; }
 pre { background: #fff; border: 1px solid var(--line); padding: 10px; overflow-x: auto;
       font-size: 12.5px; }
 .top { text-align: right; font-size: 12px; margin: 0; }
-@media (max-width: 900px) { nav#contents { position: static; width: auto; }
+@media (max-width: 900px) { .columns { grid-template-columns: 1fr; } nav#contents { position: static; width: auto; }
   main { margin-left: 0; padding: 16px; } }
 """
 
@@ -81,6 +89,14 @@ def detailed_replicates(run: Run) -> set[tuple[str, int]]:
     return set(chosen.items())
 
 
+KEY_METRICS = (
+    "ari", "accuracy", "log_likelihood", "weights_error", "means_error", "covariances_error",
+    "coverage", "em_in_interval", "em_distance_sd_mean", "max_rhat", "min_ess_bulk",
+    "min_ess_tail", "divergences", "em_mcmc_ari", "responsibility_mad", "runtime_s",
+)
+ID_COLUMNS = ("cell_id", "method", "n_replicates", "n_failed")
+
+
 def comparison_table(run: Run) -> pd.DataFrame | None:
     """summary.csv when present, otherwise the mean over replicates of results.csv."""
     if run.summary is not None:
@@ -92,17 +108,59 @@ def comparison_table(run: Run) -> pd.DataFrame | None:
     return run.results.groupby(keys)[list(numeric)].mean().reset_index()
 
 
+def compact_comparison(table: pd.DataFrame) -> pd.DataFrame:
+    """Key metrics as "mean +/- sd" (summary.csv's ``<metric>_mean`` / ``<metric>_std``),
+    grid columns and identifiers first; metrics missing from the table are skipped."""
+    out = pd.DataFrame(index=table.index)
+    metric_like = {c.rsplit("_", 1)[0] for c in table.columns
+                   if c.endswith(("_mean", "_std"))}
+    for column in table.columns:
+        if column in ID_COLUMNS or (column not in metric_like and not column.endswith(
+                ("_mean", "_std", "_min", "_max")) and column not in KEY_METRICS):
+            out[column] = table[column]
+    for metric in KEY_METRICS:
+        mean = table.get(f"{metric}_mean", table.get(metric))
+        if mean is None or mean.isna().all():
+            continue
+        std = table.get(f"{metric}_std")
+        out[metric] = [_mean_sd(m, sd) for m, sd in zip(
+            mean, std if std is not None else [np.nan] * len(mean), strict=True)]
+    return out
+
+
+def _mean_sd(mean, sd) -> str:
+    if pd.isna(mean):
+        return ""
+    text = format_value(float(mean))
+    return text if pd.isna(sd) else f"{text} ± {format_value(float(sd))}"
+
+
+def comparison_block(table: pd.DataFrame | None) -> str:
+    if table is None:
+        return note("No results table found (results.csv / summary.csv).", kind="warn")
+    return (table_html(compact_comparison(table), caption="Mean ± standard deviation over "
+                       "replicates per cell and method (summary.csv).")
+            + "<details><summary>All columns of summary.csv</summary>"
+            + table_html(table) + "</details>")
+
+
 def summary_section(run: Run) -> str:
     parts = ['<h2 id="summary">Run summary</h2>']
+    cells = sorted({rep.cell_id for rep in run.replicates})
+    parts.append(definition_list({"run directory": str(run.path), "cells": len(cells),
+                                  "cell x replicate": len(run.replicates)}))
+    parts.append('<div class="columns">')
     config_path = run.path / "config.toml"
     if config_path.exists():
-        parts.append("<details open><summary>Resolved configuration (config.toml)"
-                     f"</summary><pre>{escape(config_path.read_text())}</pre></details>")
+        parts.append("<div><h4>Resolved configuration (config.toml)</h4>"
+                     f"<pre>{escape(config_path.read_text())}</pre></div>")
     if run.versions:
-        parts.append("<h4>Versions</h4>" + definition_list(run.versions))
-    cells = sorted({rep.cell_id for rep in run.replicates})
-    parts.append(definition_list({"cells": len(cells), "cell x replicate": len(run.replicates),
-                                  "run directory": str(run.path)}))
+        flat = {k: v for k, v in run.versions.items() if not isinstance(v, dict)}
+        for group in (v for v in run.versions.values() if isinstance(v, dict)):
+            flat.update({k: ("not installed" if x is None else x) for k, x in group.items()})
+        parts.append("<div><h4>Versions (versions.json)</h4>" + definition_list(flat)
+                     + "</div>")
+    parts.append("</div>")
     parts += [note(n, kind="warn") for n in run.notes]
     return "\n".join(parts)
 
@@ -117,6 +175,19 @@ def warnings_section(run: Run, anchors: dict) -> str:
     parts.append(note(f"{len(flags)} warnings (R-hat >= 1.01, divergences, ESS below "
                       f"{ess_threshold(run.config):.0f}, EM not converged, label switching "
                       "repaired, failures).", kind="warn"))
+    free_text = flags["method"] == ""
+    parts.append(flag_rows(flags[~free_text], anchors))
+    messages = flags[free_text].groupby("warning", sort=True).size()
+    if len(messages):
+        items = "".join(f"<li>{escape(m)} <span class=\"meta\">({n} replicate"
+                        f"{'s' if n > 1 else ''})</span></li>" for m, n in messages.items())
+        parts.append(f"<h4>Messages recorded during fitting</h4><ul>{items}</ul>")
+    return "\n".join(parts)
+
+
+def flag_rows(flags: pd.DataFrame, anchors: dict) -> str:
+    if flags.empty:
+        return ""
     rows = []
     for record in flags.to_dict("records"):
         anchor = anchors.get((record["cell_id"], record["replicate"]))
@@ -125,10 +196,9 @@ def warnings_section(run: Run, anchors: dict) -> str:
         rows.append(f"<tr><td>{link}</td><td>{record['replicate']}</td>"
                     f"<td>{escape(record['method'])}</td>"
                     f'<td class="bad">{escape(record["warning"])}</td></tr>')
-    parts.append('<div class="table-wrap"><table><thead><tr><th>cell</th><th>replicate</th>'
-                 "<th>method</th><th>warning</th></tr></thead><tbody>" + "".join(rows)
-                 + "</tbody></table></div>")
-    return "\n".join(parts)
+    return ('<div class="table-wrap"><table><thead><tr><th>cell</th><th>replicate</th>'
+            "<th>method</th><th>warning</th></tr></thead><tbody>" + "".join(rows)
+            + "</tbody></table></div>")
 
 
 def sweep_section(run: Run, writer: FigureWriter) -> str:
@@ -195,7 +265,7 @@ def render_page(run: Run, writer: FigureWriter) -> str:
         summary_section(run),
         warnings_section(run, anchors),
         '<h2 id="comparison">Comparison table</h2>',
-        table_html(table) if table is not None else note("No results table found.", "warn"),
+        comparison_block(table),
         sweeps,
         cells_index(run, detailed),
     ]

@@ -146,12 +146,12 @@ def load_replicate(path: Path) -> Replicate:
                      mcmc_path, tuple(notes))
 
 
-def load_mcmc(path: Path):
-    """Open a saved MCMC DataTree (netCDF, h5netcdf engine) fully into memory."""
+def open_mcmc(path: Path):
+    """Open a saved MCMC DataTree (netCDF, h5netcdf engine) lazily; close it after use
+    (``with open_mcmc(path) as tree: ...``) so only the arrays drawn are read."""
     import xarray as xr
 
-    with xr.open_datatree(path, engine="h5netcdf") as tree:
-        return tree.load()
+    return xr.open_datatree(path, engine="h5netcdf")
 
 
 def _mcmc_error(metrics: dict) -> str:

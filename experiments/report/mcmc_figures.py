@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+
+from experiments.report.em_figures import COMPONENT_COLORS
 
 SUMMARY_VARIABLES = ("weights", "means")
 MAX_PPC_DIMS = 4
+PPC_SAMPLES = 30
+RANK_COLUMNS = 5
+CHAIN_STYLES = ("-", "--", ":", "-.")
 
 
 def diagnostic_variables(tree) -> list[str]:
@@ -42,11 +48,26 @@ def count_divergences(tree) -> int:
     return int(np.asarray(stats["diverging"].values).sum())
 
 
-def plot_trace(tree):
-    """``az.plot_trace_dist``: per-chain densities (left) and traces (right)."""
-    import arviz as az
-
-    return az.plot_trace_dist(tree, var_names=diagnostic_variables(tree), backend="matplotlib")
+def plot_trace(tree) -> Figure:
+    """Trace of every weight and mean entry, one panel per variable, colour per entry and
+    line style per chain (drawn with matplotlib: ``az.plot_trace_dist`` costs seconds per
+    cell and the rank plot already carries ArviZ's per-chain comparison)."""
+    names = diagnostic_variables(tree)
+    fig = Figure(figsize=(9.0, 2.4 * len(names)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(len(names), 1, sharex=True, squeeze=False).ravel())
+    for ax, name in zip(axes, names, strict=True):
+        values = np.asarray(tree["posterior"][name].values)
+        chains, draws = values.shape[:2]
+        flat = values.reshape(chains, draws, -1)
+        for entry in range(flat.shape[2]):
+            color = COMPONENT_COLORS[entry % len(COMPONENT_COLORS)]
+            for chain in range(chains):
+                ax.plot(flat[chain, :, entry], color=color, lw=0.6, alpha=0.8,
+                        ls=CHAIN_STYLES[chain % len(CHAIN_STYLES)])
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    axes[-1].set_xlabel("draw (line style = chain)")
+    return fig
 
 
 def plot_rank(tree):
@@ -54,7 +75,12 @@ def plot_rank(tree):
     drawing from the same distribution stay inside the band."""
     import arviz as az
 
-    return az.plot_rank(tree, var_names=diagnostic_variables(tree), backend="matplotlib")
+    names = diagnostic_variables(tree)
+    panels = sum(int(np.prod([size for dim, size in tree["posterior"][n].sizes.items()
+                              if dim not in ("chain", "draw")])) for n in names)
+    rows = -(-panels // RANK_COLUMNS)
+    return az.plot_rank(tree, var_names=names, backend="matplotlib", col_wrap=RANK_COLUMNS,
+                        figure_kwargs={"figsize": (12.0, 3.3 * rows)})
 
 
 def plot_forest_with_references(tree, variable: str, em_values, true_values):
@@ -97,7 +123,10 @@ def bfmi(tree) -> np.ndarray:
     """Bayesian fraction of missing information per chain (``az.bfmi``)."""
     import arviz as az
 
-    return np.atleast_1d(np.asarray(az.bfmi(tree)))
+    result = az.bfmi(tree)
+    if hasattr(result, "data_vars"):  # ArviZ 1.x: a sample_stats group holding ``energy``
+        result = result["energy"].values
+    return np.atleast_1d(np.asarray(result, dtype=float))
 
 
 def plot_ppc(tree):
@@ -115,7 +144,7 @@ def plot_ppc(tree):
         size = predictive.sizes[dim]
         if size > MAX_PPC_DIMS:
             kwargs["coords"] = {dim: predictive[dim].values[:MAX_PPC_DIMS]}
-    return az.plot_ppc_dist(tree, var_names=[name], num_samples=50, backend="matplotlib",
+    return az.plot_ppc_dist(tree, var_names=[name], num_samples=PPC_SAMPLES, backend="matplotlib",
                             **kwargs)
 
 

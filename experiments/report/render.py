@@ -6,6 +6,7 @@ import base64
 import html
 import io
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def figure_png(figure) -> bytes:
     if hasattr(figure, "viz"):
         mpl_figure = figure.viz["figure"].item()
     buffer = io.BytesIO()
-    mpl_figure.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
+    mpl_figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
     plt.close(mpl_figure)
     return buffer.getvalue()
 
@@ -46,12 +47,14 @@ class FigureWriter:
     def embed(self, make_figure, name: str, caption: str) -> str:
         """Draw ``make_figure()``, save ``<name>.png`` and return a captioned ``<figure>``;
         a drawing error becomes a visible note instead of aborting the report."""
+        start = time.perf_counter()
         try:
             png = figure_png(make_figure())
         except Exception as error:  # noqa: BLE001 - one bad figure must not sink the page
             logger.warning("figure %s failed: %s", name, error)
             return note(f"Figure '{caption}' could not be drawn: {type(error).__name__}: "
                         f"{error}", kind="warn")
+        logger.debug("figure %s: %.2f s", name, time.perf_counter() - start)
         path = self.directory / f"{name}.png"
         path.write_bytes(png)
         encoded = base64.b64encode(png).decode("ascii")
@@ -95,7 +98,8 @@ def table_html(frame: pd.DataFrame, highlight=None, index: bool = False,
         cells = [f'<th scope="row">{escape(label)}</th>'] if index else []
         for column, value in row.items():
             marked = highlight is not None and _safe(highlight, label, column, value)
-            css = ' class="bad"' if marked else ""
+            classes = ["bad"] * marked + ["num"] * isinstance(value, (int, float, np.number))
+            css = f' class="{" ".join(classes)}"' if classes else ""
             cells.append(f"<td{css}>{escape(format_value(value))}</td>")
         lines.append("<tr>" + "".join(cells) + "</tr>")
     lines.append("</tbody></table></div>")

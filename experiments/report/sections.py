@@ -9,7 +9,7 @@ from experiments.report import comparison_figures as cmp
 from experiments.report import em_figures as emf
 from experiments.report import mcmc_figures as mcf
 from experiments.report.flags import RHAT_THRESHOLD, row_flags
-from experiments.report.load import Replicate, load_mcmc, metric_rows
+from experiments.report.load import Replicate, metric_rows, open_mcmc
 from experiments.report.render import FigureWriter, escape, note, table_html
 
 
@@ -67,7 +67,7 @@ def em_blocks(rep: Replicate, writer: FigureWriter, projection, prefix: str,
 def mcmc_blocks(rep: Replicate, tree, writer: FigureWriter, prefix: str,
                 min_ess: float) -> list[str]:
     """ArviZ diagnostics of the saved DataTree, plus responsibilities vs membership."""
-    blocks = ["<h4>MCMC diagnostics (ArviZ)</h4>"]
+    blocks = ["<h4>MCMC diagnostics (ArviZ)</h4>", sampler_line(tree)]
     summary = mcf.summary_table(tree)
     divergences = mcf.count_divergences(tree)
     blocks.append(table_html(summary, highlight=summary_highlight(min_ess), index=True,
@@ -77,7 +77,8 @@ def mcmc_blocks(rep: Replicate, tree, writer: FigureWriter, prefix: str,
     truth, em = rep.truth, rep.em
     blocks.append('<div class="grid2">')
     blocks.append(writer.embed(lambda: mcf.plot_trace(tree), f"{prefix}-trace",
-                               "Trace plot: per-chain densities and draws."))
+                               "Trace of every weight and mean: colour per entry, line "
+                               "style per chain."))
     blocks.append(writer.embed(lambda: mcf.plot_rank(tree), f"{prefix}-rank",
                                "Rank plot: chains mixing well stay inside the band."))
     for variable in mcf.diagnostic_variables(tree):
@@ -110,6 +111,26 @@ def mcmc_blocks(rep: Replicate, tree, writer: FigureWriter, prefix: str,
     return blocks
 
 
+SAMPLER_ATTRS = ("sampler", "formulation", "init", "order_means", "chains", "draws", "tune",
+                 "target_accept", "sampling_time")
+
+
+def sampler_line(tree) -> str:
+    """How the posterior was sampled, from the DataTree attrs (absent ones are skipped),
+    plus the BFMI per chain."""
+    attrs = {k: tree.attrs[k] for k in SAMPLER_ATTRS if k in tree.attrs}
+    if "sampling_time" in attrs:
+        attrs["sampling_time"] = f"{float(attrs['sampling_time']):.1f} s"
+    if "order_means" in attrs:
+        attrs["order_means"] = "on" if bool(attrs["order_means"]) else "off"
+    try:
+        attrs["BFMI"] = ", ".join(f"{v:.2f}" for v in mcf.bfmi(tree))
+    except (KeyError, ValueError, TypeError):
+        pass
+    text = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in attrs.items())
+    return f'<p class="meta">{escape(text)}</p>' if text else ""
+
+
 def posterior_summary(tree) -> dict | None:
     """Posterior MAP labels and posterior means (for the label pictures)."""
     if tree is None:
@@ -140,6 +161,18 @@ def replicate_section(rep: Replicate, writer: FigureWriter, detailed: bool,
         parts.append('<p class="top"><a href="#contents">back to contents</a></p></section>')
         return "\n".join(parts)
     tree = _open_tree(rep, parts)
+    try:
+        parts += detailed_blocks(rep, tree, writer, min_ess)
+    finally:
+        if tree is not None:
+            tree.close()
+    parts.append('<p class="top"><a href="#contents">back to contents</a></p></section>')
+    return "\n".join(parts)
+
+
+def detailed_blocks(rep: Replicate, tree, writer: FigureWriter, min_ess: float) -> list[str]:
+    """EM pictures, then the MCMC diagnostics (or a note when there is no MCMC)."""
+    parts = []
     prefix = rep.anchor
     if rep.truth is not None and rep.em is not None:
         projection = emf.principal_projection(rep.truth.X)
@@ -151,15 +184,14 @@ def replicate_section(rep: Replicate, writer: FigureWriter, detailed: bool,
         parts += mcmc_blocks(rep, tree, writer, prefix, min_ess)
     else:
         parts.append(note("No MCMC results for this replicate: EM part only.", kind="warn"))
-    parts.append('<p class="top"><a href="#contents">back to contents</a></p></section>')
-    return "\n".join(parts)
+    return parts
 
 
 def _open_tree(rep: Replicate, parts: list[str]):
     if rep.mcmc_path is None:
         return None
     try:
-        return load_mcmc(rep.mcmc_path)
+        return open_mcmc(rep.mcmc_path)
     except (OSError, ValueError, KeyError) as error:
         parts.append(note(f"mcmc.nc could not be read ({error}).", kind="warn"))
         return None
