@@ -88,3 +88,19 @@ def test_reference_iteration_returns_likelihood_at_its_input(blobs):
     assert mean_ll == pytest.approx(mixture_log_likelihood(blobs, params) / blobs.shape[0], rel=1e-14)
     expected = m_step(blobs, np.exp(e_step(blobs, params)[1]), "full", 1e-6)
     np.testing.assert_array_equal(nxt.means, expected.means)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_m_step_has_no_cancellation_far_from_the_origin(covariance_type):
+    """Centred sums, not E[x^2] - mu^2: unit variances survive an offset of 1e8."""
+    rng = np.random.default_rng(0)
+    X = 1e8 + rng.normal(size=(500, 2))
+    params = m_step(X, np.ones((500, 1)), covariance_type, reg_covar=0.0)
+    expected = np.cov((X - 1e8).T, bias=True)
+    np.testing.assert_allclose(params.full_covariances()[0].diagonal(), {
+        "full": expected.diagonal(), "tied": expected.diagonal(),
+        "diag": expected.diagonal(), "spherical": np.full(2, expected.diagonal().mean()),
+    }[covariance_type], rtol=1e-6)
+    log_norm, _ = e_step(X, params)
+    reference = stats.multivariate_normal(params.means[0] - 1e8, params.full_covariances()[0]).logpdf(X - 1e8)
+    np.testing.assert_allclose(log_norm, reference, rtol=1e-6)
