@@ -1,6 +1,8 @@
 """GaussianMixtureEM: scikit-learn's estimator checks and the estimator API."""
 
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -78,3 +80,20 @@ def test_from_params_builds_a_usable_model(blobs):
     model = GaussianMixtureEM.from_params(params)
     assert model.n_iter_ == 0 and model.n_components == 3
     assert np.isfinite(model.score(blobs))
+
+
+def test_core_never_imports_sklearn():
+    code = (
+        "import sys, numpy as np, emgmm\n"
+        "X = np.random.default_rng(0).normal(size=(60, 2))\n"
+        "m = emgmm.GaussianMixtureEM(2, random_state=0, engine='reference').fit(X)\n"
+        "emgmm.select_model(X, [1, 2], ['diag'], random_state=0, engine='reference')\n"
+        "assert 'sklearn' not in sys.modules, 'sklearn was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_verbose_reports_starts_and_iterations(blobs, capsys):
+    GaussianMixtureEM(2, n_init=2, verbose=2, random_state=0, engine="reference").fit(blobs)
+    out = capsys.readouterr().out
+    assert out.count("start ") == 2 and "iteration 1: mean log-likelihood" in out
