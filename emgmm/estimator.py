@@ -150,12 +150,18 @@ class GaussianMixtureEM(ParamsMixin):
         self.n_features_in_ = n_features
 
     @classmethod
-    def from_params(cls, params: GaussianMixtureParams, **estimator_params) -> GaussianMixtureEM:
-        """A fitted estimator holding ``params`` (no EM run; ``n_iter_ = 0``)."""
+    def from_result(cls, result: EMResult, **estimator_params) -> GaussianMixtureEM:
+        """A fitted estimator from an :class:`EMResult` (e.g. of :func:`fit_em`, possibly
+        with permuted components); ``estimator_params`` are the constructor arguments."""
+        params = result.params
         model = cls(params.n_components, covariance_type=params.covariance_type, **estimator_params)
-        result = EMResult(params, np.empty(0), 0, True, -np.inf)
         model._set_fitted(result, params.n_features)
         return model
+
+    @classmethod
+    def from_params(cls, params: GaussianMixtureParams, **estimator_params) -> GaussianMixtureEM:
+        """A fitted estimator holding ``params`` (no EM run; ``n_iter_ = 0``)."""
+        return cls.from_result(EMResult(params, np.empty(0), 0, True, -np.inf), **estimator_params)
 
     # --- using a fitted model ------------------------------------------------------------
 

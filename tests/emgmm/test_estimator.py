@@ -9,7 +9,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import check_estimator
 
-from emgmm import GaussianMixtureEM, GaussianMixtureParams, NotFittedError
+from emgmm import GaussianMixtureEM, GaussianMixtureParams, NotFittedError, fit_em
 
 # Checks deliberately not passed, with the reason (also listed in the README).
 SKIPPED_CHECKS = {
@@ -73,6 +73,17 @@ def test_clone_get_params_set_params_and_pickle(blobs):
     fitted = model.fit(blobs)
     restored = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(restored.predict(blobs), fitted.predict(blobs))
+
+
+def test_from_result_keeps_the_fit_record_with_permuted_components(blobs):
+    from dataclasses import replace
+
+    result = fit_em(blobs, 3, random_state=0, engine="reference")
+    permuted = replace(result, params=result.params.permuted([2, 0, 1]))
+    model = GaussianMixtureEM.from_result(permuted, max_iter=50)
+    assert (model.n_iter_, model.converged_, model.max_iter) == (result.n_iter, result.converged, 50)
+    np.testing.assert_array_equal(model.means_, result.params.means[[2, 0, 1]])
+    np.testing.assert_array_equal(model.lower_bounds_, result.log_likelihood_history)
 
 
 def test_from_params_builds_a_usable_model(blobs):
