@@ -20,8 +20,9 @@ SKIPPED_CHECKS = {
 }
 
 
-def test_passes_sklearn_estimator_checks():
-    results = check_estimator(GaussianMixtureEM(engine="reference"), on_fail=None)
+@pytest.mark.parametrize("engine", ["reference", "auto"])
+def test_passes_sklearn_estimator_checks(engine):
+    results = check_estimator(GaussianMixtureEM(engine=engine), on_fail=None)
     failed = {r["check_name"]: r["exception"] for r in results if r["status"] == "failed"}
     assert set(failed) == set(SKIPPED_CHECKS), failed
     passed = [r for r in results if r["status"] == "passed"]
