@@ -235,8 +235,10 @@ def run_sbc(
 
     For each of ``n_simulations`` independent child generators (``rng.spawn``):
     ``theta = make_prior_draw(g)``, ``data = simulate_data(theta, g)``,
-    ``draws = fit_posterior(data, g)`` (a mapping with the keys of ``theta``, each array with
-    a leading draw axis), and the ranks of ``theta`` among every ``thin``-th draw.
+    ``draws = fit_posterior(data, g)`` (a mapping from names of ``theta`` to arrays with a
+    leading draw axis), and the ranks of ``theta`` among every ``thin``-th draw. Only the
+    names ``fit_posterior`` returns are ranked; other entries of ``theta`` (quantities the
+    simulator needs) are ignored.
 
     Parameters
     ----------
@@ -258,15 +260,16 @@ def run_sbc(
     for child in children:
         theta = make_prior_draw(child)
         draws = fit_posterior(simulate_data(theta, child), child)
-        if list(draws) != list(theta):
+        unknown = set(draws) - set(theta)
+        if unknown:
             raise ValueError(
-                f"fit_posterior returned keys {list(draws)}, expected those of the prior "
-                f"draw {list(theta)}"
+                f"fit_posterior returned {sorted(unknown)}, which the prior draw does not hold"
             )
+        ranked = {name: theta[name] for name in draws}
         flat = flatten_draws(draws)
         kept = flat[::thin].shape[0]
         if n_kept is not None and kept != n_kept:
             raise ValueError("fit_posterior must return the same number of draws every time")
-        names, n_kept = scalar_parameter_names(theta), kept
-        ranks.append(rank_statistics(flatten_draw(theta), flat, thin=thin, rng=child))
+        names, n_kept = scalar_parameter_names(ranked), kept
+        ranks.append(rank_statistics(flatten_draw(ranked), flat, thin=thin, rng=child))
     return SBCResult(np.stack(ranks), tuple(names), int(n_kept))
