@@ -10,19 +10,36 @@ No key takes a filesystem path, so a config cannot write outside its run directo
 
 from __future__ import annotations
 
-import difflib
 import itertools
-import json
 import math
 import os
-import re
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from experiments.config_checks import (
+    NAME_PATTERN,
+    Checker,
+    ConfigError,
+    boolean,
+    choice,
+    fail,
+    identifier,
+    integer,
+    list_of,
+    positive,
+    real,
+    reject_unknown,
+    show,
+    table,
+    text,
+)
 from experiments.generate import COVARIANCE_SHAPES, OVERLAP_KINDS, DataSpec
+
+__all__ = ["ConfigError", "ExperimentConfig", "bundled_configs", "load_config", "parse_config",
+           "resolve_config_argument"]
 
 DEFAULT_CONFIG = "quickstart"
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -31,112 +48,6 @@ SAMPLERS = ("pymc", "nutpie", "numpyro")
 MCMC_INITS = ("em", "jitter")
 FORMULATIONS = ("marginalized", "explicit")
 SCALE_PRIORS = ("halfnormal", "exponential", "halfcauchy")
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-
-
-class ConfigError(ValueError):
-    """An invalid config; the message is one line starting with the offending key path."""
-
-    def __init__(self, key: str, problem: str):
-        super().__init__(f"{key}: {problem}" if key else problem)
-        self.key = key
-
-
-def _show(value: Any) -> str:
-    """A value as it would be written in TOML."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):  # JSON string escapes are valid TOML basic-string escapes
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    if isinstance(value, float):
-        return "inf" if value == math.inf else "-inf" if value == -math.inf else repr(value)
-    if isinstance(value, dict):
-        return "a table"
-    return repr(value)
-
-
-# ---------------------------------------------------------------------------------------
-# Value checkers: (value, key path) -> normalised value, or ConfigError
-# ---------------------------------------------------------------------------------------
-
-Checker = Callable[[Any, str], Any]
-
-
-def _fail(path: str, problem: str, value: Any) -> ConfigError:
-    return ConfigError(path, f"{problem}, got {_show(value)}")
-
-
-def integer(low: int | None = None) -> Checker:
-    def check(value: Any, path: str) -> int:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise _fail(path, "must be an integer", value)
-        if low is not None and value < low:
-            raise _fail(path, f"must be >= {low}", value)
-        return value
-    return check
-
-
-def real(low: float = -math.inf, high: float = math.inf, *, low_open: bool = False,
-         high_open: bool = False, allow_inf: bool = False) -> Checker:
-    """Number in the interval; ints are accepted, bools are not."""
-    closed_high = not high_open and (math.isfinite(high) or allow_inf)
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{']' if closed_high else ')'}"
-
-    def check(value: Any, path: str) -> float:
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise _fail(path, "must be a number", value)
-        if math.isnan(value) or (math.isinf(value) and not allow_inf):
-            raise _fail(path, "must be a finite number", value)
-        too_low = value <= low if low_open else value < low
-        too_high = value >= high if high_open else value > high
-        if too_low or too_high:
-            raise _fail(path, f"must be in {interval}", value)
-        return float(value)
-    return check
-
-
-def positive() -> Checker:
-    return real(0.0, math.inf, low_open=True)
-
-
-def boolean(value: Any, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(path, "must be true or false", value)
-    return value
-
-
-def choice(options: tuple[str, ...]) -> Checker:
-    def check(value: Any, path: str) -> str:
-        if value not in options or not isinstance(value, str):
-            raise _fail(path, f"must be one of {', '.join(map(_show, options))}", value)
-        return value
-    return check
-
-
-def text(value: Any, path: str) -> str:
-    if not isinstance(value, str):
-        raise _fail(path, "must be a string", value)
-    return value
-
-
-def identifier(value: Any, path: str) -> str:
-    if not isinstance(value, str) or not _NAME.fullmatch(value):
-        raise _fail(path, "must be 1-100 letters, digits, '.', '_' or '-', starting with a "
-                    "letter or digit", value)
-    return value
-
-
-def list_of(element: Checker, allow_scalar: bool = False) -> Checker:
-    """A non-empty list (stored as a tuple), or with ``allow_scalar`` also one value."""
-    def check(value: Any, path: str) -> Any:
-        if allow_scalar and not isinstance(value, list):
-            return element(value, path)
-        if not isinstance(value, list) or not value:
-            raise _fail(path, "must be a non-empty list", value)
-        return tuple(element(v, f"{path}[{i}]") for i, v in enumerate(value))
-    return check
 
 
 # ---------------------------------------------------------------------------------------
@@ -144,38 +55,43 @@ def list_of(element: Checker, allow_scalar: bool = False) -> Checker:
 # ---------------------------------------------------------------------------------------
 
 
+def _key(default: Any, check: Checker) -> Any:
+    """A section field with its default and its checker."""
+    return field(default=default, metadata={"check": check})
+
+
 @dataclass(frozen=True)
 class ExperimentSettings:
     """``[experiment]``: name, root seed, replicates per cell, description."""
 
-    name: str = "experiment"
-    seed: int = 0
-    replicates: int = 1
-    description: str = ""
+    name: str = _key("experiment", identifier)
+    seed: int = _key(0, integer(0))
+    replicates: int = _key(1, integer(1))
+    description: str = _key("", text)
 
 
 @dataclass(frozen=True)
 class EMSettings:
     """``[em]``: keyword arguments of ``emgmm.GaussianMixtureEM`` (scikit-learn names)."""
 
-    covariance_type: str = "full"
-    n_init: int = 1
-    max_iter: int = 100
-    tol: float = 1e-3
-    reg_covar: float = 1e-6
-    init_params: str = "kmeans"
+    covariance_type: str = _key("full", choice(COVARIANCE_TYPES))
+    n_init: int = _key(1, integer(1))
+    max_iter: int = _key(100, integer(1))
+    tol: float = _key(1e-3, positive())
+    reg_covar: float = _key(1e-6, real(0.0))
+    init_params: str = _key("kmeans", choice(INIT_PARAMS))
 
 
 @dataclass(frozen=True)
 class PriorSettings:
-    """Fields of ``bayes.Priors``; None means the documented data-scaled default."""
+    """``[mcmc.priors]``: fields of ``bayes.Priors``; None means its data-scaled default."""
 
-    weights_concentration: float | tuple[float, ...] = 1.0
-    means_loc: float | tuple[float, ...] | None = None
-    means_scale: float | None = None
-    scale_prior: str = "halfnormal"
-    scale_param: float | None = None
-    lkj_eta: float = 2.0
+    weights_concentration: float | tuple[float, ...] = _key(1.0, list_of(positive(), True))
+    means_loc: float | tuple[float, ...] | None = _key(None, list_of(real(), True))
+    means_scale: float | None = _key(None, positive())
+    scale_prior: str = _key("halfnormal", choice(SCALE_PRIORS))
+    scale_param: float | None = _key(None, positive())
+    lkj_eta: float = _key(2.0, positive())
 
     def as_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``bayes.Priors``."""
@@ -186,15 +102,15 @@ class PriorSettings:
 class MCMCSettings:
     """``[mcmc]``: arguments of ``bayes.sample``; ``covariance_type`` defaults to EM's."""
 
-    enabled: bool = True
-    sampler: str = "pymc"
-    draws: int = 1000
-    tune: int = 1000
-    chains: int = 2
-    init: str = "em"
-    target_accept: float = 0.9
-    covariance_type: str = "full"
-    formulation: str = "marginalized"
+    enabled: bool = _key(True, boolean)
+    sampler: str = _key("pymc", choice(SAMPLERS))
+    draws: int = _key(1000, integer(1))
+    tune: int = _key(1000, integer(0))
+    chains: int = _key(2, integer(1))
+    init: str = _key("em", choice(MCMC_INITS))
+    target_accept: float = _key(0.9, real(0.0, 1.0, low_open=True, high_open=True))
+    covariance_type: str = _key("full", choice(COVARIANCE_TYPES))
+    formulation: str = _key("marginalized", choice(FORMULATIONS))
     priors: PriorSettings = field(default_factory=PriorSettings)
 
 
@@ -202,15 +118,15 @@ class MCMCSettings:
 class MetricsSettings:
     """``[metrics]``: probability of the central posterior intervals."""
 
-    interval_prob: float = 0.9
+    interval_prob: float = _key(0.9, real(0.0, 1.0, low_open=True, high_open=True))
 
 
 @dataclass(frozen=True)
 class ReportSettings:
     """``[report]``: whether to build the HTML report, cells with detailed figures."""
 
-    enabled: bool = True
-    max_detailed_cells: int = 6
+    enabled: bool = _key(True, boolean)
+    max_detailed_cells: int = _key(6, integer(0))
 
 
 @dataclass(frozen=True)
@@ -241,30 +157,12 @@ class DataGrid:
                 out.append((values, DataSpec(**self.fixed, **values)))
             except ValueError as error:
                 key, _, problem = str(error).partition(": ")
-                cell = ", ".join(f"{k}={_show(v)}" for k, v in values.items())
+                cell = ", ".join(f"{k}={show(v)}" for k, v in values.items())
                 raise ConfigError(f"data.{key}", problem + (f" (cell {cell})" if cell else "")
                                   ) from None
         return out
 
 
-_EXPERIMENT = {"name": identifier, "seed": integer(0), "replicates": integer(1), "description": text}
-_EM = {
-    "covariance_type": choice(COVARIANCE_TYPES), "n_init": integer(1), "max_iter": integer(1),
-    "tol": positive(), "reg_covar": real(0.0), "init_params": choice(INIT_PARAMS),
-}
-_PRIORS = {
-    "weights_concentration": list_of(positive(), allow_scalar=True),
-    "means_loc": list_of(real(), allow_scalar=True), "means_scale": positive(),
-    "scale_prior": choice(SCALE_PRIORS), "scale_param": positive(), "lkj_eta": positive(),
-}
-_MCMC = {
-    "enabled": boolean, "sampler": choice(SAMPLERS), "draws": integer(1), "tune": integer(0),
-    "chains": integer(1), "init": choice(MCMC_INITS),
-    "target_accept": real(0.0, 1.0, low_open=True, high_open=True),
-    "covariance_type": choice(COVARIANCE_TYPES), "formulation": choice(FORMULATIONS),
-}
-_METRICS = {"interval_prob": real(0.0, 1.0, low_open=True, high_open=True)}
-_REPORT = {"enabled": boolean, "max_detailed_cells": integer(0)}
 _DATA = {
     "n_samples": integer(1), "n_features": integer(1), "n_components": integer(1),
     "weights": list_of(positive()), "imbalance": positive(),
@@ -279,32 +177,17 @@ _DATA_REQUIRED = ("n_samples", "n_features", "n_components")
 _SECTIONS = ("experiment", "data", "em", "mcmc", "metrics", "report")
 
 
-def _table(raw: Any, path: str) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise _fail(path, f"must be a table ([{path}])", raw)
-    return raw
-
-
-def _reject_unknown(raw: dict[str, Any], allowed: Any, path: str) -> None:
-    for key in raw:
-        if key not in allowed:
-            where = f"{path}.{key}" if path else key
-            close = difflib.get_close_matches(key, list(allowed), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            what = "key" if path else "section"
-            raise ConfigError(where, f"unknown {what}{hint}; allowed: {', '.join(allowed)}")
-
-
-def _section(raw: Any, schema: dict[str, Checker], path: str) -> dict[str, Any]:
-    """Checked values of the keys present in a table."""
-    raw = _table(raw, path)
-    _reject_unknown(raw, schema, path)
+def _section(raw: Any, settings: type, path: str) -> dict[str, Any]:
+    """Checked values of the keys present in a table, by the checkers of ``settings``."""
+    raw = table(raw, path)
+    schema = {f.name: f.metadata["check"] for f in fields(settings) if "check" in f.metadata}
+    reject_unknown(raw, schema, path)
     return {key: schema[key](value, f"{path}.{key}") for key, value in raw.items()}
 
 
 def _data_grid(raw: Any) -> DataGrid:
-    raw = _table(raw, "data")
-    _reject_unknown(raw, _DATA, "data")
+    raw = table(raw, "data")
+    reject_unknown(raw, _DATA, "data")
     for key in _DATA_REQUIRED:
         if key not in raw:
             raise ConfigError(f"data.{key}", "required key missing")
@@ -324,7 +207,7 @@ def _data_grid(raw: Any) -> DataGrid:
         values = tuple(_DATA[key](v, f"{path}[{i}]") for i, v in enumerate(value))
         for i, v in enumerate(values):
             if v in values[:i]:
-                raise _fail(f"{path}[{i}]", "duplicate grid value", v)
+                raise fail(f"{path}[{i}]", "duplicate grid value", v)
         grid[key] = values
     data = DataGrid(fixed=fixed, grid=grid)
     data.cells()  # every combination must make a valid DataSpec
@@ -332,7 +215,7 @@ def _data_grid(raw: Any) -> DataGrid:
 
 
 def _priors(raw: Any, data: DataGrid) -> PriorSettings:
-    values = _section(raw, _PRIORS, "mcmc.priors")
+    values = _section(raw, PriorSettings, "mcmc.priors")
     for key, size_key in (("weights_concentration", "n_components"), ("means_loc", "n_features")):
         value = values.get(key)
         if isinstance(value, tuple):
@@ -399,7 +282,7 @@ def _dump_toml(tables: dict[str, Any], prefix: str = "") -> str:
     for table, content in tables.items():
         header = f"{prefix}{table}"
         lines.append(f"[{header}]")
-        lines.extend(f"{key} = {_show(value)}" for key, value in content.items()
+        lines.extend(f"{key} = {show(value)}" for key, value in content.items()
                      if not isinstance(value, dict))
         lines.append("")
         nested = {k: v for k, v in content.items() if isinstance(v, dict)}
@@ -416,24 +299,24 @@ def parse_config(raw: dict[str, Any], source: str = "<dict>") -> ExperimentConfi
     ConfigError
         One line naming the key path, the problem and the allowed values.
     """
-    _reject_unknown(_table(raw, "config"), _SECTIONS, "")
+    reject_unknown(table(raw, "config"), _SECTIONS, "")
     if "data" not in raw:
         raise ConfigError("data", "required section [data] missing")
     default_name = Path(source).stem if source.endswith(".toml") else "experiment"
-    experiment = {"name": default_name} | _section(raw.get("experiment", {}), _EXPERIMENT,
-                                                   "experiment")
-    if not _NAME.fullmatch(experiment["name"]):
+    experiment = {"name": default_name} | _section(raw.get("experiment", {}),
+                                                   ExperimentSettings, "experiment")
+    if not NAME_PATTERN.fullmatch(experiment["name"]):
         experiment["name"] = "experiment"
     data = _data_grid(raw["data"])
-    em = EMSettings(**_section(raw.get("em", {}), _EM, "em"))
-    mcmc_raw = dict(_table(raw.get("mcmc", {}), "mcmc"))
+    em = EMSettings(**_section(raw.get("em", {}), EMSettings, "em"))
+    mcmc_raw = dict(table(raw.get("mcmc", {}), "mcmc"))
     priors = _priors(mcmc_raw.pop("priors", {}), data)
-    mcmc = {"covariance_type": em.covariance_type} | _section(mcmc_raw, _MCMC, "mcmc")
+    mcmc = {"covariance_type": em.covariance_type} | _section(mcmc_raw, MCMCSettings, "mcmc")
     return ExperimentConfig(
         experiment=ExperimentSettings(**experiment), data=data, em=em,
         mcmc=MCMCSettings(**mcmc, priors=priors),
-        metrics=MetricsSettings(**_section(raw.get("metrics", {}), _METRICS, "metrics")),
-        report=ReportSettings(**_section(raw.get("report", {}), _REPORT, "report")),
+        metrics=MetricsSettings(**_section(raw.get("metrics", {}), MetricsSettings, "metrics")),
+        report=ReportSettings(**_section(raw.get("report", {}), ReportSettings, "report")),
         source=source,
     )
 

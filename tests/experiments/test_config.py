@@ -1,6 +1,7 @@
 """Config schema: every bad input is a one-line ConfigError naming the key."""
 
 import math
+import pickle
 import tomllib
 
 import pytest
@@ -223,3 +224,10 @@ def test_resolve_config_argument(tmp_path):
     assert resolve_config_argument(str(own)) == own
     with pytest.raises(ConfigError, match="neither a file nor a bundled config; bundled: "):
         resolve_config_argument("no-such-config")
+
+
+def test_config_error_pickles_with_its_key():
+    error = ConfigError("data.overlap", "must be in (0, 1), got 1.5")
+    again = pickle.loads(pickle.dumps(error))
+    assert str(again) == str(error) == "data.overlap: must be in (0, 1), got 1.5"
+    assert again.key == "data.overlap"

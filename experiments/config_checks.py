@@ -1,0 +1,140 @@
+"""Checkers for config values: each returns the normalised value or raises ConfigError.
+
+A checker is a function ``(value, key path) -> value``; its error is one line
+``<key path>: <what is wrong>, got <value as written in TOML>``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from typing import Any, Callable
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+class ConfigError(ValueError):
+    """An invalid config; the message is one line starting with the offending key path."""
+
+    def __init__(self, key: str, problem: str):
+        super().__init__(f"{key}: {problem}" if key else problem)
+        self.key, self.problem = key, problem
+
+    def __reduce__(self):
+        # Rebuild from (key, problem), so the error survives process and Dask boundaries.
+        return type(self), (self.key, self.problem)
+
+
+def show(value: Any) -> str:
+    """A value as it would be written in TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):  # JSON string escapes are valid TOML basic-string escapes
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    if isinstance(value, float):
+        return "inf" if value == math.inf else "-inf" if value == -math.inf else repr(value)
+    if isinstance(value, dict):
+        return "a table"
+    return repr(value)
+
+
+# ---------------------------------------------------------------------------------------
+# Value checkers: (value, key path) -> normalised value, or ConfigError
+# ---------------------------------------------------------------------------------------
+
+Checker = Callable[[Any, str], Any]
+
+
+def fail(path: str, problem: str, value: Any) -> ConfigError:
+    return ConfigError(path, f"{problem}, got {show(value)}")
+
+
+def integer(low: int | None = None) -> Checker:
+    def check(value: Any, path: str) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise fail(path, "must be an integer", value)
+        if low is not None and value < low:
+            raise fail(path, f"must be >= {low}", value)
+        return value
+    return check
+
+
+def real(low: float = -math.inf, high: float = math.inf, *, low_open: bool = False,
+         high_open: bool = False, allow_inf: bool = False) -> Checker:
+    """Number in the interval; ints are accepted, bools are not."""
+    closed_high = not high_open and (math.isfinite(high) or allow_inf)
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{']' if closed_high else ')'}"
+
+    def check(value: Any, path: str) -> float:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise fail(path, "must be a number", value)
+        if math.isnan(value) or (math.isinf(value) and not allow_inf):
+            raise fail(path, "must be a finite number", value)
+        too_low = value <= low if low_open else value < low
+        too_high = value >= high if high_open else value > high
+        if too_low or too_high:
+            raise fail(path, f"must be in {interval}", value)
+        return float(value)
+    return check
+
+
+def positive() -> Checker:
+    return real(0.0, math.inf, low_open=True)
+
+
+def boolean(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise fail(path, "must be true or false", value)
+    return value
+
+
+def choice(options: tuple[str, ...]) -> Checker:
+    def check(value: Any, path: str) -> str:
+        if value not in options or not isinstance(value, str):
+            raise fail(path, f"must be one of {', '.join(map(show, options))}", value)
+        return value
+    return check
+
+
+def text(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise fail(path, "must be a string", value)
+    return value
+
+
+def identifier(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
+        raise fail(path, "must be 1-100 letters, digits, '.', '_' or '-', starting with a "
+                    "letter or digit", value)
+    return value
+
+
+def list_of(element: Checker, allow_scalar: bool = False) -> Checker:
+    """A non-empty list (stored as a tuple), or with ``allow_scalar`` also one value."""
+    def check(value: Any, path: str) -> Any:
+        if allow_scalar and not isinstance(value, list):
+            return element(value, path)
+        if not isinstance(value, list) or not value:
+            raise fail(path, "must be a non-empty list", value)
+        return tuple(element(v, f"{path}[{i}]") for i, v in enumerate(value))
+    return check
+
+
+def table(raw: Any, path: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise fail(path, f"must be a table ([{path}])", raw)
+    return raw
+
+
+def reject_unknown(raw: dict[str, Any], allowed: Any, path: str) -> None:
+    for key in raw:
+        if key not in allowed:
+            where = f"{path}.{key}" if path else key
+            close = difflib.get_close_matches(key, list(allowed), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            what = "key" if path else "section"
+            raise ConfigError(where, f"unknown {what}{hint}; allowed: {', '.join(allowed)}")
