@@ -88,9 +88,9 @@ class PriorSettings:
 
     weights_concentration: float | tuple[float, ...] = _key(1.0, list_of(positive(), True))
     means_loc: float | tuple[float, ...] | None = _key(None, list_of(real(), True))
-    means_scale: float | None = _key(None, positive())
+    means_scale: float | tuple[float, ...] | None = _key(None, list_of(positive(), True))
     scale_prior: str = _key("halfnormal", choice(SCALE_PRIORS))
-    scale_param: float | None = _key(None, positive())
+    scale_param: float | tuple[float, ...] | None = _key(None, list_of(positive(), True))
     lkj_eta: float = _key(2.0, positive())
 
     def as_kwargs(self) -> dict[str, Any]:
@@ -216,7 +216,10 @@ def _data_grid(raw: Any) -> DataGrid:
 
 def _priors(raw: Any, data: DataGrid) -> PriorSettings:
     values = _section(raw, PriorSettings, "mcmc.priors")
-    for key, size_key in (("weights_concentration", "n_components"), ("means_loc", "n_features")):
+    per_feature = ("means_loc", "means_scale", "scale_param")
+    sizes_by_key = {"weights_concentration": "n_components"} | dict.fromkeys(per_feature,
+                                                                            "n_features")
+    for key, size_key in sizes_by_key.items():
         value = values.get(key)
         if isinstance(value, tuple):
             sizes = set(data.grid.get(size_key, (data.fixed[size_key],)))

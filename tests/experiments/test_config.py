@@ -92,6 +92,10 @@ BAD_CONFIGS = [
     (with_section("mcmc", priors={"means_loc": [0.0, 0.0, 0.0]}), "mcmc.priors.means_loc",
      "data.n_features is 2"),
     (with_section("mcmc", priors={"means_scale": -1.0}), "mcmc.priors.means_scale", "(0, inf)"),
+    (with_section("mcmc", priors={"means_scale": [1.0, 0.0]}), "mcmc.priors.means_scale[1]",
+     "(0, inf)"),
+    (with_section("mcmc", priors={"scale_param": [1.0]}), "mcmc.priors.scale_param",
+     "data.n_features is 2"),
     (with_section("mcmc", priors={"eta": 1.0}), "mcmc.priors.eta", "allowed: weights_conc"),
     (with_section("mcmc", priors=2), "mcmc.priors", "table"),
     (with_section("metrics", interval_prob=1.2), "metrics.interval_prob", "(0, 1)"),
@@ -206,7 +210,7 @@ def test_resolved_config_round_trips_with_every_key(tmp_path):
             "em": {"covariance_type": "tied", "n_init": 3, "tol": 1e-4},
             "mcmc": {"sampler": "numpyro", "init": "jitter", "formulation": "explicit",
                      "priors": {"weights_concentration": [1.0, 2.0, 3.0], "means_loc": 0.5,
-                                "means_scale": 2.0, "scale_prior": "halfcauchy",
+                                "means_scale": [2.0, 3.0], "scale_prior": "halfcauchy",
                                 "scale_param": 1.5, "lkj_eta": 4.0}},
             "metrics": {"interval_prob": 0.8}, "report": {"enabled": False,
                                                           "max_detailed_cells": 2}}
@@ -231,3 +235,12 @@ def test_config_error_pickles_with_its_key():
     again = pickle.loads(pickle.dumps(error))
     assert str(again) == str(error) == "data.overlap: must be in (0, 1), got 1.5"
     assert again.key == "data.overlap"
+
+
+def test_priors_build_bayes_priors():
+    import bayes
+    raw = with_section("mcmc", priors={"weights_concentration": [1.0, 2.0, 3.0],
+                                       "means_scale": [2.0, 3.0], "scale_prior": "exponential"})
+    priors = bayes.Priors(**parse_config(raw).mcmc.priors.as_kwargs())
+    assert priors.weights_concentration == (1.0, 2.0, 3.0) and priors.means_scale == (2.0, 3.0)
+    assert priors.scale_prior == "exponential"
