@@ -177,7 +177,9 @@ def _chunk_ranges(n_chunks: int, n_parts: int) -> list[tuple[int, int]]:
 def _check_inputs(X: np.ndarray, params: GaussianMixtureParams, chunk_size, n_threads) -> np.ndarray:
     if not isinstance(params, GaussianMixtureParams):
         raise ValueError(f"params must be a GaussianMixtureParams, got {type(params).__name__}")
-    X = np.ascontiguousarray(X, dtype=np.float64)
+    # No forced C order: the kernels index any strided array, and a copy per iteration of a
+    # Fortran-ordered X would cost more than the strided reads.
+    X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] != params.n_features:
         raise ValueError(
             f"X must have shape (n_samples >= 1, {params.n_features}) to match params, got {X.shape}"

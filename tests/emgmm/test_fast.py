@@ -160,6 +160,15 @@ def test_fused_equals_reference_on_random_problems(
     )
 
 
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_fortran_ordered_and_strided_data_give_the_same_numbers(covariance_type):
+    X, params = random_problem(9, 500, 3, 2, covariance_type)
+    expected = fused_em_iteration(X, params, 1e-6)
+    wide = np.repeat(X, 2, axis=1)  # X as a strided view: every other column of a wider array
+    for view in (np.asfortranarray(X), wide[:, ::2], np.hstack([X, X])[:, :3]):
+        assert_same_iteration(fused_em_iteration(view, params, 1e-6), expected, tol=1e-13)
+
+
 def test_zero_weight_component_stays_empty_and_finite():
     X, params = random_problem(5, 300, 2, 3, "diag")
     params = GaussianMixtureParams(np.array([0.6, 0.4, 0.0]), params.means, params.covariances, "diag")
