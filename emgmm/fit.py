@@ -156,7 +156,8 @@ def run_em(
         reseeded += [(0, int(k)) for k in collapsed]
     params_history = [params] if record_params else []
     history: list[float] = []
-    lower_bound, converged, n_iter, checks_suspended = previous_lower_bound, False, 0, False
+    lower_bound, converged, n_iter = previous_lower_bound, False, 0
+    checks_suspended = bool(collapsed.size)
     for n_iter in range(1, max_iter + 1):
         previous = lower_bound
         lower_bound, params = iterate(X, params, reg_covar)
