@@ -17,12 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.overlap import (
-    Overlap,
-    UnreachableOverlapError,
-    mixture_overlap,
-    scale_to_overlap,
-)
+from experiments.overlap import Overlap, mixture_overlap, scale_to_overlap, supremum_overlap
 
 COVARIANCE_SHAPES = ("spherical", "diag", "full")
 OVERLAP_KINDS = ("average", "max")
@@ -307,34 +302,53 @@ def draw_covariances(spec: DataSpec, rng: np.random.Generator) -> np.ndarray:
     return np.repeat(drawn, spec.n_components // count, axis=0)
 
 
-def draw_parameters(spec: DataSpec, rng: np.random.Generator) -> MixtureTruth:
-    """True weights, means and covariances scaled to the target overlap.
+def draw_reachable_geometry(
+    spec: DataSpec, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Weights, means and unscaled covariances that can reach the target overlap.
 
-    Means are uniform in :math:`[0, 1]^D`. When a draw cannot reach the target overlap,
-    fresh means and covariances are drawn (up to ``MAX_ATTEMPTS``), as MixSim does; then
-    the ValueError of :func:`experiments.overlap.scale_to_overlap` is raised.
+    Means are uniform in :math:`[0, 1]^D`. A draw whose overlap stays below the target
+    however large the covariances (:func:`experiments.overlap.supremum_overlap`) is replaced
+    by fresh means and covariances, up to ``MAX_ATTEMPTS`` draws, as MixSim does.
+
+    Returns
+    -------
+    weights, means, covariances, attempts
+
+    Raises
+    ------
+    ValueError
+        ``overlap: ...`` when no draw could reach the target.
     """
     weights = mixing_weights(spec, rng)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         means = rng.uniform(size=(spec.n_components, spec.n_features))
         covariances = draw_covariances(spec, rng)
         if spec.n_components == 1:
-            return MixtureTruth(weights, means, covariances, 1.0,
-                                mixture_overlap(weights, means, covariances), attempt)
-        try:
-            scale = scale_to_overlap(means, covariances, weights, spec.overlap, spec.overlap_kind)
-        except UnreachableOverlapError as error:
-            if attempt < MAX_ATTEMPTS:
-                continue
-            raise ValueError(
-                f"overlap: the target {error.kind} overlap {spec.overlap} was not reachable in "
-                f"{MAX_ATTEMPTS} draws of means and covariances (the last stays below "
-                f"{error.reachable:.3g}); lower overlap or set shared_covariance = true"
-            ) from None
-        covariances = covariances * scale
-        overlap = mixture_overlap(weights, means, covariances)
-        return MixtureTruth(weights, means, covariances, scale, overlap, attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
+            return weights, means, covariances, attempt
+        reachable = supremum_overlap(means, covariances, weights, spec.overlap_kind)
+        if reachable > spec.overlap:
+            return weights, means, covariances, attempt
+    raise ValueError(
+        f"overlap: the target {spec.overlap_kind} overlap {spec.overlap} was not reachable in "
+        f"{MAX_ATTEMPTS} draws of means and covariances (the last stays below "
+        f"{reachable:.3g}); lower overlap or set shared_covariance = true"
+    )
+
+
+def draw_parameters(spec: DataSpec, rng: np.random.Generator) -> MixtureTruth:
+    """True weights, means and covariances, scaled to the target overlap.
+
+    :func:`draw_reachable_geometry`, then the scale from
+    :func:`experiments.overlap.scale_to_overlap` (a single component is left unscaled).
+    """
+    weights, means, covariances, attempts = draw_reachable_geometry(spec, rng)
+    scale = 1.0
+    if spec.n_components > 1:
+        scale = scale_to_overlap(means, covariances, weights, spec.overlap, spec.overlap_kind)
+    covariances = covariances * scale
+    overlap = mixture_overlap(weights, means, covariances)
+    return MixtureTruth(weights, means, covariances, scale, overlap, attempts)
 
 
 # ---------------------------------------------------------------------------------------

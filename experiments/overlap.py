@@ -208,6 +208,16 @@ def mixture_overlap(weights, means, covariances) -> Overlap:
     return _overlap_from_pairs(pairs, len(weights), 1.0)
 
 
+def supremum_overlap(means, covariances, weights, kind: OverlapKind = "average") -> float:
+    """The overlap as all covariances grow without bound (evaluated at :math:`10^{16}`).
+
+    The means then no longer matter; targets at or above this value cannot be reached by
+    scaling the covariances (:class:`UnreachableOverlapError`).
+    """
+    pairs = _all_pairs(weights, means, covariances)
+    return _overlap_from_pairs(pairs, len(weights), math.exp(_LARGEST_LOG_SCALE)).of_kind(kind)
+
+
 def scale_to_overlap(
     means, covariances, weights, target: float, kind: OverlapKind = "average"
 ) -> float:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from experiments.config import ConfigError, ExperimentConfig
-from experiments.generate import DataSpec, draw_parameters
+from experiments.generate import DataSpec, draw_reachable_geometry
 
 
 @dataclass(frozen=True)
@@ -133,10 +133,12 @@ def plan_cells(config: ExperimentConfig) -> tuple[Cell, ...]:
 
 
 def check_reachable(config: ExperimentConfig) -> None:
-    """Draw the true parameters of every (cell, replicate) and check the overlap target.
+    """Check that the overlap target of every (cell, replicate) can be reached.
 
-    This is the parameter part of data generation (no points), with the seeds the run
-    will use, so a config that validates here generates without an overlap error.
+    Repeats the first step of data generation,
+    :func:`experiments.generate.draw_reachable_geometry`, with the seeds the run will use,
+    so a config that passes here generates without an overlap error. It costs about one
+    overlap evaluation per (cell, replicate), not the whole root search.
 
     Raises
     ------
@@ -146,7 +148,7 @@ def check_reachable(config: ExperimentConfig) -> None:
     for cell in plan_cells(config):
         for seeds in cell.seeds:
             try:
-                draw_parameters(cell.data_spec, seeds.data_rng())
+                draw_reachable_geometry(cell.data_spec, seeds.data_rng())
             except ValueError as error:
                 key, _, problem = str(error).partition(": ")
                 raise ConfigError(f"data.{key}", f"{problem} (cell {cell.cell_id}, replicate "

@@ -9,6 +9,7 @@ from experiments.overlap import (
     misclassification_probability,
     mixture_overlap,
     scale_to_overlap,
+    supremum_overlap,
 )
 from experiments.quadform import QuadraticForm, quadratic_form_cdf
 
@@ -180,3 +181,15 @@ def test_far_tail_with_heterogeneous_terms_is_quiet_and_tiny():
     assert probability < 1e-8 and error < 1e-6
     w = np.random.default_rng(1).standard_normal((1_000_000, 6))
     assert np.mean(w**2 @ a + w @ b < -0.0953) == 0.0
+
+
+def test_supremum_overlap_is_the_equal_means_limit():
+    # Unequal covariances: the limit is the overlap of the same components with equal means.
+    means = np.array([[0.0, 0.0], [1.0, 0.0]])
+    covs = np.stack([np.eye(2), np.diag([9.0, 4.0])])
+    weights = np.array([0.4, 0.6])
+    limit = supremum_overlap(means, covs, weights)
+    assert limit == pytest.approx(mixture_overlap(weights, np.zeros((2, 2)), covs).average,
+                                  abs=1e-6)
+    # Equal covariances: omega_{j|i} + omega_{i|j} tends to 1 (one of them to 1, one to 0).
+    assert supremum_overlap(means, np.stack([covs[1], covs[1]]), weights) == pytest.approx(1.0)
