@@ -92,11 +92,16 @@ def gaussian_ml_estimate(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # --- log N(x_i | mu_k, Sigma_k) per covariance type: (squared Mahalanobis (N, K), log det U (K,))
 
 
+def _squared_norms(rows: np.ndarray) -> np.ndarray:
+    # Row-wise |y|^2 in one pass, without the (N, D) temporary of y ** 2.
+    return np.einsum("ij,ij->i", rows, rows)
+
+
 def _log_prob_full(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = np.empty((X.shape[0], means.shape[0]))
     for k, (mu, upper) in enumerate(zip(means, prec_chol)):
         # y = (x - mu) U, so |y|^2 is the Mahalanobis distance; no inverse needed.
-        out[:, k] = np.sum(((X - mu) @ upper) ** 2, axis=1)
+        out[:, k] = _squared_norms((X - mu) @ upper)
     log_det = np.sum(np.log(np.diagonal(prec_chol, axis1=1, axis2=2)), axis=1)
     return out, log_det
 
@@ -104,7 +109,7 @@ def _log_prob_full(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> t
 def _log_prob_tied(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = np.empty((X.shape[0], means.shape[0]))
     for k, mu in enumerate(means):
-        out[:, k] = np.sum(((X - mu) @ prec_chol) ** 2, axis=1)
+        out[:, k] = _squared_norms((X - mu) @ prec_chol)
     log_det = np.full(means.shape[0], np.sum(np.log(np.diag(prec_chol))))
     return out, log_det
 
@@ -113,14 +118,14 @@ def _log_prob_diag(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> t
     out = np.empty((X.shape[0], means.shape[0]))
     for k, (mu, scale) in enumerate(zip(means, prec_chol)):
         # Residuals are formed before squaring: no E[x^2] - mu^2 cancellation.
-        out[:, k] = np.sum(((X - mu) * scale) ** 2, axis=1)
+        out[:, k] = _squared_norms((X - mu) * scale)
     return out, np.sum(np.log(prec_chol), axis=1)
 
 
 def _log_prob_spherical(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = np.empty((X.shape[0], means.shape[0]))
     for k, (mu, scale) in enumerate(zip(means, prec_chol)):
-        out[:, k] = np.sum((X - mu) ** 2, axis=1) * scale**2
+        out[:, k] = _squared_norms(X - mu) * scale**2
     return out, X.shape[1] * np.log(prec_chol)
 
 
