@@ -51,7 +51,11 @@ def sample_latent(resp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def complete_data_log_likelihood(X: np.ndarray, labels: np.ndarray, params: GaussianMixtureParams) -> float:
-    """:math:`\\log p(X, Z \\mid \\theta) = \\sum_i [\\log \\pi_{z_i} + \\log \\mathcal{N}(x_i \\mid \\mu_{z_i}, \\Sigma_{z_i})]`."""
+    """Complete-data log-likelihood for given labels Z.
+
+    .. math:: \\log p(X, Z \\mid \\theta)
+              = \\sum_i \\left[\\log \\pi_{z_i} + \\log \\mathcal{N}(x_i \\mid \\mu_{z_i}, \\Sigma_{z_i})\\right]
+    """
     labels = np.asarray(labels)
     if labels.shape != (X.shape[0],) or labels.min() < 0 or labels.max() >= params.n_components:
         raise ValueError(f"labels must be integers in 0..{params.n_components - 1}, one per row of X")

@@ -23,7 +23,9 @@ def test_nan_or_inf_in_x(blobs, bad):
 
 
 def test_fewer_samples_than_components(blobs):
-    _one_line_error(lambda: GaussianMixtureEM(5).fit(blobs[:3]), "n_samples=3 is smaller than n_components=5: lower n_components")
+    _one_line_error(
+        lambda: GaussianMixtureEM(5).fit(blobs[:3]), "n_samples=3 is smaller than n_components=5: lower n_components"
+    )
 
 
 def test_feature_mismatch_at_predict(blobs):

@@ -20,7 +20,8 @@ def test_fitted_estimator_round_trip(tmp_path, blobs, covariance_type):
     }
     for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "lower_bounds_"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(model, name))
-    assert (loaded.converged_, loaded.n_iter_, loaded.lower_bound_) == (model.converged_, model.n_iter_, model.lower_bound_)
+    for name in ("converged_", "n_iter_", "lower_bound_"):
+        assert getattr(loaded, name) == getattr(model, name)
     np.testing.assert_array_equal(loaded.predict_proba(blobs), model.predict_proba(blobs))
 
 
@@ -29,7 +30,9 @@ def test_file_is_plain_npz_with_json_metadata(tmp_path, blobs):
     save_model(tmp_path / "m.npz", model)
     with np.load(tmp_path / "m.npz", allow_pickle=False) as archive:
         meta = json.loads(str(archive["metadata"]))
-        assert set(archive.files) == {"weights", "means", "covariances", "precisions_cholesky", "lower_bounds", "metadata"}
+        assert set(archive.files) == {
+            "weights", "means", "covariances", "precisions_cholesky", "lower_bounds", "metadata"
+        }
     assert meta["format"] == "emgmm.model" and meta["version"] == 1
     assert meta["kind"] == "GaussianMixtureEM" and meta["n_components"] == 2
     assert meta["fit"]["n_iter"] == model.n_iter_ and meta["estimator_params"]["random_state"] == 0

@@ -52,7 +52,8 @@ def test_one_hot_m_step_equals_per_cluster_mean_and_biased_covariance(blobs):
 def test_reg_covar_is_added_to_the_diagonal(blobs):
     resp = one_hot(np.repeat([0, 1, 2], 100), 3)
     plain, ridged = m_step(blobs, resp, "full", 0.0), m_step(blobs, resp, "full", 0.5)
-    np.testing.assert_allclose(ridged.covariances - plain.covariances, np.broadcast_to(0.5 * np.eye(2), (3, 2, 2)), atol=1e-12)
+    ridge = np.broadcast_to(0.5 * np.eye(2), (3, 2, 2))
+    np.testing.assert_allclose(ridged.covariances - plain.covariances, ridge, atol=1e-12)
 
 
 def test_uneven_one_hot_weights_are_cluster_fractions(blobs):
