@@ -90,7 +90,9 @@ def sweep_metrics(results: pd.DataFrame, parameters: list[str]) -> list[str]:
     numeric = [c for c in results.columns
                if c not in excluded and pd.api.types.is_numeric_dtype(results[c])
                and results[c].notna().any()]
-    ranked = [c for key in SWEEP_METRIC_KEYWORDS for c in numeric if key in c.lower()]
+    # whole-word match on "_"-separated tokens ("ari" must not match "covariances")
+    ranked = [c for key in SWEEP_METRIC_KEYWORDS for c in numeric
+              if key in c.lower().split("_")]
     return list(dict.fromkeys(ranked))[:MAX_SWEEP_METRICS]
 
 

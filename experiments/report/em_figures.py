@@ -87,8 +87,15 @@ def mixed_colors(responsibilities: np.ndarray) -> np.ndarray:
     return np.clip(responsibilities @ palette, 0.0, 1.0)
 
 
+OUTLIER_COLOR = np.array([0.6, 0.6, 0.6])
+
+
 def label_colors(labels: np.ndarray) -> np.ndarray:
-    return COMPONENT_COLORS[np.asarray(labels, dtype=int) % len(COMPONENT_COLORS)]
+    """Component colour per label; negative labels (generated outliers) in grey."""
+    labels = np.asarray(labels, dtype=int)
+    colors = COMPONENT_COLORS[labels % len(COMPONENT_COLORS)]
+    colors[labels < 0] = OUTLIER_COLOR
+    return colors
 
 
 def draw_ellipses(ax, means2, covariances2, n_std=(1.0, 2.0), linestyle="-", color=None):

@@ -47,6 +47,7 @@ table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabula
 caption { caption-side: top; text-align: left; color: var(--muted); padding: 4px 0; }
 th, td { border: 1px solid var(--line); padding: 4px 9px; text-align: left; }
 td.num { text-align: right; }
+td:first-child { white-space: nowrap; }
 thead th { background: #eef2f7; position: sticky; top: 0; }
 tbody th { text-align: left; background: #fafbfc; font-weight: 600; }
 .meta { color: var(--muted); font-size: 13px; }

@@ -346,6 +346,6 @@ def test_page_loads_in_headless_chromium(mcmc_run, tmp_path):
     assert result["images"] == len(embedded_images(html)) > 0
     assert result["broken"] == []
     assert result["errors"] == []
-    console_errors = [line for line in completed.stderr.splitlines()
-                      if "CONSOLE" in line and ("ERROR" in line or "Uncaught" in line)]
-    assert console_errors == []
+    # the page has no scripts of its own: any console message is unexpected
+    console_messages = [line for line in completed.stderr.splitlines() if ":CONSOLE" in line]
+    assert console_messages == []
