@@ -186,3 +186,13 @@ def test_a_start_of_the_wrong_shape_is_rejected(blobs):
     start = GaussianMixtureParams(np.array([1.0]), np.zeros((1, 2)), np.eye(2)[None])
     with pytest.raises(ValueError, match="pass a matching start"):
         fit_em(blobs, 3, start=start)
+
+
+def test_max_iter_zero_returns_the_start_silently(blobs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = fit_em(blobs, 3, max_iter=0, random_state=0, engine="reference")
+    start = initial_params(blobs, 3, "full", 1e-6, "kmeans", np.random.default_rng(0))
+    np.testing.assert_array_equal(result.params.means, start.means)
+    assert (result.n_iter, result.converged, result.lower_bound) == (0, False, -np.inf)
+    assert result.log_likelihood_history.size == 0

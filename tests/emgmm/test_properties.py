@@ -94,3 +94,38 @@ def test_em_never_decreases_the_log_likelihood_without_ridge(seed, n_components,
     em_steps = np.array([t for t in steps if t not in touched and t + 1 not in touched], dtype=int)
     drops = history[em_steps] - history[em_steps - 1]
     assert np.all(drops >= -DECREASE_RTOL * np.maximum(np.abs(history[em_steps - 1]), 1.0))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 6),
+    st.sampled_from(COVARIANCE_TYPES),
+    st.sampled_from(["plain", "duplicates", "constant_column", "outliers", "tiny_scale", "huge_scale"]),
+)
+def test_a_fit_either_fails_with_one_clear_line_or_contains_no_nan(seed, n_components, covariance_type, flaw):
+    from emgmm import GaussianMixtureEM
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(int(rng.integers(3, 40)), 2)) + rng.integers(0, 3, size=(1, 1))
+    if flaw == "duplicates":
+        X = np.repeat(X[: max(1, X.shape[0] // 4)], 4, axis=0)
+    elif flaw == "constant_column":
+        X[:, 1] = 7.0
+    elif flaw == "outliers":
+        X[:2] *= 1e4
+    elif flaw in ("tiny_scale", "huge_scale"):
+        X *= 1e-6 if flaw == "tiny_scale" else 1e6
+    model = GaussianMixtureEM(n_components, covariance_type=covariance_type, random_state=seed,
+                              engine="reference", init_params="random")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X)
+    except ValueError as error:
+        assert "\n" not in str(error) and ":" in str(error)  # what is wrong: what to change
+        return
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        assert np.all(np.isfinite(getattr(model, name))), name
+    assert np.all(np.isfinite(model.score_samples(X)))
+    np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1.0)
