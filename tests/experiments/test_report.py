@@ -349,3 +349,30 @@ def test_page_loads_in_headless_chromium(mcmc_run, tmp_path):
     # the page has no scripts of its own: any console message is unexpected
     console_messages = [line for line in completed.stderr.splitlines() if ":CONSOLE" in line]
     assert console_messages == []
+
+
+# ---------------------------------------------------------------------------------------
+# docs/em-for-gmm.md names only functions that exist
+# ---------------------------------------------------------------------------------------
+
+
+def test_every_function_named_in_the_em_document_exists():
+    import importlib
+
+    text = (Path(__file__).parents[2] / "docs" / "em-for-gmm.md").read_text()
+    names = sorted(set(re.findall(r"`((?:emgmm|bayes|experiments)(?:\.[A-Za-z_]\w*)+)", text)))
+    assert len(names) > 30
+    missing = []
+    for name in names:
+        parts = name.split(".")
+        for split in range(len(parts), 0, -1):
+            try:
+                target = importlib.import_module(".".join(parts[:split]))
+            except ImportError:
+                continue
+            for attribute in parts[split:]:
+                target = getattr(target, attribute, None)
+            if target is None:
+                missing.append(name)
+            break
+    assert missing == []
