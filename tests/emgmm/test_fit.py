@@ -177,6 +177,16 @@ def test_fast_engine_follows_the_reference_trajectory(covariance_type, blobs):
     np.testing.assert_allclose(fast.params.means, reference.params.means, atol=1e-7)
 
 
+@pytest.mark.skipif("fast" not in available_engines(), reason="emgmm.fast (numba) does not import")
+def test_chunk_size_reaches_the_fast_engine(blobs):
+    kwargs = dict(random_state=0, covariance_type="diag", engine="fast")
+    chunked = fit_em(blobs, 3, chunk_size=7, **kwargs)
+    np.testing.assert_allclose(chunked.log_likelihood_history, fit_em(blobs, 3, **kwargs).log_likelihood_history,
+                               rtol=0, atol=1e-10)
+    with pytest.raises(ValueError):  # passed through: the fast engine checks it
+        fit_em(blobs, 3, chunk_size=0, **kwargs)
+
+
 def test_auto_engine_uses_the_fast_one_when_available(blobs):
     expected = "fast" if "fast" in available_engines() else "reference"
     assert fit_em(blobs, 2, random_state=0).engine == expected
