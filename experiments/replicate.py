@@ -161,12 +161,10 @@ def save_em_model(path: Path, task: ReplicateTask, aligned: GaussianMixtureParam
     from emgmm import GaussianMixtureEM
     from emgmm.io import save_model
 
-    model = GaussianMixtureEM(
-        aligned.n_components, covariance_type=aligned.covariance_type,
+    model = GaussianMixtureEM.from_result(
+        replace(result, params=aligned, params_history=()),
         random_state=task.seeds.em, **task.em_options,
     )
-    # No public "fitted from an EMResult" constructor yet: the estimator's own setter.
-    model._set_fitted(replace(result, params=aligned, params_history=()), aligned.n_features)
     save_model(path, model)  # atomic (temporary file + os.replace) in emgmm.io
 
 
