@@ -178,3 +178,20 @@ def test_jittered_start_with_ordered_means_samples(separated_data):
     assert tree.attrs["init"] == "jitter"
     assert np.all(np.isfinite(tree["sample_stats"]["lp"].values))
     assert np.all(np.diff(tree["posterior"]["means"].values[..., 0], axis=-1) > 0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sampler", ["nutpie", "numpyro"])
+def test_optional_samplers_give_the_same_posterior(sampler, separated_fit, separated_data):
+    pytest.importorskip(sampler, reason=f"optional extra: pip install 'gmm-compare[{sampler}]'")
+    X, _ = separated_data
+    tree = bayes.sample(X, 3, "full", sampler=sampler, draws=300, tune=300, chains=2,
+                        cores=1, random_seed=4, posterior_predictive=False)
+    assert tree.attrs["sampler"] == sampler
+    assert {"posterior", "log_likelihood", "latent", "observed_data"} <= set(tree.children)
+    reference = separated_fit["posterior"]
+    for name in ("weights", "means"):
+        sd = reference[name].std(("chain", "draw")).values
+        difference = np.abs(tree["posterior"][name].mean(("chain", "draw")).values
+                            - reference[name].mean(("chain", "draw")).values)
+        np.testing.assert_array_less(difference, 0.5 * sd, err_msg=name)
