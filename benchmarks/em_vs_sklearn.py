@@ -5,11 +5,13 @@
 
 Both engines start from the same parameters on the same data. scikit-learn's iteration is
 timed as its own loop body, ``_e_step`` then ``_m_step`` (what ``fit`` repeats), after
-``_initialize`` has loaded the ``*_init`` arrays. Each (engine, size) runs in a fresh
-subprocess; its peak resident memory (``VmHWM``, reset just before the first iteration, so
-that data generation and kernel compilation do not count) is reported with the "extra
-memory", the peak minus the resident size before the first iteration (data in memory). The mean log-likelihood trajectories of the two engines
-are compared iteration by iteration (at the timed sizes and over 20 iterations on smaller
+``_initialize`` has loaded the ``*_init`` arrays. Timings interleave the two engines'
+iterations in one process, so that both see the same load on a shared machine. Memory is
+measured with one engine per fresh subprocess: the peak resident memory (``VmHWM``, reset
+just before the first iteration, so that data generation and kernel compilation do not
+count) minus the resident size before the first iteration (data already in memory) is the
+"extra" memory of the fit. The mean log-likelihood trajectories of the two engines are
+compared iteration by iteration (at the timed sizes, and over 20 iterations on smaller
 data). Threads and BLAS are left as the environment sets them (``OPENBLAS_*`` included).
 """
 
@@ -73,8 +75,8 @@ def start_params(X: np.ndarray, n_components: int, covariance_type: str, seed: i
 # --- the two engines -------------------------------------------------------------------------
 
 
-def sklearn_iterations(X, start, n_iter: int, reg_covar: float = 1e-6):
-    """(seconds per iteration, mean log-likelihoods) of scikit-learn's EM loop body."""
+def sklearn_stepper(X, start, reg_covar: float = 1e-6):
+    """One call = one iteration of scikit-learn's EM loop body; returns the mean log-likelihood."""
     from sklearn.mixture import GaussianMixture
 
     precisions = (np.linalg.inv(start.covariances) if start.covariance_type in ("full", "tied")
@@ -84,30 +86,44 @@ def sklearn_iterations(X, start, n_iter: int, reg_covar: float = 1e-6):
         weights_init=start.weights, means_init=start.means, precisions_init=precisions,
     )
     model._initialize(X, None)
-    seconds, history = [], []
-    for _ in range(n_iter):
-        tic = time.perf_counter()
+
+    def step() -> float:
         log_prob_norm, log_resp = model._e_step(X)
         model._m_step(X, log_resp)
-        seconds.append(time.perf_counter() - tic)
-        history.append(float(log_prob_norm))
-    return seconds, history
+        return float(log_prob_norm)
+
+    return step
 
 
-def emgmm_iterations(X, start, n_iter: int, reg_covar: float = 1e-6):
-    """(seconds per iteration, mean log-likelihoods) of :func:`emgmm.fast.fused_em_iteration`."""
+def emgmm_stepper(X, start, reg_covar: float = 1e-6):
+    """One call = one :func:`emgmm.fast.fused_em_iteration`; returns the mean log-likelihood."""
     from emgmm.fast import fused_em_iteration
 
-    params, seconds, history = start, [], []
-    for _ in range(n_iter):
-        tic = time.perf_counter()
-        log_likelihood, params = fused_em_iteration(X, params, reg_covar)
-        seconds.append(time.perf_counter() - tic)
-        history.append(log_likelihood)
-    return seconds, history
+    state = {"params": start}
+
+    def step() -> float:
+        log_likelihood, state["params"] = fused_em_iteration(X, state["params"], reg_covar)
+        return log_likelihood
+
+    return step
 
 
-ENGINES = {"sklearn": sklearn_iterations, "emgmm": emgmm_iterations}
+STEPPERS = {"sklearn": sklearn_stepper, "emgmm": emgmm_stepper}
+
+
+def side_by_side(X, start, engines, n_iter: int) -> dict:
+    """Iterations of the engines interleaved (alternating which goes first), so that both see
+    the same machine load; ``{engine: {"seconds": [...], "history": [...]}}``."""
+    steps = {name: STEPPERS[name](X, start) for name in engines}
+    out = {name: {"seconds": [], "history": []} for name in engines}
+    for iteration in range(n_iter):
+        order = list(engines) if iteration % 2 == 0 else list(reversed(engines))
+        for name in order:
+            tic = time.perf_counter()
+            log_likelihood = steps[name]()
+            out[name]["seconds"].append(time.perf_counter() - tic)
+            out[name]["history"].append(log_likelihood)
+    return out
 
 
 def _status_bytes(field: str) -> int:
@@ -123,20 +139,20 @@ def _reset_peak_memory() -> None:
         clear_refs.write("5")
 
 
-def run_job(engine: str, covariance_type: str, n_samples: int, n_features: int,
+def run_job(engines: list, covariance_type: str, n_samples: int, n_features: int,
             n_components: int, n_iter: int) -> dict:
-    """One engine on one size, in this process: timings, log-likelihoods, memory."""
+    """The engines on one size, in this process: timings, log-likelihoods and peak memory
+    (meaningful for one engine at a time)."""
     X = mixture_data(n_samples, n_features, n_components)
     start = start_params(X, n_components, covariance_type)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ENGINES[engine](X[:2000], start, 1)  # imports, kernel compilation or cache load
+        side_by_side(X[:2000], start, engines, 1)  # imports, kernel compilation or cache load
     _reset_peak_memory()
     before = _status_bytes("VmRSS")
-    seconds, history = ENGINES[engine](X, start, n_iter)
+    runs = side_by_side(X, start, engines, n_iter)
     peak = _status_bytes("VmHWM")
-    return {"seconds": seconds, "history": history, "peak_bytes": peak,
-            "extra_bytes": peak - before, "data_bytes": X.nbytes}
+    return {"runs": runs, "peak_bytes": peak, "extra_bytes": peak - before, "data_bytes": X.nbytes}
 
 
 def in_subprocess(**job) -> dict:
@@ -171,21 +187,23 @@ def machine_description() -> str:
             f"{env or 'no OPENBLAS_* variables'}")
 
 
-def speed_table(sizes, n_iter_sklearn: int, n_iter_emgmm: int) -> None:
-    print("\n## Seconds per iteration (median), same data and start")
+def speed_table(sizes, n_iter: int) -> None:
+    print(f"\n## Seconds per iteration, median of {n_iter} interleaved iterations, same data and start")
     print("| covariance | N | D | K | sklearn s/it | emgmm s/it | speed-up | sklearn peak extra MB "
           "| emgmm peak extra MB | data MB | max abs diff of mean log-lik |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for covariance_type, n, d, k in sizes:
         size = dict(covariance_type=covariance_type, n_samples=n, n_features=d, n_components=k)
-        ours = in_subprocess(engine="emgmm", n_iter=n_iter_emgmm, **size)
-        theirs = in_subprocess(engine="sklearn", n_iter=n_iter_sklearn, **size)
-        common = min(n_iter_sklearn, n_iter_emgmm)
-        diff = np.max(np.abs(np.subtract(ours["history"][:common], theirs["history"][:common])))
+        both = in_subprocess(engines=["sklearn", "emgmm"], n_iter=n_iter, **size)
+        memory = {name: in_subprocess(engines=[name], n_iter=1, **size)
+                  for name in ("sklearn", "emgmm")}
+        ours, theirs = both["runs"]["emgmm"], both["runs"]["sklearn"]
+        diff = np.max(np.abs(np.subtract(ours["history"], theirs["history"])))
         t_ours, t_theirs = np.median(ours["seconds"]), np.median(theirs["seconds"])
         print(f"| {covariance_type} | {n:,} | {d} | {k} | {t_theirs:.3f} | {t_ours:.3f} | "
-              f"{t_theirs / t_ours:.1f}x | {_mb(theirs['extra_bytes'])} | {_mb(ours['extra_bytes'])} | "
-              f"{_mb(ours['data_bytes'])} | {diff:.1e} |", flush=True)
+              f"{t_theirs / t_ours:.1f}x | {_mb(memory['sklearn']['extra_bytes'])} | "
+              f"{_mb(memory['emgmm']['extra_bytes'])} | {_mb(both['data_bytes'])} | {diff:.1e} |",
+              flush=True)
 
 
 def trajectory_table(sizes, n_iter: int = 20) -> None:
@@ -194,9 +212,8 @@ def trajectory_table(sizes, n_iter: int = 20) -> None:
     print("|---|---|---|---|---|---|")
     for covariance_type, n, d, k in sizes:
         X = mixture_data(n, d, k)
-        start = start_params(X, k, covariance_type)
-        _, theirs = sklearn_iterations(X, start, n_iter)
-        _, ours = emgmm_iterations(X, start, n_iter)
+        runs = side_by_side(X, start_params(X, k, covariance_type), ["sklearn", "emgmm"], n_iter)
+        ours, theirs = runs["emgmm"]["history"], runs["sklearn"]["history"]
         diff = np.max(np.abs(np.subtract(ours, theirs)))
         print(f"| {covariance_type} | {n:,} | {d} | {k} | {diff:.1e} | {ours[-1]:.6f} |", flush=True)
 
@@ -206,9 +223,9 @@ def scaling_table(sample_sizes, n_iter: int = 3) -> None:
     print("| N | s/it | s/it per 10^6 rows | data MB | peak RSS MB | peak / data | extra MB |")
     print("|---|---|---|---|---|---|---|")
     for n in sample_sizes:
-        job = in_subprocess(engine="emgmm", covariance_type="full", n_samples=n, n_features=10,
+        job = in_subprocess(engines=["emgmm"], covariance_type="full", n_samples=n, n_features=10,
                             n_components=10, n_iter=n_iter)
-        seconds = np.median(job["seconds"])
+        seconds = np.median(job["runs"]["emgmm"]["seconds"])
         print(f"| {n:,} | {seconds:.3f} | {seconds / n * 1e6:.3f} | {_mb(job['data_bytes'])} | "
               f"{_mb(job['peak_bytes'])} | {job['peak_bytes'] / job['data_bytes']:.2f} | "
               f"{_mb(job['extra_bytes'])} |", flush=True)
@@ -268,7 +285,7 @@ def main(argv=None) -> None:
     shrink = lambda sizes: [(c, n // scale, d, k) for c, n, d, k in sizes]  # noqa: E731
     tic = time.perf_counter()
     print(f"# EM speed: emgmm vs scikit-learn\n\n{machine_description()}")
-    speed_table(shrink(BIG), n_iter_sklearn=3, n_iter_emgmm=5)
+    speed_table(shrink(BIG), n_iter=3)
     trajectory_table(shrink(TRAJECTORY))
     scaling_table([n // scale for n in SCALING])
     small_problem()
