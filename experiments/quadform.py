@@ -24,9 +24,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate, optimize, special
+from scipy import integrate, optimize, special, stats
 
-_ZERO_WEIGHT = 1e-9  # standardised |a_l| below this is treated as an exact zero
+_ZERO_WEIGHT = 1e-9  # standardised |a_l|, |b_l| below this are treated as exact zeros
 _TAIL_TOL = 1e-13  # neglected tail of the inversion integral, or of Q itself
 
 
@@ -124,7 +124,8 @@ def quadratic_form_cdf(form: QuadraticForm, y: float) -> tuple[float, float]:
     Notes
     -----
     With every :math:`a_l = 0`, :math:`Q \\sim N(0, \\sum b_l^2)` and the normal CDF is
-    returned exactly; when a Chernoff bound puts ``y`` beyond :math:`10^{-13}` of a tail,
+    returned exactly, and with a single :math:`a_l \\ne 0` and no other :math:`b_l`, the
+    noncentral chi-square CDF; when a Chernoff bound puts ``y`` beyond :math:`10^{-13}` of a tail,
     0 or 1 is returned. Otherwise the integral is split at :math:`T`, the smaller of where
     the neglected tail is below :math:`10^{-13}` and where the phase of
     :math:`e^{-ity}\\varphi(t)` has become linear with slope
@@ -133,15 +134,22 @@ def quadratic_form_cdf(form: QuadraticForm, y: float) -> tuple[float, float]:
     remainder. Quantities are standardised to :math:`\\operatorname{Var} Q = 1` first.
     """
     # Standardise (Var Q = sum 2 a^2 + b^2 becomes 1) so that tolerances are relative.
-    spread = math.sqrt(float(np.sum(2.0 * form.a**2 + form.b**2)))
-    if spread == 0.0:
+    a, b = np.asarray(form.a, dtype=float), np.asarray(form.b, dtype=float)
+    largest = float(max(np.max(np.abs(a)), np.max(np.abs(b))))
+    if largest == 0.0:  # Q = 0
         return (1.0 if y > 0.0 else 0.0), 0.0
-    a = np.asarray(form.a, dtype=float) / spread
-    b = np.asarray(form.b, dtype=float) / spread
-    y = y / spread
+    # Divide by the largest coefficient first so that the squares cannot underflow.
+    spread = largest * math.sqrt(float(np.sum(2.0 * (a / largest) ** 2 + (b / largest) ** 2)))
+    if abs(y) >= 1e8 * spread:  # 1e8 standard deviations away: certainly below or above
+        return (1.0 if y > 0.0 else 0.0), 0.0
+    a, b, y = a / spread, b / spread, y / spread
     a = np.where(np.abs(a) < _ZERO_WEIGHT, 0.0, a)
+    b = np.where(np.abs(b) < _ZERO_WEIGHT, 0.0, b)
     if not np.any(a):
         return float(special.ndtr(y / math.sqrt(float(np.sum(b**2))))), 0.0
+    single = _single_chi_square(a, b, y)
+    if single is not None:
+        return single, 0.0
     tail_bound = _chernoff_bound(a, b, y)
     if tail_bound < _TAIL_TOL:  # y is far out in a tail: the probability is 0 or 1
         return (1.0 if y > np.sum(a) else 0.0), tail_bound
@@ -153,10 +161,30 @@ def quadratic_form_cdf(form: QuadraticForm, y: float) -> tuple[float, float]:
         epsrel=1e-10,
     )
     if t_split < t_end:
-        tail, tail_error = _fourier_tail(t_split, y, a, b, terms)
+        tail, tail_error = _fourier_tail(t_split, t_end, y, a, b, terms)
         body, error = body + tail, error + tail_error
     probability = 0.5 - body / math.pi
     return min(1.0, max(0.0, probability)), error / math.pi
+
+
+def _single_chi_square(a: np.ndarray, b: np.ndarray, y: float) -> float | None:
+    """Exact :math:`P(Q < y)` when :math:`Q` is one scaled noncentral chi-square(1).
+
+    With a single :math:`a_1 \\ne 0` and no normal part,
+    :math:`Q = a_1 (W_1 + b_1 / 2a_1)^2 - b_1^2 / 4a_1`. The integrand then decays only
+    like :math:`t^{-3/2}`, so scipy's ``ncx2`` is used instead; None otherwise (or when the
+    noncentrality is too large for ``ncx2``, where the inversion integral converges fast).
+    """
+    nonzero = a != 0.0
+    if nonzero.sum() != 1 or np.any(b[~nonzero]):
+        return None
+    (weight,), (linear,) = a[nonzero], b[nonzero]
+    noncentrality = (linear / (2.0 * weight)) ** 2
+    if noncentrality > 1e8:
+        return None
+    bound = (y + linear**2 / (4.0 * weight)) / weight
+    distribution = stats.ncx2(1, noncentrality)
+    return float(distribution.cdf(bound) if weight > 0 else distribution.sf(bound))
 
 
 def _chernoff_bound(a: np.ndarray, b: np.ndarray, y: float) -> float:
@@ -185,26 +213,39 @@ def _chernoff_bound(a: np.ndarray, b: np.ndarray, y: float) -> float:
     return math.exp(min(0.0, best.fun))
 
 
-def _fourier_tail(start: float, y: float, a: np.ndarray, b: np.ndarray,
+def _fourier_tail(start: float, end: float, y: float, a: np.ndarray, b: np.ndarray,
                   terms: tuple[tuple[float, float], ...]) -> tuple[float, float]:
-    """:math:`\\int_{start}^\\infty \\operatorname{Im}[e^{-ity}\\varphi(t)]/t\\,dt` by QAWF."""
+    """:math:`\\int_{start}^\\infty \\operatorname{Im}[e^{-ity}\\varphi(t)]/t\\,dt`.
+
+    Up to :math:`T' = \\min(\\max(start, 10/|\\omega|), end)`, where the carrier completes
+    less than two cycles, by adaptive quadrature in :math:`u = \\log t` (:math:`dt/t = du`
+    turns the algebraic decay into an exponential one); beyond, by QAWF on
+    :math:`e^{i\\omega t} g(t)`. Nothing is integrated beyond ``end``, where the tail bound
+    is below tolerance.
+    """
     nonzero = a != 0.0
     omega = -y - float(np.sum(b[nonzero] ** 2 / (4.0 * a[nonzero])))
+    middle = end if omega == 0.0 else min(max(start, 10.0 / abs(omega)), end)
+    value, error = 0.0, 0.0
+    if middle > start:
+
+        def in_log_time(u: float) -> float:
+            t = math.exp(u)
+            return cmath.exp(-1j * t * y + _log_characteristic(t, terms)).imag
+
+        value, error = integrate.quad(in_log_time, math.log(start), math.log(middle),
+                                      limit=2000, epsabs=1e-12)
+    if middle >= end:
+        return value, error
 
     def envelope(t: float) -> complex:
         # e^{-ity} phi(t) = e^{i omega t} g(t) with g slowly varying for large t.
         return cmath.exp(-1j * t * (y + omega) + _log_characteristic(t, terms)) / t
 
-    if omega == 0.0:
-        value, error = integrate.quad(lambda t: envelope(t).imag, start, np.inf, limit=2000)
-        return value, error
-    frequency = abs(omega)
-    sign = math.copysign(1.0, omega)
+    frequency, sign = abs(omega), math.copysign(1.0, omega)
     # Im[e^{i w t} g] = sin(w t) Re g + cos(w t) Im g.
-    sine, sine_error = integrate.quad(
-        lambda t: sign * envelope(t).real, start, np.inf, weight="sin", wvar=frequency, limlst=200
-    )
-    cosine, cosine_error = integrate.quad(
-        lambda t: envelope(t).imag, start, np.inf, weight="cos", wvar=frequency, limlst=200
-    )
-    return sine + cosine, sine_error + cosine_error
+    sine, sine_error = integrate.quad(lambda t: sign * envelope(t).real, middle, np.inf,
+                                      weight="sin", wvar=frequency, limlst=200)
+    cosine, cosine_error = integrate.quad(lambda t: envelope(t).imag, middle, np.inf,
+                                          weight="cos", wvar=frequency, limlst=200)
+    return value + sine + cosine, error + sine_error + cosine_error

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from experiments.overlap import (
@@ -193,3 +195,21 @@ def test_supremum_overlap_is_the_equal_means_limit():
                                   abs=1e-6)
     # Equal covariances: omega_{j|i} + omega_{i|j} tends to 1 (one of them to 1, one to 0).
     assert supremum_overlap(means, np.stack([covs[1], covs[1]]), weights) == pytest.approx(1.0)
+
+
+coefficients = st.lists(st.floats(-5, 5, allow_subnormal=False), min_size=1, max_size=5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=coefficients, b=coefficients, y=st.floats(-10, 10), shift=st.floats(0.01, 3))
+def test_quadratic_form_cdf_is_a_cdf(a, b, y, shift):
+    # In [0, 1], P(Q < y) + P(-Q < -y) = 1 (Q is continuous), and non-decreasing in y.
+    n = min(len(a), len(b))
+    form = QuadraticForm(np.array(a[:n]), np.array(b[:n]))
+    if not np.any(form.a) and not np.any(form.b):
+        return  # Q = 0 is not continuous
+    mirrored = QuadraticForm(-form.a, -form.b)
+    low, _ = quadratic_form_cdf(form, y)
+    assert 0.0 <= low <= 1.0
+    assert low + quadratic_form_cdf(mirrored, -y)[0] == pytest.approx(1.0, abs=1e-7)
+    assert quadratic_form_cdf(form, y + shift)[0] >= low - 1e-7
