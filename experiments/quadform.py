@@ -123,15 +123,14 @@ def quadratic_form_cdf(form: QuadraticForm, y: float) -> tuple[float, float]:
 
     Notes
     -----
-    With every :math:`a_l = 0`, :math:`Q \\sim N(0, \\sum b_l^2)` and the normal CDF is
-    returned exactly, and with a single :math:`a_l \\ne 0` and no other :math:`b_l`, the
-    noncentral chi-square CDF; when a Chernoff bound puts ``y`` beyond :math:`10^{-13}` of a tail,
-    0 or 1 is returned. Otherwise the integral is split at :math:`T`, the smaller of where
-    the neglected tail is below :math:`10^{-13}` and where the phase of
-    :math:`e^{-ity}\\varphi(t)` has become linear with slope
-    :math:`\\omega = -y - \\sum_l b_l^2 / (4 a_l)`: adaptive Gauss-Kronrod quadrature on
-    :math:`[0, T]`, then QUADPACK's Fourier integrator (QAWF) on the slowly varying
-    remainder. Quantities are standardised to :math:`\\operatorname{Var} Q = 1` first.
+    Quantities are first standardised to :math:`\\operatorname{Var} Q = 1`. With every
+    :math:`a_l = 0`, :math:`Q` is normal and its CDF is returned exactly; with a single
+    :math:`a_l \\ne 0` and no other :math:`b_l`, the noncentral chi-square CDF; when a
+    Chernoff bound puts ``y`` beyond :math:`10^{-13}` of a tail, 0 or 1. Otherwise the
+    integral is split at :math:`T`, the smaller of where the neglected tail is below
+    :math:`10^{-13}` and where the phase of :math:`e^{-ity}\\varphi(t)` has become linear
+    with slope :math:`\\omega = -y - \\sum_l b_l^2 / (4 a_l)`: adaptive Gauss-Kronrod
+    quadrature on :math:`[0, T]`, then the remainder by :func:`_fourier_tail`.
     """
     # Standardise (Var Q = sum 2 a^2 + b^2 becomes 1) so that tolerances are relative.
     a, b = np.asarray(form.a, dtype=float), np.asarray(form.b, dtype=float)
