@@ -1,5 +1,6 @@
 """Cell plan: readable stable ids, cartesian product, SeedSequence-derived seeds."""
 
+import pickle
 import re
 
 import numpy as np
@@ -104,3 +105,13 @@ def test_check_reachable_passes_quickstart_and_names_the_cell():
     config = grid_config(replicates=1, overlap=[0.05, 0.9])
     with pytest.raises(ConfigError, match=r"^data.overlap: .*not reachable.*cell c01-overlap=0.9"):
         check_reachable(config)
+
+
+def test_config_cells_and_data_survive_pickling():
+    # Process pools and Dask ship these objects to workers.
+    config = load_config(bundled_configs()["misspecified"])
+    cells = plan_cells(config)
+    assert pickle.loads(pickle.dumps(config)) == config
+    assert pickle.loads(pickle.dumps(cells)) == cells
+    data = simulate_mixture(cells[-1].data_spec, cells[-1].seeds[0].data_rng())
+    assert np.array_equal(pickle.loads(pickle.dumps(data)).X, data.X)
