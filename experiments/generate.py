@@ -274,7 +274,8 @@ def _wishart_eigen(d: int, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
 
 
 def _full(eigenvalues, vectors, rng) -> np.ndarray:
-    return (vectors * eigenvalues) @ vectors.T
+    covariance = (vectors * eigenvalues) @ vectors.T
+    return 0.5 * (covariance + covariance.T)  # exactly symmetric despite rounding
 
 
 def _diag(eigenvalues, vectors, rng) -> np.ndarray:
