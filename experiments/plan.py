@@ -103,7 +103,10 @@ def _format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return "inf" if math.isinf(value) else f"{value:g}"
+        if math.isinf(value):
+            return "inf"
+        compact = f"{value:g}"
+        return compact if float(compact) == value else repr(value)  # never merge two values
     if isinstance(value, tuple):
         return "_".join(_format_value(v) for v in value)
     return str(value)

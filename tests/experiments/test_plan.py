@@ -41,6 +41,11 @@ def test_cell_ids_are_filesystem_safe_and_unique():
     assert ids[0] == "c00-weights=0.2_0.3_0.5-shared_covariance=true-overlap=1e-05-student_t_df=inf"
 
 
+def test_close_grid_values_get_distinct_ids():
+    ids = [c.cell_id for c in plan_cells(grid_config(overlap=[0.01, 0.01000001]))]
+    assert ids == ["c00-overlap=0.01", "c01-overlap=0.01000001"]
+
+
 def test_no_grid_gives_one_cell():
     (cell,) = plan_cells(grid_config())
     assert cell.cell_id == "c00" and cell.grid_values == {}
