@@ -5,6 +5,8 @@ import pickle
 import tomllib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from experiments.config import (
     ConfigError,
@@ -244,3 +246,37 @@ def test_priors_build_bayes_priors():
     priors = bayes.Priors(**parse_config(raw).mcmc.priors.as_kwargs())
     assert priors.weights_concentration == (1.0, 2.0, 3.0) and priors.means_scale == (2.0, 3.0)
     assert priors.scale_prior == "exponential"
+
+
+positive_floats = st.floats(1e-6, 1e6, allow_subnormal=False)
+raw_configs = st.fixed_dictionaries(
+    {"data": st.fixed_dictionaries(
+        {"n_samples": st.integers(10, 10_000), "n_features": st.integers(1, 5),
+         "n_components": st.integers(1, 4)},
+        optional={"overlap": st.lists(st.floats(1e-6, 0.9), min_size=1, max_size=3, unique=True),
+                  "covariance_shape": st.sampled_from(["spherical", "diag", "full"]),
+                  "shared_covariance": st.booleans(), "imbalance": positive_floats,
+                  "student_t_df": st.floats(2.5, 100) | st.just(math.inf),
+                  "outlier_fraction": st.floats(0, 0.4)})},
+    optional={
+        "experiment": st.fixed_dictionaries(
+            {}, optional={"seed": st.integers(0, 2**63), "replicates": st.integers(1, 5),
+                          "description": st.text(max_size=20)}),
+        "em": st.fixed_dictionaries(
+            {}, optional={"tol": positive_floats, "reg_covar": st.floats(0, 1),
+                          "init_params": st.sampled_from(["kmeans", "random"])}),
+        "mcmc": st.fixed_dictionaries(
+            {}, optional={"draws": st.integers(1, 5000), "target_accept": st.floats(0.5, 0.99),
+                          "priors": st.fixed_dictionaries(
+                              {}, optional={"lkj_eta": positive_floats,
+                                            "means_loc": st.floats(-1e3, 1e3)})}),
+    },
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(raw=raw_configs)
+def test_any_valid_config_round_trips_through_toml(raw):
+    config = parse_config(raw)
+    again = parse_config(tomllib.loads(config.to_toml()))
+    assert again == config
