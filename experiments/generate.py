@@ -70,7 +70,8 @@ class DataSpec:
         Cap on MixSim's eccentricity :math:`e = \\sqrt{1 - \\lambda_{min}/\\lambda_{max}}`
         of each covariance (no effect on spherical ones).
     overlap : float in (0, 1)
-        Target overlap :math:`\\omega^*`.
+        Target overlap :math:`\\omega^*` (unused with a single component, whose covariance
+        is left unscaled and whose achieved overlap is reported as 0).
     overlap_kind : {"average", "max"}
         Whether the mean over pairs (BarOmega) or the largest pair (MaxOmega) hits it.
     student_t_df : float > 2 or None
