@@ -50,12 +50,15 @@ def plot_membership_comparison(
         ax = axes[1]
         sources = {"EM": responsibilities, "MCMC": membership}
         for (name, probabilities), marker in zip(sources.items(), ("o", "s"), strict=True):
-            x, y, _ = calibration_curve(probabilities, true_labels, CALIBRATION_BINS)
-            ax.plot(x, y, marker=marker, label=name)
+            x, y, counts = calibration_curve(probabilities, true_labels, CALIBRATION_BINS)
+            line, = ax.plot(x, y, lw=1, alpha=0.7)
+            # marker area proportional to the number of (i, k) pairs in the bin
+            ax.scatter(x, y, s=12 + 160 * counts / counts.max(), marker=marker,
+                       color=line.get_color(), alpha=0.8, label=name)
         ax.plot([0, 1], [0, 1], color="0.4", lw=1, ls="--", label="perfect")
         ax.set_xlabel("predicted probability")
         ax.set_ylabel("observed frequency of the true label")
-        ax.set_title("calibration against the truth")
+        ax.set_title("calibration against the truth (size = points per bin)")
         ax.legend(fontsize=8)
     for ax in axes:
         ax.set_xlim(-0.02, 1.02)
