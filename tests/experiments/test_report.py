@@ -119,6 +119,39 @@ def test_ellipse_axes_follow_the_covariance():
     assert abs(ellipse.angle) % 180 == pytest.approx(90.0)
 
 
+@pytest.mark.parametrize("n_features", [1, 5])
+def test_em_pictures_for_one_and_many_dimensions(n_features):
+    import emgmm
+
+    from experiments.report.load import EMFit, Truth
+
+    rng = np.random.default_rng(n_features)
+    means = rng.normal(scale=6.0, size=(3, n_features))
+    labels = rng.integers(0, 3, size=150)
+    X = means[labels] + rng.normal(size=(150, n_features))
+    result = emgmm.fit_em(X, 3, init_params="random_from_data", random_state=0,
+                          record_params=True)
+    history = result.params_history
+    snapshots = [i for i in (0, 1, 2, 5, 20) if i < len(history) - 1] + [len(history) - 1]
+    full = [history[i].full_covariances() for i in snapshots]
+    resp = emgmm.responsibilities(X, result.params)
+    em = EMFit(resp, resp.argmax(1), np.asarray(result.log_likelihood_history),
+               np.array(snapshots), np.stack([history[i].weights for i in snapshots]),
+               np.stack([history[i].means for i in snapshots]), np.stack(full))
+    truth = Truth(X, labels, np.full(3, 1 / 3), means,
+                  np.repeat(np.eye(n_features)[None], 3, axis=0))
+    projection = emf.principal_projection(X)
+    assert projection.points(X).shape == (150, 2)
+    figure = emf.plot_em_snapshots(truth, em, projection)
+    assert len(figure.axes) == len(snapshots)
+    assert all(len(ax.patches) == 2 * 3 for ax in figure.axes)  # 1- and 2-sd ellipses
+    flipped = np.where(np.arange(150) < 5, (em.map_labels + 1) % 3, em.map_labels)
+    labels_figure = emf.plot_labels_before_after(truth, em, projection, flipped, em.means)
+    assert len(labels_figure.axes) == 3
+    assert f"EM != MCMC ({(flipped != em.map_labels).sum()})" in [
+        t.get_text() for t in labels_figure.axes[2].get_legend().get_texts()]
+
+
 def test_row_flags_thresholds():
     assert row_flags({"max_rhat": 1.009}, 400) == []
     assert row_flags({"max_rhat": 1.01}, 400) == ["R-hat 1.010 >= 1.01"]
