@@ -27,6 +27,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 from scipy import linalg, stats
@@ -74,6 +75,13 @@ class ParameterUncertainty:
     intervals: dict[str, np.ndarray]
     replicates: dict[str, np.ndarray] = field(default_factory=dict)
     n_failed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("standard_errors", "intervals", "replicates"):
+            arrays = {key: np.array(value, dtype=float) for key, value in getattr(self, name).items()}
+            for value in arrays.values():
+                value.setflags(write=False)
+            object.__setattr__(self, name, MappingProxyType(arrays))
 
     def covers(self, truth: GaussianMixtureParams) -> dict[str, np.ndarray]:
         """Whether each true value lies inside its interval (boolean arrays per parameter).
@@ -183,6 +191,9 @@ def information_standard_errors(
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[1] != params.n_features:
         raise ValueError(f"X must have shape (n_samples, {params.n_features}), got {X.shape}")
+    if np.any(params.weights <= 0):
+        raise ValueError("a component has weight 0: drop it (fewer components) before "
+                         "computing standard errors")
     X_std, params_std, centre, scale = _standardised(X, params)
     information = _INFORMATION[method](X_std, params_std)
     try:

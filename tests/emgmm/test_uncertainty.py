@@ -175,6 +175,10 @@ def test_bootstrap_is_deterministic_and_accepts_a_custom_refit():
     assert calls == [(300, 2)] * 10
     np.testing.assert_array_equal(first.replicates["means"], second.replicates["means"])
     assert isinstance(first, ParameterUncertainty) and first.method == "bootstrap"
+    with pytest.raises((TypeError, ValueError)):  # results are read-only
+        first.standard_errors["means"][0, 0] = 1.0
+    with pytest.raises(TypeError):
+        first.intervals["means"] = None
 
 
 def test_failed_refits_are_counted_and_too_many_raise():
@@ -207,6 +211,8 @@ def test_align_to_reference_undoes_a_permutation():
         (lambda X, p: information_standard_errors(X, p, method="louis"), "method"),
         (lambda X, p: information_standard_errors(X[:, :1], p), "shape"),
         (lambda X, p: bootstrap_standard_errors(X, p, n_bootstrap=1), "n_bootstrap"),
+        (lambda X, p: information_standard_errors(
+            X, GaussianMixtureParams(np.array([1.0, 0.0]), p.means, p.covariances)), "weight 0"),
     ],
 )
 def test_bad_arguments_raise_value_error(call, message):
