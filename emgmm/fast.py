@@ -51,6 +51,8 @@ LOG_2PI = np.log(2.0 * np.pi)
 EMPTY_COMPONENT_GUARD = 10.0 * np.finfo(float).eps
 # Rows per chunk unless told otherwise; large enough to amortise the per-chunk bookkeeping.
 MIN_CHUNK_SIZE = 4096
+# Chunks are handed to the threads in this many tasks per thread (dynamic load balancing).
+TASKS_PER_THREAD = 8
 
 __all__ = [
     "SufficientStatistics",
@@ -241,11 +243,14 @@ def accumulate_statistics(
         kernel(X, means, precisions, log_constants, chunk_size, chunks[0], chunks[1],
                log_likelihood, counts, first, second)
 
-    ranges = _chunk_ranges(n_chunks, min(n_threads or _available_cores(), n_chunks))
-    if len(ranges) == 1:
-        run(ranges[0])
+    n_threads = min(n_threads or _available_cores(), n_chunks)
+    if n_threads == 1:
+        run((0, n_chunks))
     else:
-        for future in [_thread_pool(len(ranges)).submit(run, r) for r in ranges]:
+        # More tasks than threads: a thread slowed down by other load simply takes fewer.
+        tasks = _chunk_ranges(n_chunks, min(n_chunks, TASKS_PER_THREAD * n_threads))
+        pool = _thread_pool(n_threads)
+        for future in [pool.submit(run, task) for task in tasks]:
             future.result()
     second = second.sum(axis=0)
     if matrix:
