@@ -138,7 +138,9 @@ def check_sbc_priors(priors: Priors, n_components: int, n_features: int,
     # every field is given, so the placeholder data only fixes the shapes
     resolved = resolve_priors(priors, np.zeros((2, n_features)), n_components, covariance_type)
     if np.ptp(resolved.weights_concentration) > 0:
-        raise ValueError("SBC with ordered means needs one weights_concentration for all components")
+        raise ValueError(
+            "SBC with ordered means needs one weights_concentration for all components"
+        )
     return resolved
 
 

@@ -148,7 +148,7 @@ def _covariance_scores_spherical(resp, residuals, variances):
 
 
 def observation_scores(X: np.ndarray, params: GaussianMixtureParams) -> np.ndarray:
-    """Per-observation gradient of :math:`\\log p(x_i \\mid \\theta)` in the :func:`pack` coordinates.
+    """Per-observation gradient of :math:`\\log p(x_i \\mid \\theta)` in :func:`pack` coordinates.
 
     Returns
     -------
@@ -163,7 +163,8 @@ def observation_scores(X: np.ndarray, params: GaussianMixtureParams) -> np.ndarr
         covariances = params.covariances if kind == "full" else params.covariances[None]
         chols = np.linalg.cholesky(covariances)
         precisions = np.linalg.inv(covariances)
-        per_component = precisions if kind == "full" else np.repeat(precisions, params.n_components, 0)
+        per_component = (precisions if kind == "full"
+                         else np.repeat(precisions, params.n_components, 0))
         mean_scores = resp[:, :, None] * np.einsum("nkd,kde->nke", residuals, per_component)
         scorer = _covariance_scores_full if kind == "full" else _covariance_scores_tied
         cov_scores = scorer(resp, residuals, precisions, chols)

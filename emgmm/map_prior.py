@@ -115,12 +115,16 @@ class ConjugatePrior:
                 "(MAP-EM's mode is on the simplex boundary for alpha < 1)"
             )
         if mean.ndim != 1 or not np.all(np.isfinite(mean)):
-            raise ValueError(f"mean must be a finite vector of shape (n_features,), got {mean.shape}")
+            raise ValueError(
+                f"mean must be a finite vector of shape (n_features,), got {mean.shape}"
+            )
         if not (np.isfinite(self.shrinkage) and self.shrinkage >= 0):
             raise ValueError(f"shrinkage must be finite and >= 0, got {self.shrinkage}")
         expected = _scale_shape(self.covariance_type, n_features)
         if scale.shape != expected:
-            raise ValueError(f"{self.covariance_type} scale must have shape {expected}, got {scale.shape}")
+            raise ValueError(
+                f"{self.covariance_type} scale must have shape {expected}, got {scale.shape}"
+            )
         if scale.ndim == 2:
             if not np.allclose(scale, scale.T) or np.linalg.eigvalsh(scale).min() < -1e-12:
                 raise ValueError("scale must be a symmetric positive semi-definite matrix")
@@ -128,7 +132,9 @@ class ConjugatePrior:
             raise ValueError("scale must be finite and >= 0")
         minimum = flat_dof(self.covariance_type, alpha.size, n_features)
         if not (np.isfinite(self.dof) and self.dof >= minimum):
-            raise ValueError(f"dof must be >= {minimum} (the flat limit) for this model, got {self.dof}")
+            raise ValueError(
+                f"dof must be >= {minimum} (the flat limit) for this model, got {self.dof}"
+            )
         for name, value in (("weights_concentration", alpha), ("mean", mean), ("scale", scale)):
             value.setflags(write=False)
             object.__setattr__(self, name, value)
@@ -184,9 +190,13 @@ def default_conjugate_prior(
         "spherical": np.asarray(np.mean(np.diag(covariance))),
     }
     if covariance_type not in scale:
-        raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}")
+        raise ValueError(
+            f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}"
+        )
     return ConjugatePrior(
-        weights_concentration=np.broadcast_to(np.asarray(weights_concentration, float), (n_components,)),
+        weights_concentration=np.broadcast_to(
+            np.asarray(weights_concentration, float), (n_components,)
+        ),
         mean=X.mean(axis=0),
         shrinkage=shrinkage,
         dof=n_features + 2.0 if dof is None else dof,

@@ -33,7 +33,13 @@ import numpy as np
 from scipy import linalg, stats
 from scipy.optimize import linear_sum_assignment
 
-from emgmm._information import natural_vector, observed_information, outer_product_information, pack, unpack
+from emgmm._information import (
+    natural_vector,
+    observed_information,
+    outer_product_information,
+    pack,
+    unpack,
+)
 from emgmm.params import GaussianMixtureParams
 
 __all__ = [
@@ -78,7 +84,8 @@ class ParameterUncertainty:
 
     def __post_init__(self) -> None:
         for name in ("standard_errors", "intervals", "replicates"):
-            arrays = {key: np.array(value, dtype=float) for key, value in getattr(self, name).items()}
+            arrays = {key: np.array(value, dtype=float)
+                      for key, value in getattr(self, name).items()}
             for value in arrays.values():
                 value.setflags(write=False)
             object.__setattr__(self, name, MappingProxyType(arrays))
@@ -231,7 +238,8 @@ def align_to_reference(params: GaussianMixtureParams,
     for k in range(reference.n_components):
         diff = params.means - reference.means[k]
         if reference.covariance_type in ("full", "tied"):
-            upper = precisions_cholesky if reference.covariance_type == "tied" else precisions_cholesky[k]
+            tied = reference.covariance_type == "tied"
+            upper = precisions_cholesky if tied else precisions_cholesky[k]
             cost[k] = np.sum((diff @ upper) ** 2, axis=1)
         else:
             cost[k] = np.sum((diff * precisions_cholesky[k]) ** 2, axis=1)
