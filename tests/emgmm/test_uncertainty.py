@@ -91,6 +91,20 @@ def test_single_gaussian_mean_se_is_sigma_over_root_n(n_features):
                                np.sqrt(2.0 / 500) * sigma**2, rtol=1e-5)
 
 
+@pytest.mark.parametrize(("covariance_type", "n_variances"), [("diag", 1), ("spherical", 3)])
+def test_single_gaussian_variance_se_for_diag_and_spherical(covariance_type, n_variances):
+    """ML variance from m = N (diag) or N D (spherical) squared residuals: se = sqrt(2/m) s^2."""
+    rng = np.random.default_rng(6)
+    X = rng.normal(1.0, 2.0, size=(400, 3))
+    params = ml_fit(X, 1, covariance_type)
+    result = information_standard_errors(X, params)
+    np.testing.assert_allclose(result.standard_errors["covariances"],
+                               np.sqrt(2.0 / (400 * n_variances)) * params.covariances, rtol=1e-5)
+    if covariance_type == "diag":
+        np.testing.assert_allclose(result.standard_errors["means"],
+                                   np.sqrt(params.covariances / 400), rtol=1e-6)
+
+
 def test_weight_se_of_separated_components_is_binomial(separated, information):
     X, fitted = separated
     result = information
