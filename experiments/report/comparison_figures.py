@@ -58,7 +58,7 @@ def plot_membership_comparison(
         ax.plot([0, 1], [0, 1], color="0.4", lw=1, ls="--", label="perfect")
         ax.set_xlabel("predicted probability")
         ax.set_ylabel("observed frequency of the true label")
-        ax.set_title("calibration against the truth (size = points per bin)")
+        ax.set_title("calibration vs truth (size: points per bin)")
         ax.legend(fontsize=8)
     for ax in axes:
         ax.set_xlim(-0.02, 1.02)

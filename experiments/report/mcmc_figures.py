@@ -71,16 +71,20 @@ def plot_trace(tree) -> Figure:
 
 
 def plot_rank(tree):
-    """``az.plot_rank``: fractional rank ECDFs per chain with a simultaneous band; chains
-    drawing from the same distribution stay inside the band."""
+    """``az.plot_rank``: per-chain ECDF differences of the fractional ranks of the pooled
+    draws, with ArviZ's p-value that all chains sample one distribution."""
     import arviz as az
 
     names = diagnostic_variables(tree)
     panels = sum(int(np.prod([size for dim, size in tree["posterior"][n].sizes.items()
                               if dim not in ("chain", "draw")])) for n in names)
     rows = -(-panels // RANK_COLUMNS)
-    return az.plot_rank(tree, var_names=names, backend="matplotlib", col_wrap=RANK_COLUMNS,
-                        figure_kwargs={"figsize": (12.0, 3.3 * rows)})
+    collection = az.plot_rank(tree, var_names=names, backend="matplotlib",
+                              col_wrap=RANK_COLUMNS,
+                              figure_kwargs={"figsize": (12.0, 2.6 * rows)})
+    # two-line panel titles overlap the tick labels of the row above without a layout engine
+    collection.viz["figure"].item().set_layout_engine("constrained")
+    return collection
 
 
 def plot_forest_with_references(tree, variable: str, em_values, true_values):

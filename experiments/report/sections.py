@@ -75,12 +75,13 @@ def mcmc_blocks(rep: Replicate, tree, writer: FigureWriter, prefix: str,
                                      "red cells: R-hat >= 1.01 or ESS below "
                                      f"{min_ess:.0f}."))
     truth, em = rep.truth, rep.em
-    blocks.append('<div class="grid2">')
     blocks.append(writer.embed(lambda: mcf.plot_trace(tree), f"{prefix}-trace",
                                "Trace of every weight and mean: colour per entry, line "
                                "style per chain."))
     blocks.append(writer.embed(lambda: mcf.plot_rank(tree), f"{prefix}-rank",
-                               "Rank plot: chains mixing well stay inside the band."))
+                               "Rank plot: per-chain fractional-rank ECDF differences; p is ArviZ's "
+                               "test that the chains share one distribution (worry when p < "
+                               "alpha)."))
     for variable in mcf.diagnostic_variables(tree):
         em_values = getattr(em, variable, None) if em is not None else None
         true_values = getattr(truth, variable, None) if truth is not None else None
@@ -98,7 +99,6 @@ def mcmc_blocks(rep: Replicate, tree, writer: FigureWriter, prefix: str,
         blocks.append(writer.embed(lambda: mcf.plot_ppc(tree), f"{prefix}-ppc",
                                    "Posterior predictive check: replicated data densities "
                                    "(blue) against the observed data (black)."))
-    blocks.append("</div>")
     if mcf.has_group(tree, "latent") and em is not None:
         membership = tree["latent"]["membership"].values
         labels = truth.labels if truth is not None else None
