@@ -13,6 +13,7 @@ POSTERIORDB_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "po
 )
 SEPARATED_MEANS = np.array([[-4.0, 0.0], [0.0, 3.0], [4.0, -1.0]])
 SEPARATED_CHOLESKY = np.array([[0.8, 0.0], [0.3, 0.6]])
+SEPARATED_DRAWS = 1000
 
 
 def make_separated_data(n_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +35,8 @@ def separated_fit(separated_data):
     import bayes
 
     X, _ = separated_data
-    return bayes.sample(X, 3, "full", draws=500, tune=500, chains=2, cores=1, random_seed=11)
+    return bayes.sample(X, 3, "full", draws=SEPARATED_DRAWS, tune=1000, chains=2, cores=1,
+                        random_seed=11)
 
 
 @pytest.fixture(scope="session")

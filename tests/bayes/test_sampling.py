@@ -12,6 +12,7 @@ from sklearn.metrics import confusion_matrix
 import bayes
 from bayes import sampling
 from bayes.initvals import fit_em_solution
+from conftest import SEPARATED_DRAWS
 
 FAST = {"draws": 100, "tune": 100, "chains": 2, "cores": 1}
 
@@ -73,7 +74,7 @@ def test_groups_dims_and_attrs(separated_fit, separated_data):
     assert post["weights"].dims == ("chain", "draw", "component")
     assert post["means"].dims == ("chain", "draw", "component", "dim")
     assert post["covariances"].dims == ("chain", "draw", "component", "dim", "dim2")
-    assert post["covariances"].shape == (2, 500, 3, 2, 2)
+    assert post["covariances"].shape == (2, SEPARATED_DRAWS, 3, 2, 2)
     assert tree["latent"]["membership"].dims == ("obs", "component")
     assert tree["latent"]["map_label"].shape == (300,)
     assert tree["log_likelihood"]["X"].dims == ("chain", "draw", "obs")
@@ -128,9 +129,9 @@ def test_relabelling_repairs_rhat_of_switched_chains(separated_fit, separated_da
     X, _ = separated_data
     post = separated_fit["posterior"].to_dataset()
     rng = np.random.default_rng(0)
-    permutations = np.tile(np.arange(3), (2, 500, 1))
+    permutations = np.tile(np.arange(3), (2, SEPARATED_DRAWS, 1))
     permutations[1] = [2, 0, 1]  # chain 1 wholly in another labelling
-    switched = rng.random(500) < 0.2  # and a fifth of chain 0 switching back and forth
+    switched = rng.random(SEPARATED_DRAWS) < 0.2  # and a fifth of chain 0 switching back and forth
     permutations[0, switched] = [1, 2, 0]
     scrambled = sampling_relabel_by(post, permutations)
     before = az.rhat(scrambled, var_names=["means"])["means"].max()
