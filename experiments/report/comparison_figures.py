@@ -78,12 +78,17 @@ def grid_keys(config: dict) -> list[str]:
 
 
 def sweep_parameters(results: pd.DataFrame, config: dict) -> list[str]:
-    """Grid axes that are numeric columns of results.csv and take more than one value."""
-    return [
-        name for name in grid_keys(config)
-        if name in results.columns and pd.api.types.is_numeric_dtype(results[name])
-        and results[name].nunique() > 1
-    ]
+    """Grid axes that are columns of results.csv and take more than one value."""
+    return [name for name in grid_keys(config)
+            if name in results.columns and results[name].nunique() > 1]
+
+
+def sweep_axis(values: pd.Series) -> pd.Series:
+    """Plotting positions of a grid axis: numbers when all are finite, otherwise labels
+    (``student_t_df = [inf, 3.0]`` cannot sit on a numeric axis)."""
+    if pd.api.types.is_numeric_dtype(values) and np.isfinite(values.to_numpy(float)).all():
+        return values
+    return values.astype(str)
 
 
 def sweep_metrics(results: pd.DataFrame, parameters: list[str]) -> list[str]:
@@ -100,8 +105,8 @@ def sweep_metrics(results: pd.DataFrame, parameters: list[str]) -> list[str]:
 
 
 def plot_sweep(results: pd.DataFrame, parameter: str, metrics: list[str]) -> Figure:
-    """Each metric against ``parameter``: mean over replicates with +/- one standard
-    deviation, one line per method."""
+    """Each metric against ``parameter``: mean over replicates (and over the other grid
+    axes) with +/- one standard deviation, one line per method."""
     columns = min(3, len(metrics))
     rows = -(-len(metrics) // columns)
     fig = Figure(figsize=(4.2 * columns, 3.2 * rows), layout="constrained")
@@ -110,7 +115,8 @@ def plot_sweep(results: pd.DataFrame, parameter: str, metrics: list[str]) -> Fig
     for ax, metric in zip(axes, metrics, strict=False):
         for method in methods:
             rows_of = results if method is None else results[results["method"] == method]
-            stats = rows_of.groupby(parameter)[metric].agg(["mean", "std"]).dropna(
+            axis = sweep_axis(rows_of[parameter])
+            stats = rows_of.groupby(axis)[metric].agg(["mean", "std"]).dropna(
                 subset=["mean"])
             if stats.empty:
                 continue

@@ -214,7 +214,9 @@ def sweep_section(run: Run, writer: FigureWriter) -> str:
         parts.append(writer.embed(lambda p=parameter: cmp.plot_sweep(run.results, p, metrics),
                                   f"sweep-{parameter}",
                                   f"Metrics against {parameter}: mean over replicates "
-                                  "+/- one standard deviation, per method."))
+                                  + ("and the other grid axes " if len(parameters) > 1
+                                     else "")
+                                  + "+/- one standard deviation, per method."))
     return "\n".join(parts)
 
 

@@ -173,6 +173,18 @@ def test_sweep_parameters_are_the_varying_grid_axes():
     assert cmp.sweep_metrics(results, ["overlap"])[:2] == ["coverage", "ari"]
 
 
+def test_sweep_over_an_infinite_grid_value_uses_labels():
+    results = pd.DataFrame({"student_t_df": [np.inf, np.inf, 3.0, 3.0],
+                            "method": ["em", "mcmc"] * 2, "ari": [0.9, 0.92, 0.6, 0.65]})
+    config = {"data": {"student_t_df": [np.inf, 3.0]}}
+    assert cmp.sweep_parameters(results, config) == ["student_t_df"]
+    figure = cmp.plot_sweep(results, "student_t_df", ["ari"])
+    ax = figure.axes[0]
+    assert sorted(t.get_text() for t in ax.get_xticklabels()) == ["3.0", "inf"]
+    em_line = ax.get_lines()[0]
+    np.testing.assert_allclose(np.sort(em_line.get_ydata().astype(float)), [0.6, 0.9])
+
+
 # ---------------------------------------------------------------------------------------
 # The page
 # ---------------------------------------------------------------------------------------
