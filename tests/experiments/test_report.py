@@ -231,7 +231,11 @@ def test_failed_mcmc_and_missing_em_still_render(em_only_run, tmp_path):
     run_dir = shutil.copytree(em_only_run, tmp_path / "run")
     first, second = sorted((run_dir / "cells").iterdir())
     (second / "rep-0" / "em_fit.npz").unlink()
+    (run_dir / "summary.csv").unlink()
     html = build_report(run_dir).read_text()
+    assert "summary.csv is missing" in html
+    comparison = html.split('id="comparison"')[1].split("</table>")[0]
+    assert "<th>ari</th>" in comparison  # aggregated from results.csv instead
     assert "sampling disabled in this fixture" in html  # the recorded MCMC error
     assert "em_fit.npz is missing" in html
     assert "EM pictures unavailable" in html
