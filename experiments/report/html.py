@@ -75,7 +75,8 @@ dt { font-weight: 600; } dd { margin: 0; }
 pre { background: #fff; border: 1px solid var(--line); padding: 10px; overflow-x: auto;
       font-size: 12.5px; }
 .top { text-align: right; font-size: 12px; margin: 0; }
-@media (max-width: 900px) { .columns { grid-template-columns: 1fr; } nav#contents { position: static; width: auto; }
+@media (max-width: 900px) { .columns { grid-template-columns: 1fr; }
+  nav#contents { position: static; width: auto; }
   main { margin-left: 0; padding: 16px; } }
 """
 

@@ -79,9 +79,9 @@ def mcmc_blocks(rep: Replicate, tree, writer: FigureWriter, prefix: str,
                                "Trace of every weight and mean: colour per entry, line "
                                "style per chain."))
     blocks.append(writer.embed(lambda: mcf.plot_rank(tree), f"{prefix}-rank",
-                               "Rank plot: per-chain fractional-rank ECDF differences; p is ArviZ's "
-                               "test that the chains share one distribution (worry when p < "
-                               "alpha)."))
+                               "Rank plot: per-chain fractional-rank ECDF differences; p is "
+                               "ArviZ's test that the chains share one distribution (worry "
+                               "when p < alpha)."))
     for variable in mcf.diagnostic_variables(tree):
         em_values = getattr(em, variable, None) if em is not None else None
         true_values = getattr(truth, variable, None) if truth is not None else None

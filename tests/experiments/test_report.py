@@ -164,6 +164,25 @@ def test_row_flags_thresholds():
     assert row_flags({"error": float("nan"), "max_rhat": float("nan")}, 400) == []
 
 
+def test_run_flags_collect_rows_and_count_recorded_messages_once():
+    from experiments.report.load import Replicate
+
+    results = pd.DataFrame({"cell_id": ["a", "a", "b"], "replicate": [0, 0, 0],
+                            "method": ["em", "mcmc", "mcmc"], "converged": [False, None, None],
+                            "max_rhat": [np.nan, 1.002, 1.05], "divergences": [np.nan, 0, 2]})
+    replicates = [Replicate(c, 0, Path(c), None, None, {"warnings": ["BLAS missing"]}, None)
+                  for c in ("a", "b")]
+    flags = run_flags(results, replicates, {"mcmc": {"chains": 2}})
+    assert flags.to_dict("records") == [
+        {"cell_id": "a", "replicate": 0, "method": "em", "warning": "EM did not converge"},
+        {"cell_id": "b", "replicate": 0, "method": "mcmc", "warning": "R-hat 1.050 >= 1.01"},
+        {"cell_id": "b", "replicate": 0, "method": "mcmc",
+         "warning": "2 divergent transitions"},
+        {"cell_id": "a", "replicate": 0, "method": "", "warning": "BLAS missing"},
+        {"cell_id": "b", "replicate": 0, "method": "", "warning": "BLAS missing"},
+    ]
+
+
 def test_sweep_parameters_are_the_varying_grid_axes():
     results = pd.DataFrame({"overlap": [0.01, 0.01, 0.1, 0.1], "n_samples": [200] * 4,
                             "method": ["em", "mcmc"] * 2, "ari": [0.9, 0.92, 0.6, 0.65],
