@@ -152,6 +152,24 @@ def test_em_pictures_for_one_and_many_dimensions(n_features):
         t.get_text() for t in labels_figure.axes[2].get_legend().get_texts()]
 
 
+def test_posterior_predictive_check_draws_one_panel_per_dimension_up_to_four():
+    import xarray as xr
+
+    from experiments.report import mcmc_figures as mcf
+    from experiments.report.render import figure_png
+
+    rng = np.random.default_rng(3)
+    coords = {"dim": np.arange(6)}
+    tree = xr.DataTree.from_dict({
+        "posterior_predictive": xr.Dataset(
+            {"X": (("chain", "draw", "obs", "dim"), rng.normal(size=(2, 20, 30, 6)))}, coords),
+        "observed_data": xr.Dataset({"X": (("obs", "dim"), rng.normal(size=(30, 6)))}, coords),
+    })
+    collection = mcf.plot_ppc(tree)
+    assert list(collection.viz["plot"]["dim"].values) == [0, 1, 2, 3]
+    assert figure_png(collection).startswith(PNG_MAGIC)
+
+
 def test_row_flags_thresholds():
     assert row_flags({"max_rhat": 1.009}, 400) == []
     assert row_flags({"max_rhat": 1.01}, 400) == ["R-hat 1.010 >= 1.01"]
