@@ -22,24 +22,24 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from emgmm._fast_kernels import _normalise_row
+from emgmm._fast_kernels import BLOCK_ROWS, _normalise_row, transpose_block
 
-BLOCK_ROWS = 64
 # Up to this many features the M-step keeps per-row partial sums (short rows of S_k
 # vectorise badly); above it, rank-one updates along the rows of S_k are faster.
 LANE_SUMS_MAX_FEATURES = 24
 
 
 @njit(cache=True, fastmath=False, nogil=True)
-def _block_log_densities(X, start, n_rows, means, precisions_cholesky, log_constants, residuals,
+def _block_log_densities(block, n_rows, means, precisions_cholesky, log_constants, residuals,
                          whitened, squared_norms, weighted):
-    """E-step of one block: residuals (transposed) and ``log pi_k + log N(x_i | m_k, Sigma_k)``."""
+    """E-step of one (transposed) block: residuals and ``log pi_k + log N(x_i | m_k, Sigma_k)``."""
     n_components, n_features = means.shape
     for k in range(n_components):
         residual = residuals[k]
-        for r in range(n_rows):
-            for a in range(n_features):
-                residual[a, r] = X[start + r, a] - means[k, a]
+        for a in range(n_features):
+            residual_a, column, mean = residual[a], block[a], means[k, a]
+            for r in range(n_rows):
+                residual_a[r] = column[r] - mean
         whitened[:, :n_rows] = 0.0
         for a in range(n_features):
             residual_a = residual[a]
@@ -93,6 +93,7 @@ def full_chunk_statistics(
     n_components = means.shape[0]
     n_pairs = n_features * (n_features + 1) // 2
     lane_sums = n_features <= LANE_SUMS_MAX_FEATURES
+    block = np.empty((n_features, BLOCK_ROWS))
     residuals = np.empty((n_components, n_features, BLOCK_ROWS))
     whitened = np.empty((n_features, BLOCK_ROWS))
     squared_norms = np.empty(BLOCK_ROWS)
@@ -106,7 +107,8 @@ def full_chunk_statistics(
         stop = min(n_samples, (chunk + 1) * chunk_size)
         for start in range(chunk * chunk_size, stop, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, stop - start)
-            _block_log_densities(X, start, n_rows, means, precisions_cholesky, log_constants,
+            transpose_block(X, start, n_rows, block)
+            _block_log_densities(block, n_rows, means, precisions_cholesky, log_constants,
                                  residuals, whitened, squared_norms, weighted)
             total += _block_responsibilities(weighted, n_rows, responsibilities)
             for k in range(n_components):

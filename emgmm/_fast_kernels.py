@@ -30,6 +30,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+# Rows per block inside a chunk: long enough to vectorise over, short enough for L1.
+BLOCK_ROWS = 64
+
 
 @njit(cache=True, fastmath=False, nogil=True)
 def _normalise_row(weighted, responsibilities):
@@ -57,6 +60,14 @@ def _normalise_row(weighted, responsibilities):
 
 
 @njit(cache=True, fastmath=False, nogil=True)
+def transpose_block(X, start, n_rows, block):
+    """Rows ``start .. start + n_rows`` of X as the columns of ``block`` (n_features, B)."""
+    for r in range(n_rows):
+        for a in range(X.shape[1]):
+            block[a, r] = X[start + r, a]
+
+
+@njit(cache=True, fastmath=False, nogil=True)
 def diag_chunk_statistics(
     X, means, precisions_cholesky, log_constants, chunk_size, first_chunk, stop_chunk,
     log_likelihood, counts, first_moments, second_moments,
@@ -66,31 +77,57 @@ def diag_chunk_statistics(
     As :func:`emgmm._fast_full_kernel.full_chunk_statistics`, with ``precisions_cholesky``
     of shape (n_components, n_features) holding :math:`1/\\sigma_{kd}` and
     ``second_moments`` of shape (n_chunks, K, D) holding the diagonal of :math:`S_k`.
-    One row at a time: with O(D) work per row and component there is nothing to block.
+    Blocks of ``BLOCK_ROWS`` rows are transposed so that the loops run over rows; the sums
+    over rows are kept per row position in the block and added up once per chunk.
     """
     n_samples, n_features = X.shape
     n_components = means.shape[0]
-    weighted = np.empty(n_components)
-    resp = np.empty(n_components)
-    diff = np.empty((n_components, n_features))
+    block = np.empty((n_features, BLOCK_ROWS))
+    residuals = np.empty((n_components, n_features, BLOCK_ROWS))
+    squared_norms = np.empty(BLOCK_ROWS)
+    weighted = np.empty((BLOCK_ROWS, n_components))
+    responsibilities = np.empty((n_components, BLOCK_ROWS))
+    count_sums = np.zeros((n_components, BLOCK_ROWS))
+    first_sums = np.zeros((n_components, n_features, BLOCK_ROWS))
+    second_sums = np.zeros((n_components, n_features, BLOCK_ROWS))
     for chunk in range(first_chunk, stop_chunk):
         total = 0.0
-        for i in range(chunk * chunk_size, min(n_samples, (chunk + 1) * chunk_size)):
+        stop = min(n_samples, (chunk + 1) * chunk_size)
+        for start in range(chunk * chunk_size, stop, BLOCK_ROWS):
+            n_rows = min(BLOCK_ROWS, stop - start)
+            transpose_block(X, start, n_rows, block)
             for k in range(n_components):
-                squared_norm = 0.0
+                squared_norms[:n_rows] = 0.0
                 for a in range(n_features):
-                    d = X[i, a] - means[k, a]
-                    diff[k, a] = d
-                    z = d * precisions_cholesky[k, a]
-                    squared_norm += z * z
-                weighted[k] = log_constants[k] - 0.5 * squared_norm
-            total += _normalise_row(weighted, resp)
+                    residual, column = residuals[k, a], block[a]
+                    mean, precision = means[k, a], precisions_cholesky[k, a]
+                    for r in range(n_rows):
+                        residual[r] = column[r] - mean
+                        whitened = residual[r] * precision
+                        squared_norms[r] += whitened * whitened
+                for r in range(n_rows):
+                    weighted[r, k] = log_constants[k] - 0.5 * squared_norms[r]
+            for r in range(n_rows):
+                total += _normalise_row(weighted[r], responsibilities[:, r])
             for k in range(n_components):
-                counts[chunk, k] += resp[k]
+                resp, count_sum = responsibilities[k], count_sums[k]
+                for r in range(n_rows):
+                    count_sum[r] += resp[r]
                 for a in range(n_features):
-                    scaled = resp[k] * diff[k, a]
-                    first_moments[chunk, k, a] += scaled
-                    second_moments[chunk, k, a] += scaled * diff[k, a]
+                    residual, first_sum, second_sum = residuals[k, a], first_sums[k, a], second_sums[k, a]
+                    for r in range(n_rows):
+                        scaled = resp[r] * residual[r]
+                        first_sum[r] += scaled
+                        second_sum[r] += scaled * residual[r]
+        # Add up the per-row-position partial sums once per chunk, in a fixed order.
+        for k in range(n_components):
+            counts[chunk, k] += count_sums[k].sum()
+            for a in range(n_features):
+                first_moments[chunk, k, a] += first_sums[k, a].sum()
+                second_moments[chunk, k, a] += second_sums[k, a].sum()
+        count_sums[:] = 0.0
+        first_sums[:] = 0.0
+        second_sums[:] = 0.0
         log_likelihood[chunk] = total
 
 
