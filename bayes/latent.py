@@ -9,7 +9,8 @@ For each posterior draw :math:`s` the E-step formula gives
     \\log p(x_i \\mid \\theta^{(s)}) &= \\operatorname{logsumexp}_k
         \\log p(x_i, z_i = k \\mid \\theta^{(s)}), \\\\
     P(z_i = k \\mid X) &\\approx \\frac1S \\sum_s
-        \\exp\\big(\\log p(x_i, z_i = k \\mid \\theta^{(s)}) - \\log p(x_i \\mid \\theta^{(s)})\\big),
+        \\exp\\big(\\log p(x_i, z_i = k \\mid \\theta^{(s)})
+            - \\log p(x_i \\mid \\theta^{(s)})\\big),
 
 the pointwise log-likelihood (marginal over Z, what LOO needs) and the posterior
 membership probabilities (Rao-Blackwellised: no Z draws needed). Draws are processed in
@@ -86,7 +87,7 @@ def membership_and_log_likelihood(X: np.ndarray, posterior) -> tuple[np.ndarray,
     return membership / n_draws, log_likelihood.reshape(*sample_shape, X.shape[0])
 
 
-def membership_probabilities(X, posterior) -> np.ndarray:
+def membership_probabilities(X: np.ndarray, posterior: xr.Dataset | xr.DataTree) -> np.ndarray:
     """P(z_i = k | X): the E-step responsibilities averaged over posterior draws.
 
     Parameters
@@ -103,7 +104,7 @@ def membership_probabilities(X, posterior) -> np.ndarray:
     return membership_and_log_likelihood(X, posterior)[0]
 
 
-def pointwise_log_likelihood(X, posterior) -> np.ndarray:
+def pointwise_log_likelihood(X: np.ndarray, posterior: xr.Dataset | xr.DataTree) -> np.ndarray:
     """log p(x_i | theta^(s)) marginal over Z, shape (chain, draw, n_samples)."""
     return membership_and_log_likelihood(X, posterior)[1]
 

@@ -30,6 +30,7 @@ def posterior_predictive_draws(
     n_draws, n_components, n_features = means.shape
     chol = np.linalg.cholesky(covariances)
     out = np.empty((n_draws, n_samples, n_features))
+    # the gathered Cholesky factors (S, N, D, D) are the largest temporaries of a chunk
     for chunk in draw_chunks(n_draws, n_samples, n_features, n_features):
         labels = sample_labels(weights[chunk], n_samples, rng)
         draws = np.arange(chunk.start, chunk.stop)[:, None]

@@ -42,7 +42,9 @@ def _as_positive(value, field: str, allow_none: bool = True):
         raise ValueError(f"Priors.{field} must be given, got None")
     array = np.asarray(value, dtype=float) if not isinstance(value, str) else None
     if array is None or array.ndim > 1 or array.size == 0:
-        raise ValueError(f"Priors.{field} must be a positive number or a 1-D sequence, got {value!r}")
+        raise ValueError(
+            f"Priors.{field} must be a positive number or a 1-D sequence, got {value!r}"
+        )
     if not np.all(np.isfinite(array)) or np.any(array <= 0):
         raise ValueError(f"Priors.{field} must be finite and > 0, got {value!r}")
     return float(array) if array.ndim == 0 else tuple(float(v) for v in array)
@@ -54,7 +56,9 @@ def _as_finite(value, field: str):
         return None
     array = np.asarray(value, dtype=float) if not isinstance(value, str) else None
     if array is None or array.ndim > 1 or array.size == 0 or not np.all(np.isfinite(array)):
-        raise ValueError(f"Priors.{field} must be a finite number or a 1-D sequence, got {value!r}")
+        raise ValueError(
+            f"Priors.{field} must be a finite number or a 1-D sequence, got {value!r}"
+        )
     return float(array) if array.ndim == 0 else tuple(float(v) for v in array)
 
 

@@ -90,7 +90,9 @@ def relabel_dataset(ds: xr.Dataset, permutations: np.ndarray) -> xr.Dataset:
     return out
 
 
-def relabel_draws(posterior, reference_means):
+def relabel_draws(
+    posterior: xr.Dataset | xr.DataTree, reference_means: np.ndarray
+) -> xr.Dataset | xr.DataTree:
     """Relabel every draw to the reference labelling by the Hungarian algorithm.
 
     Parameters
@@ -117,5 +119,6 @@ def relabel_draws(posterior, reference_means):
     tree["posterior"] = xr.DataTree(relabelled)
     if "observed_data" in tree.children and "latent" in tree.children:
         observed = next(iter(tree["observed_data"].to_dataset().data_vars.values())).values
-        tree["latent"] = xr.DataTree(latent_dataset(membership_probabilities(observed, relabelled)))
+        membership = membership_probabilities(observed, relabelled)
+        tree["latent"] = xr.DataTree(latent_dataset(membership))
     return tree

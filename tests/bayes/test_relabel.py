@@ -28,7 +28,8 @@ def switched_posterior(rng, chains=2, draws=50):
             np.argsort(perms, axis=2), np.broadcast_to([0, 1, 2, 2], (chains, draws, 4)), 2)),
     })
     for k in range(3):  # per-component variables stored one per component
-        ds[f"chol_cov_{k}"] = (("chain", "draw", "packed"), take(scales[..., None] * [1, 0, 1])[:, :, k])
+        packed = take(scales[..., None] * [1, 0, 1])[:, :, k]
+        ds[f"chol_cov_{k}"] = (("chain", "draw", "packed"), packed)
     return ds, reference, means, true_weights
 
 

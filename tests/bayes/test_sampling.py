@@ -82,7 +82,8 @@ def test_groups_dims_and_attrs(separated_fit, separated_data):
     np.testing.assert_array_equal(tree["observed_data"]["X"].values, X)
     attrs = tree.attrs
     assert bayes.Priors.from_json(attrs["priors"]) == bayes.Priors()
-    assert (attrs["sampler"], attrs["formulation"], attrs["init"]) == ("pymc", "marginalized", "em")
+    settings = (attrs["sampler"], attrs["formulation"], attrs["init"])
+    assert settings == ("pymc", "marginalized", "em")
     assert attrs["random_seed"] == 11
     assert isinstance(attrs["sampling_time"], float) and attrs["sampling_time"] > 0
     assert attrs["pymc_version"] and attrs["arviz_version"]
