@@ -7,11 +7,13 @@ loop runs over the rows of the block with independent accumulators. The compiler
 emits SIMD code without reassociating any sum (``fastmath=False``):
 
 * E-step, :math:`y_i = (x_i - m_k) U_k`: for each pair ``a <= j`` of the triangular
-  :math:`U_k`, ``Y[j, :] += D[a, :] * U[a, j]`` over the rows of the block.
+  :math:`U_k`, ``Y[j, :] += D[a, :] * U[a, j]`` over the rows of the block, four values
+  of ``a`` per pass (``U_k`` must hold exact zeros below its diagonal).
 * M-step, upper triangle of :math:`S_k = \\sum_i \\gamma_{ik} (x_i - m_k)(x_i - m_k)^T`:
   for few features, per-row partial sums ``P[(a, b), :] += W[a, :] * D[b, :]`` (one lane per
   row position in the block), added up once per chunk; for many features (longer rows of
-  :math:`S_k`), rank-one updates of each row of :math:`S_k`, vectorised along the row.
+  :math:`S_k`), rank-one updates of each row of :math:`S_k`, four rows of the block at a
+  time, vectorised along the row.
 
 The order of every sum is fixed by the chunk and block layout, so results are
 deterministic and differ from the reference implementation only by rounding.
@@ -41,9 +43,23 @@ def _block_log_densities(block, n_rows, means, precisions_cholesky, log_constant
             for r in range(n_rows):
                 residual_a[r] = column[r] - mean
         whitened[:, :n_rows] = 0.0
-        for a in range(n_features):
+        # Four rows of U_k at a time (a quarter of the loads and stores of y); U_k is upper
+        # triangular with exact zeros below the diagonal, so starting every column j at the
+        # group's first row only adds exact zeros.
+        grouped = n_features - n_features % 4
+        for a in range(0, grouped, 4):
+            res0, res1, res2, res3 = residual[a], residual[a + 1], residual[a + 2], residual[a + 3]
+            for j in range(a, n_features):
+                u0 = precisions_cholesky[k, a, j]
+                u1 = precisions_cholesky[k, a + 1, j]
+                u2 = precisions_cholesky[k, a + 2, j]
+                u3 = precisions_cholesky[k, a + 3, j]
+                whitened_j = whitened[j]
+                for r in range(n_rows):
+                    whitened_j[r] += (res0[r] * u0 + res1[r] * u1) + (res2[r] * u2 + res3[r] * u3)
+        for a in range(grouped, n_features):
             residual_a = residual[a]
-            for j in range(a, n_features):  # U_k is upper triangular
+            for j in range(a, n_features):
                 factor = precisions_cholesky[k, a, j]
                 whitened_j = whitened[j]
                 for r in range(n_rows):
@@ -101,6 +117,7 @@ def full_chunk_statistics(
     responsibilities = np.empty((n_components, BLOCK_ROWS))
     scaled = np.empty((n_features, BLOCK_ROWS))
     row = np.empty(n_features)
+    rows4 = np.empty((4, n_features))
     pair_sums = np.zeros((n_components, n_pairs if lane_sums else 0, BLOCK_ROWS))
     for chunk in range(first_chunk, stop_chunk):
         total = 0.0
@@ -138,7 +155,20 @@ def full_chunk_statistics(
                             pair += 1
                 else:
                     second = second_moments[chunk, k]
-                    for r in range(n_rows):
+                    # Four rank-one updates at a time: a quarter of the loads and stores of S_k.
+                    grouped = n_rows - n_rows % 4
+                    for r in range(0, grouped, 4):
+                        for a in range(n_features):
+                            for q in range(4):
+                                rows4[q, a] = residual[a, r + q]
+                        for a in range(n_features):
+                            w0, w1 = scaled[a, r], scaled[a, r + 1]
+                            w2, w3 = scaled[a, r + 2], scaled[a, r + 3]
+                            second_a = second[a, a:]
+                            t0, t1, t2, t3 = rows4[0, a:], rows4[1, a:], rows4[2, a:], rows4[3, a:]
+                            for b in range(second_a.shape[0]):
+                                second_a[b] += (w0 * t0[b] + w1 * t1[b]) + (w2 * t2[b] + w3 * t3[b])
+                    for r in range(grouped, n_rows):
                         for a in range(n_features):
                             row[a] = residual[a, r]
                         for a in range(n_features):

@@ -117,12 +117,14 @@ def precisions_cholesky(params: GaussianMixtureParams) -> np.ndarray:
 def _full_kernel_inputs(params: GaussianMixtureParams, prec_chol: np.ndarray):
     # -0.5 log det(Sigma_k) = sum_j log (U_k)_jj for the upper-triangular precision factor.
     log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
-    return full_chunk_statistics, np.ascontiguousarray(prec_chol), log_det
+    # The kernel relies on exact zeros below the diagonal.
+    return full_chunk_statistics, np.ascontiguousarray(np.triu(prec_chol)), log_det
 
 
 def _tied_kernel_inputs(params: GaussianMixtureParams, prec_chol: np.ndarray):
     log_det = np.full(params.n_components, np.log(np.diag(prec_chol)).sum())
-    return full_chunk_statistics, np.repeat(prec_chol[None], params.n_components, axis=0), log_det
+    stacked = np.repeat(np.triu(prec_chol)[None], params.n_components, axis=0)
+    return full_chunk_statistics, stacked, log_det
 
 
 def _diag_kernel_inputs(params: GaussianMixtureParams, prec_chol: np.ndarray):
