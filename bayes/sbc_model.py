@@ -108,9 +108,10 @@ def simulate_mixture(theta: dict[str, np.ndarray], n_samples: int,
 def free_scalars(draws: dict[str, np.ndarray], covariance_type: str) -> dict[str, np.ndarray]:
     """The scalars ranked by SBC: weights, means and the free covariance entries.
 
-    Covariances (..., K, D, D) become their lower triangles (``full``), the lower triangle
-    of the shared matrix (``tied``), the variances (``diag``) or one variance per component
-    (``spherical``).
+    Covariances (..., K, D, D) become their lower triangles (``full``, shape (..., K,
+    D(D+1)/2), entries in ``numpy.tril_indices`` order: Sigma_00, Sigma_10, Sigma_11, ...),
+    the lower triangle of the shared matrix (``tied``), the variances (``diag``) or one
+    variance per component (``spherical``).
     """
     cov = draws["covariances"]
     n_features = cov.shape[-1]
