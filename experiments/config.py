@@ -111,6 +111,7 @@ class MCMCSettings:
     target_accept: float = _key(0.9, real(0.0, 1.0, low_open=True, high_open=True))
     covariance_type: str = _key("full", choice(COVARIANCE_TYPES))
     formulation: str = _key("marginalized", choice(FORMULATIONS))
+    order_means: bool = _key(True, boolean)
     priors: PriorSettings = field(default_factory=PriorSettings)
 
 

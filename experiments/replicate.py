@@ -168,8 +168,29 @@ def save_em_model(path: Path, task: ReplicateTask, aligned: GaussianMixtureParam
     save_model(path, model)  # atomic (temporary file + os.replace) in emgmm.io
 
 
-def mcmc_stage(task: ReplicateTask, X: np.ndarray, truth) -> dict:
-    """Sample the posterior and align its components (and memberships) to the truth."""
+def relabel_to_em(datatree, em_means: np.ndarray):
+    """Relabel unordered draws to the EM solution; the fraction of draws that were switched.
+
+    Used when the ordering constraint is off (``order_means = false``): each draw is
+    matched to the EM means by the Hungarian algorithm (:func:`bayes.relabel_draws`). A
+    draw counts as switched when its permutation differs from the most frequent one.
+    """
+    from bayes.relabel import relabel_draws, relabelling_permutations
+
+    means = datatree["posterior"]["means"].values
+    permutations = relabelling_permutations(means.reshape(-1, *means.shape[2:]), em_means)
+    _, inverse, counts = np.unique(permutations, axis=0, return_inverse=True,
+                                   return_counts=True)
+    switched = float(np.mean(inverse.ravel() != np.argmax(counts)))
+    return relabel_draws(datatree, em_means), switched
+
+
+def mcmc_stage(task: ReplicateTask, X: np.ndarray, truth, em_means: np.ndarray) -> dict:
+    """Sample the posterior and align its components (and memberships) to the truth.
+
+    With ``order_means`` off, the draws are first relabelled to the EM solution
+    (``em_means``, already in the true order).
+    """
     import xarray as xr
 
     from bayes import sample
@@ -180,6 +201,9 @@ def mcmc_stage(task: ReplicateTask, X: np.ndarray, truth) -> dict:
         progressbar=task.progressbar, **task.mcmc_options,
     )
     runtime = time.perf_counter() - start
+    switched = None
+    if not task.mcmc_options.get("order_means", True):
+        datatree, switched = relabel_to_em(datatree, em_means)
     posterior = datatree["posterior"].to_dataset()
     order = metrics.align_components(truth, metrics.posterior_mean_params(posterior))
     datatree["posterior"] = xr.DataTree(metrics.permute_posterior(posterior, order))
@@ -193,7 +217,7 @@ def mcmc_stage(task: ReplicateTask, X: np.ndarray, truth) -> dict:
     datatree["latent"] = xr.DataTree(latent)
     return {"datatree": datatree, "order": order, "runtime": runtime,
             "sampling_time": float(datatree.attrs.get("sampling_time", runtime)),
-            "membership": membership, "labels": labels}
+            "membership": membership, "labels": labels, "switched": switched}
 
 
 # ---------------------------------------------------------------------------------------
@@ -247,9 +271,15 @@ def em_row(data, truth, em: dict) -> dict:
     }
 
 
+def _relabelling_columns(switched: float | None) -> dict:
+    if switched is None:  # ordering constraint on: nothing relabelled
+        return {}
+    return {"label_switching_repaired": switched > 0, "relabelled_fraction": switched}
+
+
 def _mcmc_row(task, data, truth, em, out: Path, payload: dict) -> dict:
     try:
-        mcmc = mcmc_stage(task, data.X, truth)
+        mcmc = mcmc_stage(task, data.X, truth, em["aligned"].means)
         save_datatree_atomic(out / "mcmc.nc", mcmc["datatree"])
         payload["permutations"]["mcmc"] = mcmc["order"].tolist()
         datatree = mcmc["datatree"]
@@ -264,6 +294,7 @@ def _mcmc_row(task, data, truth, em, out: Path, payload: dict) -> dict:
                 task.mcmc_covariance_type, mcmc["sampling_time"], task.interval_prob),
             **metrics.em_mcmc_agreement(em["responsibilities"], em["labels"],
                                         mcmc["membership"], mcmc["labels"]),
+            **_relabelling_columns(mcmc["switched"]),
         }
     except Exception as error:  # noqa: BLE001 - EM results stand; MCMC failure recorded
         payload["error"] = one_line(error)

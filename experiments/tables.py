@@ -29,6 +29,7 @@ METRIC_COLUMNS = (
     "n_iter", "converged",
     # MCMC only
     "max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "ess_per_second", "coverage",
+    "label_switching_repaired", "relabelled_fraction",
     # EM against MCMC (on the mcmc row)
     "em_in_interval", "em_distance_sd_mean", "em_distance_sd_max", "em_mcmc_ari",
     "em_mcmc_accuracy", "responsibility_mad",

@@ -30,7 +30,8 @@ def mcmc_options(config: ExperimentConfig) -> dict | None:
 
     return {"priors": Priors(**mcmc.priors.as_kwargs()), "sampler": mcmc.sampler,
             "draws": mcmc.draws, "tune": mcmc.tune, "chains": mcmc.chains, "init": mcmc.init,
-            "target_accept": mcmc.target_accept, "formulation": mcmc.formulation}
+            "target_accept": mcmc.target_accept, "formulation": mcmc.formulation,
+            "order_means": mcmc.order_means}
 
 
 def grid_columns(grid_values: dict) -> dict:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import bayes
-from reference_posterior import reference_moments
+from tests.bayes.reference_posterior import reference_moments
 
 REFERENCE_PRIORS = bayes.Priors(
     weights_concentration=5.0,  # Dirichlet(5, 5): theta ~ Beta(5, 5)

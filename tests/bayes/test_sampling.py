@@ -12,7 +12,7 @@ from sklearn.metrics import confusion_matrix
 import bayes
 from bayes import sampling
 from bayes.initvals import fit_em_solution
-from conftest import SEPARATED_DRAWS
+from tests.bayes.conftest import SEPARATED_DRAWS
 
 FAST = {"draws": 100, "tune": 100, "chains": 2, "cores": 1}
 

@@ -17,9 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-import report_fixtures  # noqa: E402
+from tests.experiments import report_fixtures  # noqa: E402
 
 from experiments.report import build_report  # noqa: E402
 from experiments.report import comparison_figures as cmp  # noqa: E402
