@@ -36,6 +36,20 @@ from emgmm.params import (
     full_covariances,
 )
 from emgmm.selection import ModelSelection, SelectionRow, select_model
+from emgmm.map_em import MAPEMResult, fit_map_em, map_m_step, map_objective
+from emgmm.map_prior import (
+    ConjugatePrior,
+    default_conjugate_prior,
+    flat_conjugate_prior,
+    log_prior_density,
+    matched_shrinkage,
+)
+from emgmm.uncertainty import (
+    ParameterUncertainty,
+    align_to_reference,
+    bootstrap_standard_errors,
+    information_standard_errors,
+)
 from emgmm.steps import (
     e_step,
     estimate_gaussian_parameters,
@@ -45,6 +59,19 @@ from emgmm.steps import (
 )
 
 __all__ = [
+    "ConjugatePrior",
+    "MAPEMResult",
+    "ParameterUncertainty",
+    "align_to_reference",
+    "bootstrap_standard_errors",
+    "default_conjugate_prior",
+    "fit_map_em",
+    "flat_conjugate_prior",
+    "information_standard_errors",
+    "log_prior_density",
+    "map_m_step",
+    "map_objective",
+    "matched_shrinkage",
     "COVARIANCE_TYPES",
     "CollapsedComponentWarning",
     "ConvergenceWarning",
