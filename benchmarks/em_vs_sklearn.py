@@ -6,7 +6,8 @@
 Both engines start from the same parameters on the same data. scikit-learn's iteration is
 timed as its own loop body, ``_e_step`` then ``_m_step`` (what ``fit`` repeats), after
 ``_initialize`` has loaded the ``*_init`` arrays. Timings interleave the two engines'
-iterations in one process, so that both see the same load on a shared machine. Memory is
+iterations in one process, so that both see the same load on a shared machine, with a
+short pause before each timed iteration (idle OpenBLAS threads spin for a while). Memory is
 measured with one engine per fresh subprocess: the peak resident memory (``VmHWM``, reset
 just before the first iteration, so that data generation and kernel compilation do not
 count) minus the resident size before the first iteration (data already in memory) is the
@@ -33,6 +34,7 @@ TRAJECTORY = [("full", 100_000, 10, 10), ("diag", 100_000, 10, 10), ("full", 50_
               ("tied", 50_000, 5, 4), ("spherical", 50_000, 5, 4)]
 SCALING = [100_000, 1_000_000, 10_000_000]
 QUICK_FACTOR = 20
+PAUSE_SECONDS = 0.5
 
 
 # --- data and start ------------------------------------------------------------------------
@@ -111,7 +113,7 @@ def emgmm_stepper(X, start, reg_covar: float = 1e-6):
 STEPPERS = {"sklearn": sklearn_stepper, "emgmm": emgmm_stepper}
 
 
-def side_by_side(X, start, engines, n_iter: int) -> dict:
+def side_by_side(X, start, engines, n_iter: int, pause: float = 0.0) -> dict:
     """Iterations of the engines interleaved (alternating which goes first), so that both see
     the same machine load; ``{engine: {"seconds": [...], "history": [...]}}``."""
     steps = {name: STEPPERS[name](X, start) for name in engines}
@@ -119,6 +121,9 @@ def side_by_side(X, start, engines, n_iter: int) -> dict:
     for iteration in range(n_iter):
         order = list(engines) if iteration % 2 == 0 else list(reversed(engines))
         for name in order:
+            # Let the BLAS threads of the previous engine stop spinning (OpenBLAS keeps its
+            # idle threads busy-waiting for a while after each call) before timing the next.
+            time.sleep(pause)
             tic = time.perf_counter()
             log_likelihood = steps[name]()
             out[name]["seconds"].append(time.perf_counter() - tic)
@@ -150,7 +155,8 @@ def run_job(engines: list, covariance_type: str, n_samples: int, n_features: int
         side_by_side(X[:2000], start, engines, 1)  # imports, kernel compilation or cache load
     _reset_peak_memory()
     before = _status_bytes("VmRSS")
-    runs = side_by_side(X, start, engines, n_iter)
+    pause = PAUSE_SECONDS if len(engines) > 1 else 0.0
+    runs = side_by_side(X, start, engines, n_iter, pause=pause)
     peak = _status_bytes("VmHWM")
     return {"runs": runs, "peak_bytes": peak, "extra_bytes": peak - before, "data_bytes": X.nbytes}
 
@@ -285,7 +291,7 @@ def main(argv=None) -> None:
     shrink = lambda sizes: [(c, n // scale, d, k) for c, n, d, k in sizes]  # noqa: E731
     tic = time.perf_counter()
     print(f"# EM speed: emgmm vs scikit-learn\n\n{machine_description()}")
-    speed_table(shrink(BIG), n_iter=3)
+    speed_table(shrink(BIG), n_iter=5)
     trajectory_table(shrink(TRAJECTORY))
     scaling_table([n // scale for n in SCALING])
     small_problem()
