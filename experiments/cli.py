@@ -3,8 +3,8 @@
 ::
 
     gmm-compare run [CONFIG] [--out DIR] [--executor serial|process|dask] [--workers N]
-                    [--scheduler ADDRESS]
-    gmm-compare validate CONFIG
+                    [--scheduler ADDRESS] [--quick]
+    gmm-compare validate CONFIG [--quick]
     gmm-compare configs
     gmm-compare report RUN_DIR
 
@@ -54,9 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="worker processes for process/dask (default: 2)")
     run.add_argument("--scheduler", default=None,
                      help="address of a running Dask scheduler (with --executor dask)")
+    run.add_argument("--quick", action="store_true",
+                     help="apply the config's [quick] overrides (run name <name>-quick)")
 
     validate = commands.add_parser("validate", help="check a config without running it")
     validate.add_argument("config", help="a bundled config name or a TOML file")
+    validate.add_argument("--quick", action="store_true",
+                          help="validate the variant with the [quick] overrides applied")
 
     commands.add_parser("configs", help="list the bundled configs")
 
@@ -70,8 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------------------------
 
 
-def load(argument: str | None):
+def load(argument: str | None, quick: bool = False):
     """Resolve a config argument (bundled name or path) and validate it.
+
+    With ``quick``, the config's ``[quick]`` overrides are applied first.
 
     Validation includes drawing every cell's true parameters with the run's seeds, so an
     unreachable overlap target is bad input, reported before anything is written.
@@ -79,7 +85,7 @@ def load(argument: str | None):
     from experiments.config import load_config, resolve_config_argument
     from experiments.plan import check_reachable
 
-    config = load_config(resolve_config_argument(argument))
+    config = load_config(resolve_config_argument(argument), quick=quick)
     check_reachable(config)
     return config
 
@@ -100,7 +106,7 @@ def command_run(args: argparse.Namespace, console: Console) -> int:
     from experiments.artifacts import check_output_dir
     from experiments.runner import run_experiment
 
-    config = load(args.config)
+    config = load(args.config, args.quick)
     workers, scheduler = run_options(args)
     run_dir = args.out if args.out is not None else DEFAULT_RUNS_DIR / config.name
     check_output_dir(run_dir, config.to_toml())
@@ -109,6 +115,10 @@ def command_run(args: argparse.Namespace, console: Console) -> int:
     if outcome.n_failed:
         console.print(f"{outcome.n_failed} replicate(s) failed: see the error column of "
                       f"{run_dir / 'results.csv'}; rerun the same command to retry them.")
+        status = EXIT_FAILED
+    if outcome.n_sbc_failed:
+        console.print(f"{outcome.n_sbc_failed} SBC simulation(s) failed: see "
+                      f"{run_dir / 'sbc'}; rerun the same command to retry them.")
         status = EXIT_FAILED
     if config.report.enabled:
         status = max(status, build_report_if_available(run_dir, console))
@@ -137,10 +147,12 @@ def build_report_if_available(run_dir: Path, console: Console) -> int:
 def command_validate(args: argparse.Namespace, console: Console) -> int:
     from experiments.plan import plan_cells
 
-    config = load(args.config)
+    config = load(args.config, args.quick)
     n_cells = len(plan_cells(config))
-    console.print(f"{config.source}: valid; {n_cells} cell(s) x {config.replicates} "
-                  f"replicate(s), MCMC {'on' if config.mcmc.enabled else 'off'}")
+    sbc = f", {config.sbc.n_simulations} SBC simulation(s)" if config.sbc.enabled else ""
+    quick = " (--quick variant)" if args.quick else ""
+    console.print(f"{config.source}{quick}: valid; {n_cells} cell(s) x {config.replicates} "
+                  f"replicate(s), MCMC {'on' if config.mcmc.enabled else 'off'}{sbc}")
     return EXIT_OK
 
 

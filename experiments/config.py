@@ -14,14 +14,13 @@ import itertools
 import math
 import os
 import tomllib
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from experiments.config_checks import (
     NAME_PATTERN,
-    Checker,
     ConfigError,
     boolean,
     choice,
@@ -32,9 +31,19 @@ from experiments.config_checks import (
     positive,
     real,
     reject_unknown,
+    setting,
     show,
     table,
     text,
+)
+from experiments.config_study import (
+    SBCSettings,
+    SelectionSettings,
+    check_quick_tables,
+    check_sbc,
+    deep_merge,
+    prefixed,
+    quick_name,
 )
 from experiments.generate import COVARIANCE_SHAPES, OVERLAP_KINDS, DataSpec
 
@@ -48,6 +57,7 @@ SAMPLERS = ("pymc", "nutpie", "numpyro")
 MCMC_INITS = ("em", "jitter")
 FORMULATIONS = ("marginalized", "explicit")
 SCALE_PRIORS = ("halfnormal", "exponential", "halfcauchy")
+EM_INTERVALS = ("none", "bootstrap", "information", "both")
 
 
 # ---------------------------------------------------------------------------------------
@@ -55,9 +65,7 @@ SCALE_PRIORS = ("halfnormal", "exponential", "halfcauchy")
 # ---------------------------------------------------------------------------------------
 
 
-def _key(default: Any, check: Checker) -> Any:
-    """A section field with its default and its checker."""
-    return field(default=default, metadata={"check": check})
+_key = setting
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,14 @@ class EMSettings:
     tol: float = _key(1e-3, positive())
     reg_covar: float = _key(1e-6, real(0.0))
     init_params: str = _key("kmeans", choice(INIT_PARAMS))
+    intervals: str = _key("none", choice(EM_INTERVALS))
+    n_bootstrap: int = _key(200, integer(2))
+
+    @property
+    def interval_methods(self) -> tuple[str, ...]:
+        """The interval methods to compute: () for "none", both for "both"."""
+        both = ("bootstrap", "information")
+        return {"none": (), "both": both}.get(self.intervals, (self.intervals,))
 
 
 @dataclass(frozen=True)
@@ -175,7 +191,8 @@ _DATA = {
     "outlier_fraction": real(0.0, 0.5, high_open=True),
 }
 _DATA_REQUIRED = ("n_samples", "n_features", "n_components")
-_SECTIONS = ("experiment", "data", "em", "mcmc", "metrics", "report")
+_SECTIONS = ("experiment", "data", "em", "mcmc", "metrics", "report", "selection", "sbc",
+             "quick")
 
 
 def _section(raw: Any, settings: type, path: str) -> dict[str, Any]:
@@ -242,6 +259,9 @@ class ExperimentConfig:
     mcmc: MCMCSettings = field(default_factory=MCMCSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    selection: SelectionSettings = field(default_factory=SelectionSettings)
+    sbc: SBCSettings = field(default_factory=SBCSettings)
+    quick: dict[str, Any] = field(default_factory=dict)
     source: str = field(default="<dict>", compare=False)
 
     @property
@@ -267,7 +287,8 @@ class ExperimentConfig:
         return {"experiment": plain(self.experiment),
                 "data": {k: v for k, v in data.items() if v is not None},
                 "em": plain(self.em), "mcmc": mcmc, "metrics": plain(self.metrics),
-                "report": plain(self.report)}
+                "report": plain(self.report), "selection": plain(self.selection),
+                "sbc": plain(self.sbc)} | ({"quick": self.quick} if self.quick else {})
 
     def to_toml(self) -> str:
         """The resolved config as TOML; ``parse_config(tomllib.loads(...))`` gives it back."""
@@ -295,8 +316,14 @@ def _dump_toml(tables: dict[str, Any], prefix: str = "") -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def parse_config(raw: dict[str, Any], source: str = "<dict>") -> ExperimentConfig:
+def parse_config(raw: dict[str, Any], source: str = "<dict>", *, quick: bool = False
+                 ) -> ExperimentConfig:
     """Validate a parsed TOML document and fill in every default.
+
+    With ``quick``, the ``[quick]`` overrides are merged in first (the ``--quick`` variant,
+    named ``<name>-quick`` unless ``[quick.experiment] name`` is given). Without it, the
+    ``[quick]`` table is still validated (merged, errors named ``quick.<key>``) and kept in
+    the resolved config.
 
     Raises
     ------
@@ -304,6 +331,23 @@ def parse_config(raw: dict[str, Any], source: str = "<dict>") -> ExperimentConfi
         One line naming the key path, the problem and the allowed values.
     """
     reject_unknown(table(raw, "config"), _SECTIONS, "")
+    base = {key: value for key, value in raw.items() if key != "quick"}
+    config = _parse_sections(base, source)
+    overrides = check_quick_tables(raw.get("quick", {}), _SECTIONS[:-1])
+    if quick and not overrides:
+        raise ConfigError("quick", "--quick needs a [quick] table of overrides in the config")
+    named = deep_merge({"experiment": {"name": quick_name(config.name)}}, overrides)
+    try:
+        variant = _parse_sections(deep_merge(base, named), source)
+    except ConfigError as error:
+        raise prefixed(error, "quick.") from None
+    if quick:
+        return variant
+    return replace(config, quick=overrides) if overrides else config
+
+
+def _parse_sections(raw: dict[str, Any], source: str) -> ExperimentConfig:
+    """Every section but ``[quick]``, validated, defaults filled in."""
     if "data" not in raw:
         raise ConfigError("data", "required section [data] missing")
     default_name = Path(source).stem if source.endswith(".toml") else "experiment"
@@ -321,12 +365,15 @@ def parse_config(raw: dict[str, Any], source: str = "<dict>") -> ExperimentConfi
         mcmc=MCMCSettings(**mcmc, priors=priors),
         metrics=MetricsSettings(**_section(raw.get("metrics", {}), MetricsSettings, "metrics")),
         report=ReportSettings(**_section(raw.get("report", {}), ReportSettings, "report")),
+        selection=SelectionSettings(**_section(raw.get("selection", {}), SelectionSettings,
+                                               "selection")),
+        sbc=check_sbc(SBCSettings(**_section(raw.get("sbc", {}), SBCSettings, "sbc"))),
         source=source,
     )
 
 
-def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:
-    """Read and validate a TOML config file."""
+def load_config(path: str | os.PathLike[str], *, quick: bool = False) -> ExperimentConfig:
+    """Read and validate a TOML config file (its ``--quick`` variant with ``quick``)."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -338,7 +385,7 @@ def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:
         raise ConfigError("", f"config file {str(path)!r} cannot be read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError("", f"{path.name}: invalid TOML: {error}") from None
-    return parse_config(raw, source=str(path))
+    return parse_config(raw, source=str(path), quick=quick)
 
 
 def bundled_configs() -> dict[str, Path]:

@@ -10,6 +10,7 @@ import difflib
 import json
 import math
 import re
+from dataclasses import field
 from typing import Any, Callable
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -121,6 +122,21 @@ def list_of(element: Checker, allow_scalar: bool = False) -> Checker:
         if not isinstance(value, list) or not value:
             raise fail(path, "must be a non-empty list", value)
         return tuple(element(v, f"{path}[{i}]") for i, v in enumerate(value))
+    return check
+
+
+def setting(default: Any, check: Checker) -> Any:
+    """A settings-dataclass field with its default and its checker (in the metadata)."""
+    return field(default=default, metadata={"check": check})
+
+
+def integer_list(low: int) -> Checker:
+    """A non-empty list of distinct integers >= ``low``, sorted, stored as a tuple."""
+    def check(value: Any, path: str) -> tuple[int, ...]:
+        values = list_of(integer(low))(value, path)
+        if len(set(values)) != len(values):
+            raise fail(path, "values must be distinct", value)
+        return tuple(sorted(values))
     return check
 
 

@@ -58,7 +58,13 @@ class ReplicateTask:
     mcmc_options : dict or None
         Keyword arguments of :func:`bayes.sample`; None disables MCMC.
     interval_prob : float
-        Probability of the central posterior intervals.
+        Probability of the central posterior intervals (and of EM's intervals).
+    em_intervals : tuple of str
+        EM interval methods whose coverage is measured: ``bootstrap``, ``information``.
+    n_bootstrap : int
+        Bootstrap resamples per replicate.
+    selection : dict or None
+        Keyword arguments of :func:`experiments.selection.selection_columns`; None: off.
     progressbar : bool
         Show PyMC's progress bar (serial runs only).
     """
@@ -76,6 +82,9 @@ class ReplicateTask:
     em_options: dict = field(default_factory=dict)
     mcmc_options: dict | None = None
     interval_prob: float = metrics.DEFAULT_INTERVAL_PROB
+    em_intervals: tuple[str, ...] = ()
+    n_bootstrap: int = 200
+    selection: dict | None = None
     progressbar: bool = False
 
 
@@ -245,7 +254,8 @@ def run_replicate(task: ReplicateTask) -> dict:
             save_npz_atomic(out / "em_fit.npz", **em_fit_arrays(em))
             save_em_model(out / "em_model.npz", task, em["aligned"], em["result"])
             payload["permutations"]["em"] = em["order"].tolist()
-            payload["rows"].append({**base, "method": "em", **shared, **em_row(data, truth, em)})
+            payload["rows"].append({**base, "method": "em", **shared, **em_row(data, truth, em),
+                                    **_em_interval_columns(task, data.X, truth, em)})
         except Exception as error:  # noqa: BLE001 - recorded, the sweep goes on
             payload["error"] = one_line(error)
             methods = ("em",) if task.mcmc_options is None else ("em", "mcmc")
@@ -255,6 +265,9 @@ def run_replicate(task: ReplicateTask) -> dict:
         if em is not None and task.mcmc_options is not None:
             payload["rows"].append({**base, "method": "mcmc", **shared,
                                     **_mcmc_row(task, data, truth, em, out, payload)})
+        if em is not None and task.selection is not None:
+            payload["rows"].append({**base, "method": "selection", **shared,
+                                    **_selection_row(task, data, payload)})
     payload["warnings"] = sorted({one_line(w.message) for w in caught})
     write_json_atomic(out / METRICS_FILE, payload)
     return payload
@@ -269,6 +282,32 @@ def em_row(data, truth, em: dict) -> dict:
         "n_iter": int(result.n_iter),
         "converged": bool(result.converged),
     }
+
+
+def _em_interval_columns(task: ReplicateTask, X: np.ndarray, truth, em: dict) -> dict:
+    """``coverage_bootstrap`` / ``coverage_information``; a failed method becomes a warning."""
+    from experiments.calibration import em_interval_columns
+
+    columns, notes = em_interval_columns(
+        X, em["aligned"], truth, task.em_intervals, level=task.interval_prob,
+        n_bootstrap=task.n_bootstrap, em_seed=task.seeds.em,
+        reg_covar=task.em_options.get("reg_covar", 1e-6))
+    for note in notes:
+        warnings.warn(note, stacklevel=1)
+    return columns
+
+
+def _selection_row(task: ReplicateTask, data, payload: dict) -> dict:
+    """K chosen by BIC, ICL (and PSIS-LOO); a failure is recorded on this row only."""
+    from experiments.selection import selection_columns
+
+    try:
+        return selection_columns(data.X, data.spec.n_components, seed=task.seeds.mcmc,
+                                 covariance_type=task.em_covariance_type,
+                                 em_options=task.em_options, **task.selection)
+    except Exception as error:  # noqa: BLE001 - EM and MCMC results stand
+        payload["error"] = payload["error"] or one_line(error)
+        return {"error": one_line(error)}
 
 
 def _relabelling_columns(switched: float | None) -> dict:

@@ -11,6 +11,10 @@ directory have been validated:
    progress bar;
 4. rebuild ``results.csv`` and ``summary.csv`` from every ``metrics.json`` and print the
    aggregated table.
+
+With ``[sbc] enabled``, the SBC simulations (:mod:`experiments.sbc_tasks`) are tasks of the
+same executor pass, skipped when finished like the replicates, and ``sbc_ranks.csv`` and
+``sbc_summary.csv`` are rebuilt at the end.
 """
 
 from __future__ import annotations
@@ -34,6 +38,14 @@ from experiments.artifacts import (
 )
 from experiments.executors import EXECUTORS
 from experiments.replicate import ReplicateTask, one_line, run_replicate
+from experiments.sbc_tasks import (
+    SBCTask,
+    build_sbc_tasks,
+    is_sbc_finished,
+    run_sbc_simulation,
+    sbc_failure_record,
+    write_sbc_tables,
+)
 from experiments.tables import console_table, write_tables
 from experiments.tasks import build_tasks, resolved_config_text
 
@@ -53,6 +65,10 @@ class RunOutcome:
         Replicates whose metrics.json records an error after this run.
     results, summary : pandas.DataFrame
         The tables written to results.csv and summary.csv.
+    sbc_summary : pandas.DataFrame or None
+        The table written to sbc_summary.csv (None without ``[sbc] enabled``).
+    n_sbc_failed : int
+        SBC simulations whose record holds an error after this run.
     """
 
     run_dir: Path
@@ -61,6 +77,8 @@ class RunOutcome:
     n_failed: int
     results: pd.DataFrame
     summary: pd.DataFrame
+    sbc_summary: pd.DataFrame | None = None
+    n_sbc_failed: int = 0
 
 
 def is_finished(task: ReplicateTask) -> bool:
@@ -85,6 +103,30 @@ def failure_payload(task: ReplicateTask, error: BaseException) -> dict:
         "rows": [{**base, "method": m, "error": message} for m in methods],
         "permutations": {}, "warnings": [], "error": message,
     }
+
+
+def record_replicate_failure(task: ReplicateTask, error: BaseException) -> None:
+    path = replicate_dir(Path(task.run_dir), task.cell_id, task.replicate)
+    write_json_atomic(path / METRICS_FILE, failure_payload(task, error))
+
+
+def run_task(task: ReplicateTask | SBCTask) -> dict:
+    """Run a replicate or an SBC simulation (the function every executor maps)."""
+    return TASK_RUNNERS[type(task)](task)
+
+
+# task type -> its runner, and the record written when its worker crashed (looked up at
+# call time, so that the module's functions can be replaced, e.g. in tests)
+TASK_RUNNERS = {ReplicateTask: lambda task: run_replicate(task),
+                SBCTask: lambda task: run_sbc_simulation(task)}
+TASK_FAILURES = {ReplicateTask: lambda task, error: record_replicate_failure(task, error),
+                 SBCTask: lambda task, error: sbc_failure_record(task, error)}
+
+
+def task_label(task: ReplicateTask | SBCTask) -> str:
+    if isinstance(task, SBCTask):
+        return f"sbc sim-{task.simulation}"
+    return f"{task.cell_id} rep-{task.replicate}"
 
 
 def write_provenance(config, run_dir: Path) -> None:
@@ -127,34 +169,47 @@ def run_experiment(
     run_dir = Path(run_dir)
     write_provenance(config, run_dir)
     tasks = build_tasks(config, run_dir, progressbar=executor == "serial")
+    sbc_tasks = build_sbc_tasks(config, run_dir)
     pending = [task for task in tasks if not is_finished(task)]
+    pending_sbc = [task for task in sbc_tasks if not is_sbc_finished(task)]
     n_skipped = len(tasks) - len(pending)
-    if n_skipped:
+    if n_skipped or len(pending_sbc) < len(sbc_tasks):
+        sbc_note = (f" and {len(sbc_tasks) - len(pending_sbc)} finished SBC simulation(s) of "
+                    f"{len(sbc_tasks)}" if sbc_tasks else "")
         console.print(
-            f"Resuming {run_dir}: skipping {n_skipped} finished replicate(s) of {len(tasks)}; "
-            f"{len(pending)} to run."
+            f"Resuming {run_dir}: skipping {n_skipped} finished replicate(s) of {len(tasks)}"
+            f"{sbc_note}; {len(pending) + len(pending_sbc)} to run."
         )
-    _execute(pending, executor, workers, scheduler, console)
+    _execute(pending + pending_sbc, executor, workers, scheduler, console)
     results, summary = write_tables(run_dir)
     console.print(console_table(summary, results, title=f"{run_dir}"))
     failed = results.loc[results["error"].astype(str) != "", ["cell_id", "replicate"]]
     n_failed = len(failed.drop_duplicates())
-    return RunOutcome(run_dir, len(tasks), n_skipped, n_failed, results, summary)
+    sbc_summary, n_sbc_failed = None, 0
+    if sbc_tasks:
+        ranks, sbc_summary = write_sbc_tables(run_dir, config.sbc)
+        n_sbc_failed = len(sbc_tasks) - len(ranks)
+        console.print(f"SBC: {len(ranks)} of {len(sbc_tasks)} simulation(s); smallest "
+                      f"uniformity p-value {sbc_summary['pvalue'].min():.3g}"
+                      if len(sbc_summary) else f"SBC: {len(ranks)} simulation(s) finished")
+    return RunOutcome(run_dir, len(tasks), n_skipped, n_failed, results, summary,
+                      sbc_summary, n_sbc_failed)
 
 
-def _execute(tasks: list[ReplicateTask], executor: str, workers: int, scheduler, console) -> None:
+def _execute(tasks: list, executor: str, workers: int, scheduler, console) -> None:
     if not tasks:
         return
     columns = (
         TextColumn("[progress.description]{task.description}"), BarColumn(),
         MofNCompleteColumn(), TimeElapsedColumn(),
     )
-    n_cells = len({task.cell_id for task in tasks})
+    n_cells = len({task.cell_id for task in tasks if isinstance(task, ReplicateTask)})
+    n_sbc = sum(isinstance(task, SBCTask) for task in tasks)
+    label = f"{n_cells} cell(s), replicates" + (f" + {n_sbc} SBC simulation(s)" if n_sbc else "")
     with Progress(*columns, console=console, transient=False) as progress:
-        bar = progress.add_task(f"{n_cells} cell(s), replicates", total=len(tasks))
-        for task, outcome in EXECUTORS[executor](run_replicate, tasks, workers, scheduler):
+        bar = progress.add_task(label, total=len(tasks))
+        for task, outcome in EXECUTORS[executor](run_task, tasks, workers, scheduler):
             if isinstance(outcome, BaseException):
-                path = replicate_dir(Path(task.run_dir), task.cell_id, task.replicate)
-                write_json_atomic(path / METRICS_FILE, failure_payload(task, outcome))
-                progress.console.print(f"{task.cell_id} rep-{task.replicate}: {one_line(outcome)}")
+                TASK_FAILURES[type(task)](task, outcome)
+                progress.console.print(f"{task_label(task)}: {one_line(outcome)}")
             progress.advance(bar)

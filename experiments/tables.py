@@ -25,17 +25,20 @@ METRIC_COLUMNS = (
     # both methods (MCMC at its posterior mean)
     "log_likelihood", "log_likelihood_truth", "weights_error", "means_error",
     "covariances_error", "ari", "accuracy", "runtime_s",
-    # EM only
-    "n_iter", "converged",
+    # EM only (coverage of EM's intervals with [em] intervals)
+    "n_iter", "converged", "coverage_bootstrap", "coverage_information",
     # MCMC only
     "max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "ess_per_second", "coverage",
     "label_switching_repaired", "relabelled_fraction",
     # EM against MCMC (on the mcmc row)
     "em_in_interval", "em_distance_sd_mean", "em_distance_sd_max", "em_mcmc_ari",
     "em_mcmc_accuracy", "responsibility_mad",
+    # model selection (on the selection row, with [selection] enabled)
+    "k_true", "k_bic", "k_icl", "k_loo", "k_bic_correct", "k_icl_correct", "k_loo_correct",
+    "elpd_loo_best",
 )
 ERROR_COLUMN = "error"
-METHOD_ORDER = {"em": 0, "mcmc": 1}
+METHOD_ORDER = {"em": 0, "mcmc": 1, "selection": 2}
 
 # (column, header) of the console table; each shows mean +- std over replicates.
 CONSOLE_COLUMNS = (
@@ -44,6 +47,10 @@ CONSOLE_COLUMNS = (
     ("ari", "ARI"),
     ("max_rhat", "R-hat"),
     ("coverage", "coverage"),
+    ("coverage_bootstrap", "cov. boot"),
+    ("coverage_information", "cov. info"),
+    ("k_bic_correct", "K by BIC"),
+    ("k_loo_correct", "K by LOO"),
     ("em_mcmc_ari", "EM~MCMC ARI"),
     ("runtime_s", "time s"),
 )

@@ -34,6 +34,20 @@ def mcmc_options(config: ExperimentConfig) -> dict | None:
             "order_means": mcmc.order_means}
 
 
+def selection_options(config: ExperimentConfig) -> dict | None:
+    """Keyword arguments of :func:`experiments.selection.selection_columns`; None when off."""
+    selection = config.selection
+    if not selection.enabled:
+        return None
+    mcmc = mcmc_options(config) if selection.loo else None
+    sampling = None if mcmc is None else {
+        "priors": mcmc["priors"], "sampler": mcmc["sampler"],
+        "target_accept": mcmc["target_accept"], "draws": selection.draws,
+        "tune": selection.tune, "chains": selection.chains,
+        "covariance_type": config.mcmc.covariance_type}
+    return {"k_values": selection.k_values, "loo_options": sampling}
+
+
 def grid_columns(grid_values: dict) -> dict:
     """Grid values as results.csv cells: lists (e.g. weights) become ``"[0.3, 0.7]"``."""
     return {key: str(list(value)) if isinstance(value, (tuple, list)) else value
@@ -44,6 +58,7 @@ def build_tasks(config: ExperimentConfig, run_dir: Path, progressbar: bool = Fal
                 ) -> list[ReplicateTask]:
     """One task per cell x replicate, in plan order, each with the plan's seeds."""
     em, mcmc = em_options(config), mcmc_options(config)
+    selection = selection_options(config)
     return [
         ReplicateTask(
             run_dir=str(run_dir), cell_id=cell.cell_id, cell_index=cell.index,
@@ -53,7 +68,9 @@ def build_tasks(config: ExperimentConfig, run_dir: Path, progressbar: bool = Fal
             em_covariance_type=config.em.covariance_type,
             mcmc_covariance_type=config.mcmc.covariance_type,
             em_options=em, mcmc_options=mcmc,
-            interval_prob=config.metrics.interval_prob, progressbar=progressbar,
+            interval_prob=config.metrics.interval_prob,
+            em_intervals=config.em.interval_methods, n_bootstrap=config.em.n_bootstrap,
+            selection=selection, progressbar=progressbar,
         )
         for cell in plan_cells(config)
         for seeds in cell.seeds
