@@ -3,7 +3,8 @@
 This module holds the diagonal kernel and the small linear algebra; the full-covariance
 kernel is in :mod:`emgmm._fast_full_kernel`.
 
-Each kernel walks the rows of a range of chunks once. For every row ``x_i`` it computes the
+Each kernel walks the rows of a range of chunks once, in blocks of ``BLOCK_ROWS`` rows.
+For every row ``x_i`` it computes the
 weighted log-densities :math:`\\ell_{ik} = \\log\\pi_k + \\log\\mathcal N(x_i \\mid m_k,
 \\Sigma_k)`, their log-sum-exp, the responsibilities
 :math:`\\gamma_{ik} = \\exp(\\ell_{ik} - \\log p(x_i))`, and adds the row's contribution to
@@ -21,8 +22,10 @@ diagonal (``diag``/``spherical``). Statistics are stored per chunk and summed in
 by the caller, so the result does not depend on how chunks are spread over threads.
 
 The kernels are serial and release the GIL (``nogil=True``): the caller runs disjoint chunk
-ranges in a thread pool. ``fastmath=False`` keeps IEEE semantics (no reassociation), so the
-numbers equal the readable reference implementation up to rounding.
+ranges in a thread pool. With ``fastmath=False`` the compiler never reorders floating-point
+operations; the kernels fix their own summation order (partial sums per row position in a
+block, added up once per chunk), so results are deterministic and equal the readable
+reference implementation up to rounding.
 """
 
 from __future__ import annotations
