@@ -3,10 +3,9 @@
 This module holds the diagonal kernel and the small linear algebra; the full-covariance
 kernel is in :mod:`emgmm._fast_full_kernel`.
 
-Each kernel walks the rows of a range of chunks once, in blocks of ``BLOCK_ROWS`` rows.
-For every row ``x_i`` it computes the
-weighted log-densities :math:`\\ell_{ik} = \\log\\pi_k + \\log\\mathcal N(x_i \\mid m_k,
-\\Sigma_k)`, their log-sum-exp, the responsibilities
+Each kernel walks the rows of a range of chunks once, in blocks of ``BLOCK_ROWS`` rows. For
+every row ``x_i`` it computes the weighted log-densities :math:`\\ell_{ik} = \\log\\pi_k +
+\\log\\mathcal N(x_i \\mid m_k, \\Sigma_k)`, their log-sum-exp, the responsibilities
 :math:`\\gamma_{ik} = \\exp(\\ell_{ik} - \\log p(x_i))`, and adds the row's contribution to
 the statistics of its chunk, taken about the *current* means :math:`m_k` (shifted sums, so
 that no large raw moment is ever subtracted from another):
