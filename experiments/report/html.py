@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.report import comparison_figures as cmp
+from experiments.report.calibration_figures import calibration_section
 from experiments.report.flags import ess_threshold, run_flags
 from experiments.report.load import Run
 from experiments.report.render import (
@@ -233,10 +234,11 @@ def cells_index(run: Run, detailed: set) -> str:
             + "".join(rows) + "</tbody></table></div>")
 
 
-def contents(run: Run, has_sweeps: bool) -> str:
+def contents(run: Run, has_sweeps: bool, has_calibration: bool = False) -> str:
     items = [("summary", "Run summary"), ("warnings", "Warnings"),
              ("comparison", "Comparison table")]
     items += [("sweeps", "Sweeps")] if has_sweeps else []
+    items += [("calibration", "Calibration")] if has_calibration else []
     items += [("cells", "Cells")]
     links = "".join(f'<li><a href="#{a}">{escape(t)}</a></li>' for a, t in items)
     cell_links = "".join(
@@ -260,6 +262,7 @@ def render_page(run: Run, writer: FigureWriter) -> str:
     name = run_name(run)
     table = comparison_table(run)
     sweeps = sweep_section(run, writer)
+    calibration = calibration_section(run, writer)
     min_ess = ess_threshold(run.config)
     body = [
         f"<h1>EM vs MCMC: {escape(name)}</h1>",
@@ -271,6 +274,7 @@ def render_page(run: Run, writer: FigureWriter) -> str:
         '<h2 id="comparison">Comparison table</h2>',
         comparison_block(table),
         sweeps,
+        calibration,
         cells_index(run, detailed),
     ]
     body += [replicate_section(rep, writer, (rep.cell_id, rep.replicate) in detailed, min_ess)
@@ -279,5 +283,5 @@ def render_page(run: Run, writer: FigureWriter) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>EM vs MCMC report: {escape(name)}</title><style>{STYLE}</style></head>"
-        f"<body>{contents(run, bool(sweeps))}<main>{''.join(body)}</main></body></html>\n"
+        f"<body>{contents(run, bool(sweeps), bool(calibration))}<main>{''.join(body)}</main></body></html>\n"
     )
