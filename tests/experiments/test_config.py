@@ -201,7 +201,7 @@ def test_quickstart_is_the_small_default():
     spec = config.data.cells()[0][1]
     assert (spec.n_samples, spec.n_features, spec.n_components) == (300, 2, 3)
     assert spec.covariance_shape == "full" and spec.overlap <= 0.01
-    assert (config.mcmc.chains, config.mcmc.tune, config.mcmc.draws) == (2, 500, 500)
+    assert (config.mcmc.chains, config.mcmc.tune, config.mcmc.draws) == (2, 1000, 1000)
 
 
 def test_resolved_config_round_trips_with_every_key(tmp_path):
