@@ -24,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from emgmm._fast_kernels import BLOCK_ROWS, _normalise_row, transpose_block
+from emgmm._fast_kernels import BLOCK_ROWS, transpose_block
+from emgmm._fast_softmax import block_responsibilities
 
 # Up to this many features the M-step keeps per-row partial sums (short rows of S_k
 # vectorise badly); above it, rank-one updates along the rows of S_k are faster.
@@ -70,16 +71,7 @@ def _block_log_densities(block, n_rows, means, precisions_cholesky, log_constant
             for r in range(n_rows):
                 squared_norms[r] += whitened_j[r] * whitened_j[r]
         for r in range(n_rows):
-            weighted[r, k] = log_constants[k] - 0.5 * squared_norms[r]
-
-
-@njit(cache=True, fastmath=False, nogil=True)
-def _block_responsibilities(weighted, n_rows, responsibilities):
-    """``gamma_ik`` of one block (stored component-major); returns the block's sum of log p(x_i)."""
-    total = 0.0
-    for r in range(n_rows):
-        total += _normalise_row(weighted[r], responsibilities[:, r])
-    return total
+            weighted[k, r] = log_constants[k] - 0.5 * squared_norms[r]
 
 
 @njit(cache=True, fastmath=False, nogil=True)
@@ -113,7 +105,10 @@ def full_chunk_statistics(
     residuals = np.empty((n_components, n_features, BLOCK_ROWS))
     whitened = np.empty((n_features, BLOCK_ROWS))
     squared_norms = np.empty(BLOCK_ROWS)
-    weighted = np.empty((BLOCK_ROWS, n_components))
+    weighted = np.empty((n_components, BLOCK_ROWS))
+    largest, totals, exponents = np.empty(BLOCK_ROWS), np.empty(BLOCK_ROWS), np.empty(BLOCK_ROWS)
+    scale_bits = np.empty(BLOCK_ROWS, dtype=np.int64)
+    scales = scale_bits.view(np.float64)
     responsibilities = np.empty((n_components, BLOCK_ROWS))
     scaled = np.empty((n_features, BLOCK_ROWS))
     row = np.empty(n_features)
@@ -127,7 +122,8 @@ def full_chunk_statistics(
             transpose_block(X, start, n_rows, block)
             _block_log_densities(block, n_rows, means, precisions_cholesky, log_constants,
                                  residuals, whitened, squared_norms, weighted)
-            total += _block_responsibilities(weighted, n_rows, responsibilities)
+            total += block_responsibilities(weighted[:, :n_rows], n_rows, largest, totals, exponents,
+                                            scale_bits, scales, responsibilities[:, :n_rows])
             for k in range(n_components):
                 resp = responsibilities[k]
                 residual = residuals[k]
