@@ -32,33 +32,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from emgmm._fast_softmax import block_responsibilities
+
 # Rows per block inside a chunk: long enough to vectorise over, short enough for L1.
 BLOCK_ROWS = 64
-
-
-@njit(cache=True, fastmath=False, nogil=True)
-def _normalise_row(weighted, responsibilities):
-    """Log-sum-exp of one row of ``log pi_k + log N(x_i | ...)`` and the responsibilities.
-
-    .. math:: \\log p(x_i) = c + \\log \\sum_k e^{\\ell_{ik} - c}, \\quad
-              \\gamma_{ik} = e^{\\ell_{ik} - c} / \\sum_j e^{\\ell_{ij} - c}, \\quad
-              c = \\max_k \\ell_{ik}
-
-    Subtracting the maximum first means no exp() overflows and the sum is at least 1; each
-    exponential is computed once and serves both results. A row where every component
-    has zero weight gives NaN, which the caller reports.
-    """
-    largest = weighted[0]
-    for k in range(1, weighted.shape[0]):
-        if weighted[k] > largest:
-            largest = weighted[k]
-    total = 0.0
-    for k in range(weighted.shape[0]):
-        responsibilities[k] = np.exp(weighted[k] - largest)
-        total += responsibilities[k]
-    for k in range(weighted.shape[0]):
-        responsibilities[k] /= total
-    return largest + np.log(total)
 
 
 @njit(cache=True, fastmath=False, nogil=True)
@@ -87,7 +64,10 @@ def diag_chunk_statistics(
     block = np.empty((n_features, BLOCK_ROWS))
     residuals = np.empty((n_components, n_features, BLOCK_ROWS))
     squared_norms = np.empty(BLOCK_ROWS)
-    weighted = np.empty((BLOCK_ROWS, n_components))
+    weighted = np.empty((n_components, BLOCK_ROWS))
+    largest, totals, exponents = np.empty(BLOCK_ROWS), np.empty(BLOCK_ROWS), np.empty(BLOCK_ROWS)
+    scale_bits = np.empty(BLOCK_ROWS, dtype=np.int64)
+    scales = scale_bits.view(np.float64)
     responsibilities = np.empty((n_components, BLOCK_ROWS))
     count_sums = np.zeros((n_components, BLOCK_ROWS))
     first_sums = np.zeros((n_components, n_features, BLOCK_ROWS))
@@ -108,9 +88,9 @@ def diag_chunk_statistics(
                         whitened = residual[r] * precision
                         squared_norms[r] += whitened * whitened
                 for r in range(n_rows):
-                    weighted[r, k] = log_constants[k] - 0.5 * squared_norms[r]
-            for r in range(n_rows):
-                total += _normalise_row(weighted[r], responsibilities[:, r])
+                    weighted[k, r] = log_constants[k] - 0.5 * squared_norms[r]
+            total += block_responsibilities(weighted[:, :n_rows], n_rows, largest, totals, exponents,
+                                            scale_bits, scales, responsibilities[:, :n_rows])
             for k in range(n_components):
                 resp, count_sum = responsibilities[k], count_sums[k]
                 for r in range(n_rows):
