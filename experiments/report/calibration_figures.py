@@ -118,6 +118,8 @@ def plot_sbc_histograms(ranks: pd.DataFrame, summary: pd.DataFrame) -> Figure:
         ax.fill_between(edges, np.append(lower, lower[-1]), np.append(upper, upper[-1]),
                         step="post", color="0.85", label=f"{BAND_PROB:.0%} band")
         ax.bar(edges[:-1], counts, width=1.0, align="edge", color="#1f77b4", alpha=0.8)
+        for bound in (lower, upper):  # band edges drawn over the bars, so both stay visible
+            ax.stairs(bound, edges, color="0.35", linewidth=0.9, linestyle="--")
         ax.set_title(f"{name}  p = {pvalue:.2g}", fontsize=9)
         ax.set_xticks([])
     for ax in axes[len(names):]:
