@@ -100,6 +100,7 @@ def em_interval_columns(
     n_bootstrap: int,
     em_seed: int,
     reg_covar: float = 1e-6,
+    refit: Callable[[np.ndarray, GaussianMixtureParams], GaussianMixtureParams] | None = None,
 ) -> tuple[dict[str, float], list[str]]:
     """``coverage_<method>`` columns of the em row, and one-line notes of failed methods.
 
@@ -117,6 +118,9 @@ def em_interval_columns(
     em_seed : int
         The replicate's EM seed (the bootstrap draws from a child of it).
     reg_covar : float
+    refit : callable ``(X, start) -> GaussianMixtureParams``, optional
+        The estimator being bootstrapped and polished (default: ML EM via ``fit_em``; MAP-EM
+        passes :func:`experiments.map_fit.map_refit`).
 
     Returns
     -------
@@ -130,11 +134,13 @@ def em_interval_columns(
 
     if not methods:
         return {}, []
-    estimate = polished_estimate(X, estimate, reg_covar)
+    estimate = (polished_estimate(X, estimate, reg_covar) if refit is None
+                else refit(X, estimate))
     compute = {
         "information": lambda: information_standard_errors(X, estimate, level=level),
         "bootstrap": lambda: bootstrap_standard_errors(
-            X, estimate, n_bootstrap=n_bootstrap, level=level, rng=bootstrap_generator(em_seed)),
+            X, estimate, n_bootstrap=n_bootstrap, level=level, refit=refit,
+            rng=bootstrap_generator(em_seed)),
     }
     columns, notes = {}, []
     for method in methods:

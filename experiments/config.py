@@ -58,6 +58,7 @@ MCMC_INITS = ("em", "jitter")
 FORMULATIONS = ("marginalized", "explicit")
 SCALE_PRIORS = ("halfnormal", "exponential", "halfcauchy")
 EM_INTERVALS = ("none", "bootstrap", "information", "both")
+EM_METHODS = ("ml", "map")
 
 
 # ---------------------------------------------------------------------------------------
@@ -90,6 +91,7 @@ class EMSettings:
     init_params: str = _key("kmeans", choice(INIT_PARAMS))
     intervals: str = _key("none", choice(EM_INTERVALS))
     n_bootstrap: int = _key(200, integer(2))
+    method: str = _key("ml", choice(EM_METHODS))
 
     @property
     def interval_methods(self) -> tuple[str, ...]:

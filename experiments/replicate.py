@@ -59,6 +59,8 @@ class ReplicateTask:
         Keyword arguments of :func:`bayes.sample`; None disables MCMC.
     interval_prob : float
         Probability of the central posterior intervals (and of EM's intervals).
+    em_method : {'ml', 'map'}
+        Maximum likelihood (:func:`emgmm.fit_em`) or MAP-EM (:mod:`experiments.map_fit`).
     em_intervals : tuple of str
         EM interval methods whose coverage is measured: ``bootstrap``, ``information``.
     n_bootstrap : int
@@ -82,6 +84,7 @@ class ReplicateTask:
     em_options: dict = field(default_factory=dict)
     mcmc_options: dict | None = None
     interval_prob: float = metrics.DEFAULT_INTERVAL_PROB
+    em_method: str = "ml"
     em_intervals: tuple[str, ...] = ()
     n_bootstrap: int = 200
     selection: dict | None = None
@@ -122,9 +125,11 @@ def fit_em_stage(task: ReplicateTask, X: np.ndarray, truth) -> dict:
     """Fit EM, align it to the truth, and return the aligned pieces and its runtime."""
     from emgmm.fit import fit_em
     from emgmm.steps import e_step
+    from experiments.map_fit import map_fit
 
+    fitters = {"ml": fit_em, "map": map_fit}
     start = time.perf_counter()
-    result = fit_em(
+    result = fitters[task.em_method](
         X, task.n_components, covariance_type=task.em_covariance_type,
         random_state=task.seeds.em,
         record_params=True, **task.em_options,
@@ -147,8 +152,10 @@ def _as_full(params: GaussianMixtureParams) -> GaussianMixtureParams:
 def em_fit_arrays(em: dict) -> dict:
     """Arrays of ``em_fit.npz``: responsibilities, labels, history and aligned snapshots."""
     result, order = em["result"], em["order"]
-    history = result.params_history or (result.params,)
+    history = result.params_history
     iterations = [i for i in snapshot_indices(result.n_iter) if i < len(history)]
+    if not history:  # no recorded path (MAP-EM): the final estimate only
+        history, iterations = {result.n_iter: result.params}, [result.n_iter]
     snapshots = [_as_full(history[i].permuted(order)) for i in iterations]
     return {
         "responsibilities": em["responsibilities"],
@@ -287,11 +294,15 @@ def em_row(data, truth, em: dict) -> dict:
 def _em_interval_columns(task: ReplicateTask, X: np.ndarray, truth, em: dict) -> dict:
     """``coverage_bootstrap`` / ``coverage_information``; a failed method becomes a warning."""
     from experiments.calibration import em_interval_columns
+    from experiments.map_fit import map_prior, map_refit
 
+    refit = None
+    if task.em_method == "map" and task.em_intervals:
+        refit = map_refit(map_prior(X, task.n_components, task.em_covariance_type))
     columns, notes = em_interval_columns(
         X, em["aligned"], truth, task.em_intervals, level=task.interval_prob,
         n_bootstrap=task.n_bootstrap, em_seed=task.seeds.em,
-        reg_covar=task.em_options.get("reg_covar", 1e-6))
+        reg_covar=task.em_options.get("reg_covar", 1e-6), refit=refit)
     for note in notes:
         warnings.warn(note, stacklevel=1)
     return columns

@@ -69,7 +69,7 @@ def build_tasks(config: ExperimentConfig, run_dir: Path, progressbar: bool = Fal
             mcmc_covariance_type=config.mcmc.covariance_type,
             em_options=em, mcmc_options=mcmc,
             interval_prob=config.metrics.interval_prob,
-            em_intervals=config.em.interval_methods, n_bootstrap=config.em.n_bootstrap,
+            em_method=config.em.method, em_intervals=config.em.interval_methods, n_bootstrap=config.em.n_bootstrap,
             selection=selection, progressbar=progressbar,
         )
         for cell in plan_cells(config)

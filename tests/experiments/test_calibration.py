@@ -41,6 +41,7 @@ def with_keys(section: str, **keys) -> dict:
 BAD_VALUES = [
     ("em", "intervals", "sometimes"), ("em", "intervals", True), ("em", "n_bootstrap", 1),
     ("em", "n_bootstrap", 10.0), ("em", "n_bootstrap", True),
+    ("em", "method", "mle"), ("em", "method", 1),
     ("selection", "enabled", 1), ("selection", "k_values", []), ("selection", "k_values", [0, 2]),
     ("selection", "k_values", [2, 2]), ("selection", "k_values", 3),
     ("selection", "loo", "yes"), ("selection", "draws", 0), ("selection", "tune", -1),
@@ -305,3 +306,28 @@ def test_sbc_summary_matches_scipy_chisquare():
         assert row["statistic"].item() == pytest.approx(expected.statistic)
         assert row["pvalue"].item() == pytest.approx(expected.pvalue)
     assert summary.loc[summary["parameter"] == "b", "pvalue"].item() < 1e-10
+
+
+def test_map_em_runs_with_intervals(tmp_path):
+    """``[em] method = "map"``: the saved model is MAP-EM's mode under the documented prior
+    (it beats the ML fit on the MAP objective), with both interval coverages."""
+    from emgmm.fit import fit_em
+    from emgmm.map_em import map_objective
+    from emgmm.map_prior import default_conjugate_prior
+
+    raw = with_keys("em", method="map", n_bootstrap=20) | {"selection": {"enabled": False}}
+    raw["experiment"]["replicates"] = 1
+    out = tmp_path / "map"
+    outcome = run_experiment(parse_config(raw), out)
+    assert outcome.n_failed == 0
+    em = outcome.results[outcome.results["method"] == "em"]
+    assert em[["coverage_bootstrap", "coverage_information"]].stack().between(0, 1).all()
+    assert len(em) == 2 and em["converged"].all()
+    for rep in (out / "cells").glob("*/rep-0"):
+        data, model = np.load(rep / "data.npz"), load_model(rep / "em_model.npz")
+        prior = default_conjugate_prior(data["X"], 2, "full")
+        ml = fit_em(data["X"], 2, tol=1e-8, max_iter=1000, random_state=0).params
+        assert map_objective(data["X"], model.params_, prior) >= map_objective(
+            data["X"], ml, prior) - 1e-6
+        snapshots = np.load(rep / "em_fit.npz")["snapshot_iterations"]
+        assert list(snapshots) == [model.n_iter_]
