@@ -31,6 +31,8 @@ from experiments.config_checks import (
     positive,
     real,
     reject_unknown,
+    dump_toml,
+    listify,
     setting,
     show,
     table,
@@ -281,9 +283,9 @@ class ExperimentConfig:
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as TOML-ready nested dicts (None values omitted)."""
         def plain(settings: Any) -> dict[str, Any]:
-            return {f.name: _listify(getattr(settings, f.name)) for f in fields(settings)
+            return {f.name: listify(getattr(settings, f.name)) for f in fields(settings)
                     if getattr(settings, f.name) is not None and f.name != "priors"}
-        data = {key: _listify(self.data.grid.get(key, self.data.fixed.get(key)))
+        data = {key: listify(self.data.grid.get(key, self.data.fixed.get(key)))
                 for key in _DATA}
         mcmc = plain(self.mcmc) | {"priors": plain(self.mcmc.priors)}
         return {"experiment": plain(self.experiment),
@@ -294,28 +296,10 @@ class ExperimentConfig:
 
     def to_toml(self) -> str:
         """The resolved config as TOML; ``parse_config(tomllib.loads(...))`` gives it back."""
-        return _dump_toml(self.to_dict())
+        return dump_toml(self.to_dict())
 
 
 _DATASPEC_DEFAULTS = {f.name: f.default for f in fields(DataSpec) if f.default is not MISSING}
-
-
-def _listify(value: Any) -> Any:
-    return [_listify(v) for v in value] if isinstance(value, tuple) else value
-
-
-def _dump_toml(tables: dict[str, Any], prefix: str = "") -> str:
-    lines: list[str] = []
-    for table, content in tables.items():
-        header = f"{prefix}{table}"
-        lines.append(f"[{header}]")
-        lines.extend(f"{key} = {show(value)}" for key, value in content.items()
-                     if not isinstance(value, dict))
-        lines.append("")
-        nested = {k: v for k, v in content.items() if isinstance(v, dict)}
-        if nested:
-            lines.append(_dump_toml(nested, prefix=f"{header}."))
-    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def parse_config(raw: dict[str, Any], source: str = "<dict>", *, quick: bool = False

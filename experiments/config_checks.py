@@ -154,3 +154,28 @@ def reject_unknown(raw: dict[str, Any], allowed: Any, path: str) -> None:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             what = "key" if path else "section"
             raise ConfigError(where, f"unknown {what}{hint}; allowed: {', '.join(allowed)}")
+
+
+# ---------------------------------------------------------------------------------------
+# Writing resolved configs
+# ---------------------------------------------------------------------------------------
+
+
+def listify(value: Any) -> Any:
+    """Tuples (as stored in settings) back to lists, recursively."""
+    return [listify(v) for v in value] if isinstance(value, tuple) else value
+
+
+def dump_toml(tables: dict[str, Any], prefix: str = "") -> str:
+    """Nested dicts of plain values as TOML tables (``[a]``, ``[a.b]``)."""
+    lines: list[str] = []
+    for table, content in tables.items():
+        header = f"{prefix}{table}"
+        lines.append(f"[{header}]")
+        lines.extend(f"{key} = {show(value)}" for key, value in content.items()
+                     if not isinstance(value, dict))
+        lines.append("")
+        nested = {k: v for k, v in content.items() if isinstance(v, dict)}
+        if nested:
+            lines.append(dump_toml(nested, prefix=f"{header}."))
+    return "\n".join(lines).rstrip("\n") + "\n"
