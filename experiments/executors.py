@@ -22,8 +22,21 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 Outcome = Any
 Executor = Callable[[Callable, Sequence, int, str | None], Iterator[tuple[Any, Outcome]]]
+
+
+def call_single_threaded(function: Callable, task: Any) -> Outcome:
+    """Run one task with single-threaded BLAS, whatever the executor.
+
+    Workers already share the cores, and OpenBLAS threads competing with them made small
+    linear algebra far slower; the same BLAS threading everywhere also keeps every
+    executor's floating-point results identical.
+    """
+    with threadpool_limits(1):
+        return function(task)
 
 
 def run_serial(
@@ -32,7 +45,7 @@ def run_serial(
     """Run the tasks one after another in this process."""
     for task in tasks:
         try:
-            yield task, function(task)
+            yield task, call_single_threaded(function, task)
         except Exception as error:  # noqa: BLE001 - reported per task, the sweep goes on
             yield task, error
 
@@ -48,7 +61,7 @@ def run_process(
 ) -> Iterator[tuple[Any, Outcome]]:
     """Run the tasks in a pool of ``workers`` fresh processes."""
     with ProcessPoolExecutor(max_workers=workers, mp_context=process_context()) as pool:
-        futures = {pool.submit(function, task): task for task in tasks}
+        futures = {pool.submit(call_single_threaded, function, task): task for task in tasks}
         for future in as_completed(futures):
             yield futures[future], _result_or_error(future)
 
@@ -61,7 +74,8 @@ def run_dask(
 
     with _dask_client(Client, LocalCluster, workers, scheduler) as client:
         # pure=False: identical-looking tasks are still separate computations.
-        futures = {client.submit(function, task, pure=False): task for task in tasks}
+        futures = {client.submit(call_single_threaded, function, task, pure=False): task
+                   for task in tasks}
         by_key = {future.key: task for future, task in futures.items()}
         for future in dask_as_completed(list(futures)):
             yield by_key[future.key], _result_or_error(future)

@@ -252,6 +252,8 @@ def run_replicate(task: ReplicateTask) -> dict:
     }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        # PyTensor's note about its C backend's BLAS concerns no result of the run.
+        warnings.filterwarnings("ignore", message=".*could not link to a BLAS installation")
         try:
             data, truth = simulate(task, np.random.default_rng(task.seeds.data))
             save_npz_atomic(out / "data.npz", **data.as_arrays())
