@@ -206,7 +206,8 @@ def _bad_input_types() -> tuple[type[BaseException], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``gmm-compare``; returns the exit status."""
-    console = Console()
+    # Redirected output (a log file, CI) gets a table wide enough to read, not 80 columns.
+    console = Console() if sys.stdout.isatty() else Console(width=150)
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args, console)
