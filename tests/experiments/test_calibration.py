@@ -331,3 +331,34 @@ def test_map_em_runs_with_intervals(tmp_path):
             data["X"], ml, prior) - 1e-6
         snapshots = np.load(rep / "em_fit.npz")["snapshot_iterations"]
         assert list(snapshots) == [model.n_iter_]
+
+
+# ---------------------------------------------------------------------------------------
+# The bundled study's CI variant, end to end
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_bundled_calibration_quick_runs_end_to_end(tmp_path):
+    """``gmm-compare run calibration --quick``: the study's CI-sized variant."""
+    out = tmp_path / "cal"
+    done = subprocess.run(cli_command("run", "calibration", "--quick", "--out", str(out)),
+                          capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr[-2000:]
+    quick = load_config(out / "config.toml")
+    assert quick.name == "calibration-quick"
+
+    results = pd.read_csv(out / "results.csv")
+    em, mcmc = results[results["method"] == "em"], results[results["method"] == "mcmc"]
+    assert len(em) == len(mcmc) == 2  # two cells x one replicate
+    for column, rows in (("coverage_bootstrap", em), ("coverage_information", em),
+                         ("coverage", mcmc)):
+        assert rows[column].between(0, 1).all(), column
+
+    summary = pd.read_csv(out / "sbc_summary.csv")
+    ranks = pd.read_csv(out / "sbc_ranks.csv")
+    assert ranks["simulation"].nunique() == 6
+    assert summary["pvalue"].between(0, 1).all() and len(summary) == 6
+
+    page = (out / "report" / "index.html").read_text()
+    assert 'id="calibration"' in page and "SBC" in page
