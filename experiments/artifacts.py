@@ -162,6 +162,18 @@ def package_versions() -> dict:
     }
 
 
+def _can_create_in(directory: Path) -> bool:
+    """Whether a directory can really be created in ``directory`` (a probe removed at once).
+
+    ``os.access`` says yes to root everywhere, also on read-only or virtual file systems.
+    """
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".gmm-compare-probe-", dir=directory))
+    except OSError:
+        return False
+    return True
+
+
 def check_output_dir(run_dir: Path, config_text: str) -> None:
     """Raise :class:`OutputDirError` if ``run_dir`` cannot hold a run of this config.
 
@@ -177,7 +189,7 @@ def check_output_dir(run_dir: Path, config_text: str) -> None:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise OutputDirError(f"cannot create output directory {run_dir}: {ancestor} is a file")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
+    if not os.access(ancestor, os.W_OK | os.X_OK) or not _can_create_in(ancestor):
         raise OutputDirError(f"output directory {run_dir} is not writable ({ancestor})")
     existing = run_dir / CONFIG_FILE
     if existing.is_file() and existing.read_text(encoding="utf-8") != config_text:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import subprocess
 
 import pandas as pd
@@ -84,6 +87,24 @@ def test_unwritable_output_directory(tmp_path, capsys):
     assert_bad_input(capsys, ["run", str(config), "--out", str(blocker)], ["not a directory"])
     assert blocker.read_text() == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "good.toml"]
+
+
+def test_output_directory_where_nothing_can_be_created(tmp_path, capsys):
+    """A directory the process may not create in, even as root (a read-only mount, /proc)."""
+    config = tmp_path / "good.toml"
+    config.write_text(GOOD)
+    target = Path("/proc") / "gmm-compare-run" if Path("/proc").is_dir() else None
+    readonly = tmp_path / "readonly"
+    readonly.mkdir()
+    readonly.chmod(0o500)
+    try:
+        for out in filter(None, (target, readonly / "run")):
+            if out.parent == readonly and os.geteuid() == 0:
+                continue  # root ignores permission bits; /proc covers root
+            assert_bad_input(capsys, ["run", str(config), "--out", str(out)], ["not writable"])
+            assert not out.exists()
+    finally:
+        readonly.chmod(0o700)
 
 
 def test_output_directory_of_another_config_is_refused(tmp_path, capsys):
