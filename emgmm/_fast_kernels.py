@@ -36,6 +36,10 @@ from emgmm._fast_softmax import block_responsibilities
 
 # Rows per block inside a chunk: long enough to vectorise over, short enough for L1.
 BLOCK_ROWS = 64
+# Work buffers get at least this many float64 (64 bytes, a cache line) of unused tail: two
+# threads' buffers allocated side by side from one malloc arena would otherwise share cache
+# lines (false sharing measured here: 0.110 -> 0.130 s per full D=10 K=10 iteration at N=1e6).
+PAD = 8
 
 
 @njit(cache=True, fastmath=False, nogil=True)
@@ -61,17 +65,20 @@ def diag_chunk_statistics(
     """
     n_samples, n_features = X.shape
     n_components = means.shape[0]
-    block = np.empty((n_features, BLOCK_ROWS))
-    residuals = np.empty((n_components, n_features, BLOCK_ROWS))
-    squared_norms = np.empty(BLOCK_ROWS)
-    weighted = np.empty((n_components, BLOCK_ROWS))
-    largest, totals, exponents = np.empty(BLOCK_ROWS), np.empty(BLOCK_ROWS), np.empty(BLOCK_ROWS)
-    scale_bits = np.empty(BLOCK_ROWS, dtype=np.int64)
+    # Every work buffer is allocated with unused tail room (see PAD) and sliced back.
+    block = np.empty((n_features + 1, BLOCK_ROWS))[:n_features]
+    residuals = np.empty((n_components + 1, n_features, BLOCK_ROWS))[:n_components]
+    squared_norms = np.empty(BLOCK_ROWS + PAD)[:BLOCK_ROWS]
+    weighted = np.empty((n_components + 1, BLOCK_ROWS))[:n_components]
+    largest = np.empty(BLOCK_ROWS + PAD)[:BLOCK_ROWS]
+    totals = np.empty(BLOCK_ROWS + PAD)[:BLOCK_ROWS]
+    exponents = np.empty(BLOCK_ROWS + PAD)[:BLOCK_ROWS]
+    scale_bits = np.empty(BLOCK_ROWS + PAD, dtype=np.int64)[:BLOCK_ROWS]
     scales = scale_bits.view(np.float64)
-    responsibilities = np.empty((n_components, BLOCK_ROWS))
-    count_sums = np.zeros((n_components, BLOCK_ROWS))
-    first_sums = np.zeros((n_components, n_features, BLOCK_ROWS))
-    second_sums = np.zeros((n_components, n_features, BLOCK_ROWS))
+    responsibilities = np.empty((n_components + 1, BLOCK_ROWS))[:n_components]
+    count_sums = np.zeros((n_components + 1, BLOCK_ROWS))[:n_components]
+    first_sums = np.zeros((n_components + 1, n_features, BLOCK_ROWS))[:n_components]
+    second_sums = np.zeros((n_components + 1, n_features, BLOCK_ROWS))[:n_components]
     for chunk in range(first_chunk, stop_chunk):
         total = 0.0
         stop = min(n_samples, (chunk + 1) * chunk_size)
