@@ -24,7 +24,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from emgmm._fast_kernels import BLOCK_ROWS, PAD, transpose_block
+from emgmm._fast_kernels import (
+    BLOCK_ROWS,
+    padded_empty,
+    padded_zeros3,
+    softmax_work,
+    transpose_block,
+)
 from emgmm._fast_softmax import block_responsibilities
 
 # Up to this many features the M-step keeps per-row partial sums (short rows of S_k
@@ -101,22 +107,17 @@ def full_chunk_statistics(
     n_components = means.shape[0]
     n_pairs = n_features * (n_features + 1) // 2
     lane_sums = n_features <= LANE_SUMS_MAX_FEATURES
-    # Every work buffer is allocated with unused tail room (see PAD) and sliced back.
-    block = np.empty((n_features + 1, BLOCK_ROWS))[:n_features]
-    residuals = np.empty((n_components + 1, n_features, BLOCK_ROWS))[:n_components]
-    whitened = np.empty((n_features + 1, BLOCK_ROWS))[:n_features]
-    squared_norms = np.empty(BLOCK_ROWS + PAD)[:BLOCK_ROWS]
-    weighted = np.empty((n_components + 1, BLOCK_ROWS))[:n_components]
-    largest = np.empty(BLOCK_ROWS + PAD)[:BLOCK_ROWS]
-    totals = np.empty(BLOCK_ROWS + PAD)[:BLOCK_ROWS]
-    exponents = np.empty(BLOCK_ROWS + PAD)[:BLOCK_ROWS]
-    scale_bits = np.empty(BLOCK_ROWS + PAD, dtype=np.int64)[:BLOCK_ROWS]
-    scales = scale_bits.view(np.float64)
-    responsibilities = np.empty((n_components + 1, BLOCK_ROWS))[:n_components]
-    scaled = np.empty((n_features + 1, BLOCK_ROWS))[:n_features]
-    row = np.empty(n_features + PAD)[:n_features]
-    rows4 = np.empty((4 + PAD, n_features))[:4]
-    pair_sums = np.zeros((n_components + 1, n_pairs if lane_sums else 0, BLOCK_ROWS))[:n_components]
+    # Every work buffer has unused tail room (see PAD).
+    block = padded_empty(n_features, BLOCK_ROWS)
+    residuals = padded_zeros3(n_components, n_features, BLOCK_ROWS)
+    whitened = padded_empty(n_features, BLOCK_ROWS)
+    squared_norms = padded_empty(1, BLOCK_ROWS)[0]
+    weighted, largest, totals, exponents, scale_bits, scales, responsibilities = softmax_work(
+        n_components)
+    scaled = padded_empty(n_features, BLOCK_ROWS)
+    row = padded_empty(1, n_features)[0]
+    rows4 = padded_empty(4, n_features)
+    pair_sums = padded_zeros3(n_components, n_pairs if lane_sums else 0, BLOCK_ROWS)
     for chunk in range(first_chunk, stop_chunk):
         total = 0.0
         stop = min(n_samples, (chunk + 1) * chunk_size)

@@ -42,6 +42,29 @@ BLOCK_ROWS = 64
 PAD = 8
 
 
+@njit(cache=True, nogil=True)
+def padded_empty(n_rows, n_cols):
+    """Work buffer of shape (n_rows, n_cols) followed by at least a cache line of unused room."""
+    extra = (PAD + n_cols - 1) // n_cols if n_cols > 0 else 1
+    return np.empty((n_rows + extra, n_cols))[:n_rows]
+
+
+@njit(cache=True, nogil=True)
+def padded_zeros3(n_a, n_b, n_c):
+    """Zeroed work buffer of shape (n_a, n_b, n_c) followed by unused room (one more n_a slice)."""
+    return np.zeros((n_a + 1, n_b, n_c))[:n_a]
+
+
+@njit(cache=True, nogil=True)
+def softmax_work(n_components):
+    """The block's weighted log-densities and the work space of ``block_responsibilities``:
+    ``(weighted, largest, totals, exponents, scale_bits, scales, responsibilities)``."""
+    scale_bits = np.empty(BLOCK_ROWS + PAD, dtype=np.int64)[:BLOCK_ROWS]
+    return (padded_empty(n_components, BLOCK_ROWS), padded_empty(1, BLOCK_ROWS)[0],
+            padded_empty(1, BLOCK_ROWS)[0], padded_empty(1, BLOCK_ROWS)[0], scale_bits,
+            scale_bits.view(np.float64), padded_empty(n_components, BLOCK_ROWS))
+
+
 @njit(cache=True, fastmath=False, nogil=True)
 def transpose_block(X, start, n_rows, block):
     """Rows ``start .. start + n_rows`` of X as the columns of ``block`` (n_features, B)."""
@@ -65,20 +88,16 @@ def diag_chunk_statistics(
     """
     n_samples, n_features = X.shape
     n_components = means.shape[0]
-    # Every work buffer is allocated with unused tail room (see PAD) and sliced back.
-    block = np.empty((n_features + 1, BLOCK_ROWS))[:n_features]
-    residuals = np.empty((n_components + 1, n_features, BLOCK_ROWS))[:n_components]
-    squared_norms = np.empty(BLOCK_ROWS + PAD)[:BLOCK_ROWS]
-    weighted = np.empty((n_components + 1, BLOCK_ROWS))[:n_components]
-    largest = np.empty(BLOCK_ROWS + PAD)[:BLOCK_ROWS]
-    totals = np.empty(BLOCK_ROWS + PAD)[:BLOCK_ROWS]
-    exponents = np.empty(BLOCK_ROWS + PAD)[:BLOCK_ROWS]
-    scale_bits = np.empty(BLOCK_ROWS + PAD, dtype=np.int64)[:BLOCK_ROWS]
-    scales = scale_bits.view(np.float64)
-    responsibilities = np.empty((n_components + 1, BLOCK_ROWS))[:n_components]
-    count_sums = np.zeros((n_components + 1, BLOCK_ROWS))[:n_components]
-    first_sums = np.zeros((n_components + 1, n_features, BLOCK_ROWS))[:n_components]
-    second_sums = np.zeros((n_components + 1, n_features, BLOCK_ROWS))[:n_components]
+    # Every work buffer has unused tail room (see PAD).
+    block = padded_empty(n_features, BLOCK_ROWS)
+    residuals = padded_zeros3(n_components, n_features, BLOCK_ROWS)
+    squared_norms = padded_empty(1, BLOCK_ROWS)[0]
+    weighted, largest, totals, exponents, scale_bits, scales, responsibilities = softmax_work(
+        n_components)
+    count_sums = padded_empty(n_components, BLOCK_ROWS)
+    count_sums[:] = 0.0
+    first_sums = padded_zeros3(n_components, n_features, BLOCK_ROWS)
+    second_sums = padded_zeros3(n_components, n_features, BLOCK_ROWS)
     for chunk in range(first_chunk, stop_chunk):
         total = 0.0
         stop = min(n_samples, (chunk + 1) * chunk_size)
