@@ -1,22 +1,27 @@
-"""Numba kernel of the fused EM pass for full (and tied) precisions, vectorised across rows.
+"""Numba kernel of the fused EM pass for full (and tied) precisions, in register tiles.
 
 Same contract as :func:`emgmm._fast_kernels.diag_chunk_statistics` (see that module for the
 statistics). Rows are processed in blocks of ``BLOCK_ROWS``; inside a block the residuals
-are stored transposed, ``(x_i - m_k)`` as column i of a (D, B) array, so that every inner
-loop runs over the rows of the block with independent accumulators. The compiler then
-emits SIMD code without reassociating any sum (``fastmath=False``):
+are stored transposed, :math:`d_i = x_i - m_k` as column i of a (D, B) array, so that the
+rows of the block are contiguous. Both halves of the work are cut into 4 x 4 tiles, so
+that every value loaded from memory takes part in four multiply-adds:
 
-* E-step, :math:`y_i = (x_i - m_k) U_k`: for each pair ``a <= j`` of the triangular
-  :math:`U_k`, ``Y[j, :] += D[a, :] * U[a, j]`` over the rows of the block, four values
-  of ``a`` per pass (``U_k`` must hold exact zeros below its diagonal).
-* M-step, upper triangle of :math:`S_k = \\sum_i \\gamma_{ik} (x_i - m_k)(x_i - m_k)^T`:
-  for few features, per-row partial sums ``P[(a, b), :] += W[a, :] * D[b, :]`` (one lane per
-  row position in the block), added up once per chunk; for many features (longer rows of
-  :math:`S_k`), rank-one updates of each row of :math:`S_k`, four rows of the block at a
-  time, vectorised along the row.
+* E-step, :math:`y_i = d_i U_k` (:math:`U_k` upper triangular, exact zeros below the
+  diagonal): for four output features ``j..j+3`` and four input features ``a..a+3``,
+  ``Y[j + q, :] += sum_p D[a + p, :] * U[a + p, j + q]``, vectorised along the rows of the
+  block. Tiles that straddle the diagonal only add exact zeros.
+* M-step, upper triangle of :math:`S_k = \\sum_i \\gamma_{ik} d_i d_i^T`: for four rows
+  ``a..a+3`` and four columns ``b..b+3``, sixteen sums over the rows of the block,
+  ``sum_r W[a + p, r] * D[b + q, r]`` with :math:`W = \\gamma_k \\odot D`, kept in
+  registers and added to :math:`S_k` once per block.
 
-The order of every sum is fixed by the chunk and block layout, so results are
-deterministic and differ from the reference implementation only by rounding.
+The row sums of the M-step (and of :math:`N_k`, :math:`s_k`) are compiled with
+``fastmath={"contract", "reassoc"}``: the compiler splits each sum into SIMD partial sums,
+which is what makes them fast. Their order is still fixed by the compiled code and by the
+chunk and block layout, so results are deterministic and do not depend on the number of
+threads; they may differ in the last bits between CPUs with different vector widths, and
+from the reference implementation by rounding only. The E-step (``contract`` only) never
+reassociates.
 """
 
 from __future__ import annotations
@@ -33,45 +38,60 @@ from emgmm._fast_kernels import (
 )
 from emgmm._fast_softmax import block_responsibilities
 
-# Up to this many features the M-step keeps per-row partial sums (short rows of S_k
-# vectorise badly); above it, rank-one updates along the rows of S_k are faster.
-LANE_SUMS_MAX_FEATURES = 24
+# Fused multiply-adds only: no reordering of any sum.
+CONTRACT = {"contract"}
+# Also lets the compiler split row sums into SIMD partial sums (in an order fixed at compile time).
+SIMD_SUMS = {"contract", "reassoc"}
+TILE = 4
 
 
-@njit(cache=True, fastmath=False, nogil=True)
+@njit(cache=True, fastmath=CONTRACT, nogil=True)
+def _whitened_tile(residual, precisions_cholesky, k, j, n_rows, whitened):
+    """Columns ``j..j+3`` of :math:`y = d U_k` for the rows of the block (four at a time in a)."""
+    w0, w1, w2, w3 = whitened[j], whitened[j + 1], whitened[j + 2], whitened[j + 3]
+    w0[:n_rows] = 0.0
+    w1[:n_rows] = 0.0
+    w2[:n_rows] = 0.0
+    w3[:n_rows] = 0.0
+    u = precisions_cholesky[k]
+    # Rows a > j + 3 of U_k are zero in these columns; the last tile of a straddles the diagonal.
+    for a in range(0, j + TILE, TILE):
+        d0, d1, d2, d3 = residual[a], residual[a + 1], residual[a + 2], residual[a + 3]
+        u00, u01, u02, u03 = u[a, j], u[a, j + 1], u[a, j + 2], u[a, j + 3]
+        u10, u11, u12, u13 = u[a + 1, j], u[a + 1, j + 1], u[a + 1, j + 2], u[a + 1, j + 3]
+        u20, u21, u22, u23 = u[a + 2, j], u[a + 2, j + 1], u[a + 2, j + 2], u[a + 2, j + 3]
+        u30, u31, u32, u33 = u[a + 3, j], u[a + 3, j + 1], u[a + 3, j + 2], u[a + 3, j + 3]
+        for r in range(n_rows):
+            x0, x1, x2, x3 = d0[r], d1[r], d2[r], d3[r]
+            w0[r] += (x0 * u00 + x1 * u10) + (x2 * u20 + x3 * u30)
+            w1[r] += (x0 * u01 + x1 * u11) + (x2 * u21 + x3 * u31)
+            w2[r] += (x0 * u02 + x1 * u12) + (x2 * u22 + x3 * u32)
+            w3[r] += (x0 * u03 + x1 * u13) + (x2 * u23 + x3 * u33)
+
+
+@njit(cache=True, fastmath=CONTRACT, nogil=True)
 def _block_log_densities(block, n_rows, means, precisions_cholesky, log_constants, residuals,
                          whitened, squared_norms, weighted):
     """E-step of one (transposed) block: residuals and ``log pi_k + log N(x_i | m_k, Sigma_k)``."""
     n_components, n_features = means.shape
+    tiled = n_features - n_features % TILE
     for k in range(n_components):
         residual = residuals[k]
         for a in range(n_features):
             residual_a, column, mean = residual[a], block[a], means[k, a]
             for r in range(n_rows):
                 residual_a[r] = column[r] - mean
-        whitened[:, :n_rows] = 0.0
-        # Four rows of U_k at a time (a quarter of the loads and stores of y); U_k is upper
-        # triangular with exact zeros below the diagonal, so starting every column j at the
-        # group's first row only adds exact zeros.
-        grouped = n_features - n_features % 4
-        for a in range(0, grouped, 4):
-            res0, res1, res2, res3 = residual[a], residual[a + 1], residual[a + 2], residual[a + 3]
-            for j in range(a, n_features):
-                u0 = precisions_cholesky[k, a, j]
-                u1 = precisions_cholesky[k, a + 1, j]
-                u2 = precisions_cholesky[k, a + 2, j]
-                u3 = precisions_cholesky[k, a + 3, j]
-                whitened_j = whitened[j]
-                for r in range(n_rows):
-                    whitened_j[r] += (res0[r] * u0 + res1[r] * u1) + (res2[r] * u2 + res3[r] * u3)
-        for a in range(grouped, n_features):
-            residual_a = residual[a]
-            for j in range(a, n_features):
-                factor = precisions_cholesky[k, a, j]
-                whitened_j = whitened[j]
+        squared_norms[:n_rows] = 0.0
+        for j in range(0, tiled, TILE):
+            _whitened_tile(residual, precisions_cholesky, k, j, n_rows, whitened)
+        for j in range(tiled, n_features):
+            whitened_j = whitened[j]
+            whitened_j[:n_rows] = 0.0
+            for a in range(j + 1):
+                residual_a, factor = residual[a], precisions_cholesky[k, a, j]
                 for r in range(n_rows):
                     whitened_j[r] += residual_a[r] * factor
-        squared_norms[:n_rows] = 0.0
+        # ||y_i||^2 = (x_i - m_k)^T Sigma_k^{-1} (x_i - m_k)
         for j in range(n_features):
             whitened_j = whitened[j]
             for r in range(n_rows):
@@ -80,7 +100,82 @@ def _block_log_densities(block, n_rows, means, precisions_cholesky, log_constant
             weighted[k, r] = log_constants[k] - 0.5 * squared_norms[r]
 
 
-@njit(cache=True, fastmath=False, nogil=True)
+@njit(cache=True, fastmath=SIMD_SUMS, nogil=True)
+def _weighted_residuals(resp, residual, n_rows, scaled, first_moments):
+    """:math:`W = \\gamma_k \\odot D`; adds :math:`\\sum_r \\gamma_{rk}` (returned) and
+    :math:`\\sum_r W_{ar}` (into ``first_moments``) over the rows of the block."""
+    count = 0.0
+    for r in range(n_rows):
+        count += resp[r]
+    for a in range(residual.shape[0]):
+        scaled_a, residual_a = scaled[a], residual[a]
+        first = 0.0
+        for r in range(n_rows):
+            scaled_a[r] = resp[r] * residual_a[r]
+            first += scaled_a[r]
+        first_moments[a] += first
+    return count
+
+
+@njit(cache=True, fastmath=SIMD_SUMS, nogil=True)
+def _add_scatter(scaled, residual, n_rows, second):
+    """Upper triangle of ``second += W D^T`` over the rows of the block, in 4 x 4 tiles."""
+    n_features = residual.shape[0]
+    tiled = n_features - n_features % TILE
+    for a in range(0, tiled, TILE):
+        w0, w1, w2, w3 = scaled[a], scaled[a + 1], scaled[a + 2], scaled[a + 3]
+        for b in range(a, tiled, TILE):
+            x0, x1, x2, x3 = residual[b], residual[b + 1], residual[b + 2], residual[b + 3]
+            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
+            s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
+            for r in range(n_rows):
+                p0, p1, p2, p3 = w0[r], w1[r], w2[r], w3[r]
+                q0, q1, q2, q3 = x0[r], x1[r], x2[r], x3[r]
+                s00 += p0 * q0
+                s01 += p0 * q1
+                s02 += p0 * q2
+                s03 += p0 * q3
+                s10 += p1 * q0
+                s11 += p1 * q1
+                s12 += p1 * q2
+                s13 += p1 * q3
+                s20 += p2 * q0
+                s21 += p2 * q1
+                s22 += p2 * q2
+                s23 += p2 * q3
+                s30 += p3 * q0
+                s31 += p3 * q1
+                s32 += p3 * q2
+                s33 += p3 * q3
+            second[a, b] += s00
+            second[a, b + 1] += s01
+            second[a, b + 2] += s02
+            second[a, b + 3] += s03
+            second[a + 1, b + 1] += s11
+            second[a + 1, b + 2] += s12
+            second[a + 1, b + 3] += s13
+            second[a + 2, b + 2] += s22
+            second[a + 2, b + 3] += s23
+            second[a + 3, b + 3] += s33
+            if b > a:  # the lower triangle of a diagonal tile stays zero
+                second[a + 1, b] += s10
+                second[a + 2, b] += s20
+                second[a + 2, b + 1] += s21
+                second[a + 3, b] += s30
+                second[a + 3, b + 1] += s31
+                second[a + 3, b + 2] += s32
+    # The columns past the last whole tile: one row sum per pair.
+    for a in range(n_features):
+        w = scaled[a]
+        for b in range(max(a, tiled), n_features):
+            x = residual[b]
+            total = 0.0
+            for r in range(n_rows):
+                total += w[r] * x[r]
+            second[a, b] += total
+
+
+@njit(cache=True, fastmath=CONTRACT, nogil=True)
 def full_chunk_statistics(
     X, means, precisions_cholesky, log_constants, chunk_size, first_chunk, stop_chunk,
     log_likelihood, counts, first_moments, second_moments,
@@ -101,12 +196,11 @@ def full_chunk_statistics(
     log_likelihood : array of shape (n_chunks,)
         Out: :math:`\\sum_i \\log p(x_i)` per chunk.
     counts, first_moments, second_moments : arrays of shape (n_chunks, K), (n_chunks, K, D), (n_chunks, K, D, D)
-        Out: :math:`N_k`, :math:`s_k` and the upper triangle of :math:`S_k` per chunk.
+        Out: :math:`N_k`, :math:`s_k` and the upper triangle of :math:`S_k` per chunk (the
+        lower triangle is left as it was).
     """
     n_samples, n_features = X.shape
     n_components = means.shape[0]
-    n_pairs = n_features * (n_features + 1) // 2
-    lane_sums = n_features <= LANE_SUMS_MAX_FEATURES
     # Every work buffer has unused tail room (see PAD).
     block = padded_empty(n_features, BLOCK_ROWS)
     residuals = padded_zeros3(n_components, n_features, BLOCK_ROWS)
@@ -115,9 +209,6 @@ def full_chunk_statistics(
     weighted, largest, totals, exponents, scale_bits, scales, responsibilities = softmax_work(
         n_components)
     scaled = padded_empty(n_features, BLOCK_ROWS)
-    row = padded_empty(1, n_features)[0]
-    rows4 = padded_empty(4, n_features)
-    pair_sums = padded_zeros3(n_components, n_pairs if lane_sums else 0, BLOCK_ROWS)
     for chunk in range(first_chunk, stop_chunk):
         total = 0.0
         stop = min(n_samples, (chunk + 1) * chunk_size)
@@ -129,64 +220,7 @@ def full_chunk_statistics(
             total += block_responsibilities(weighted[:, :n_rows], n_rows, largest, totals, exponents,
                                             scale_bits, scales, responsibilities[:, :n_rows])
             for k in range(n_components):
-                resp = responsibilities[k]
-                residual = residuals[k]
-                count = 0.0
-                for r in range(n_rows):
-                    count += resp[r]
-                counts[chunk, k] += count
-                for a in range(n_features):
-                    scaled_a = scaled[a]
-                    residual_a = residual[a]
-                    first = 0.0
-                    for r in range(n_rows):
-                        scaled_a[r] = resp[r] * residual_a[r]
-                        first += scaled_a[r]
-                    first_moments[chunk, k, a] += first
-                if lane_sums:
-                    pair = 0
-                    for a in range(n_features):
-                        scaled_a = scaled[a]
-                        for b in range(a, n_features):
-                            residual_b = residual[b]
-                            sums = pair_sums[k, pair]
-                            for r in range(n_rows):
-                                sums[r] += scaled_a[r] * residual_b[r]
-                            pair += 1
-                else:
-                    second = second_moments[chunk, k]
-                    # Four rank-one updates at a time: a quarter of the loads and stores of S_k.
-                    grouped = n_rows - n_rows % 4
-                    for r in range(0, grouped, 4):
-                        for a in range(n_features):
-                            for q in range(4):
-                                rows4[q, a] = residual[a, r + q]
-                        for a in range(n_features):
-                            w0, w1 = scaled[a, r], scaled[a, r + 1]
-                            w2, w3 = scaled[a, r + 2], scaled[a, r + 3]
-                            second_a = second[a, a:]
-                            t0, t1, t2, t3 = rows4[0, a:], rows4[1, a:], rows4[2, a:], rows4[3, a:]
-                            for b in range(second_a.shape[0]):
-                                second_a[b] += (w0 * t0[b] + w1 * t1[b]) + (w2 * t2[b] + w3 * t3[b])
-                    for r in range(grouped, n_rows):
-                        for a in range(n_features):
-                            row[a] = residual[a, r]
-                        for a in range(n_features):
-                            weight = scaled[a, r]
-                            second_a = second[a, a:]
-                            row_tail = row[a:]
-                            for b in range(row_tail.shape[0]):
-                                second_a[b] += weight * row_tail[b]
-        if lane_sums:
-            # Add up the per-row partial sums once per chunk, in a fixed order.
-            for k in range(n_components):
-                pair = 0
-                for a in range(n_features):
-                    for b in range(a, n_features):
-                        value = 0.0
-                        for r in range(BLOCK_ROWS):
-                            value += pair_sums[k, pair, r]
-                        second_moments[chunk, k, a, b] += value
-                        pair += 1
-            pair_sums[:] = 0.0
+                counts[chunk, k] += _weighted_residuals(responsibilities[k], residuals[k], n_rows,
+                                                        scaled, first_moments[chunk, k])
+                _add_scatter(scaled, residuals[k], n_rows, second_moments[chunk, k])
         log_likelihood[chunk] = total

@@ -50,9 +50,11 @@ def assert_same_iteration(first, second, tol=TOL):
     assert params_a.covariance_type == params_b.covariance_type
 
 
-# D > 24 exercises the rank-one M-step of the full kernel, D < 24 its per-row partial sums;
-# row counts that are not multiples of the block (64) or of 4 exercise the remainders.
-SHAPES = [(400, 3, 4), (300, 1, 3), (250, 4, 1), (200, 1, 1), (2000, 6, 5), (301, 30, 2), (203, 25, 3)]
+# The full kernel works in 4 x 4 tiles of features: D < 4 has no whole tile, D = 4 and 8 only
+# whole ones (8: tiles off the diagonal too), D = 6, 25, 30 whole tiles and a remainder; row
+# counts that are not multiples of the block (64) exercise the partial last block.
+SHAPES = [(400, 3, 4), (300, 1, 3), (250, 4, 1), (200, 1, 1), (2000, 6, 5), (257, 8, 2),
+          (301, 30, 2), (203, 25, 3)]
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
