@@ -16,12 +16,10 @@ that every value loaded from memory takes part in four multiply-adds:
   registers and added to :math:`S_k` once per block.
 
 The row sums of the M-step (and of :math:`N_k`, :math:`s_k`) are compiled with
-``fastmath={"contract", "reassoc"}``: the compiler splits each sum into SIMD partial sums,
-which is what makes them fast. Their order is still fixed by the compiled code and by the
-chunk and block layout, so results are deterministic and do not depend on the number of
-threads; they may differ in the last bits between CPUs with different vector widths, and
-from the reference implementation by rounding only. The E-step (``contract`` only) never
-reassociates.
+``SIMD_SUMS`` (the compiler splits each sum into SIMD partial sums, in an order fixed at
+compile time); the E-step with ``CONTRACT`` only (see :mod:`emgmm._fast_kernels`).
+Measured on N = 2e5, D = 50, K = 5 (two threads): 0.15 s per iteration with one rank-one
+update of :math:`S_k` per four rows, 0.066 s with these tiles.
 """
 
 from __future__ import annotations
@@ -31,6 +29,8 @@ from numba import njit
 
 from emgmm._fast_kernels import (
     BLOCK_ROWS,
+    CONTRACT,
+    SIMD_SUMS,
     padded_empty,
     padded_zeros3,
     softmax_work,
@@ -38,10 +38,7 @@ from emgmm._fast_kernels import (
 )
 from emgmm._fast_softmax import block_responsibilities
 
-# Fused multiply-adds only: no reordering of any sum.
-CONTRACT = {"contract"}
-# Also lets the compiler split row sums into SIMD partial sums (in an order fixed at compile time).
-SIMD_SUMS = {"contract", "reassoc"}
+# Features per side of a register tile.
 TILE = 4
 
 

@@ -21,10 +21,14 @@ diagonal (``diag``/``spherical``). Statistics are stored per chunk and summed in
 by the caller, so the result does not depend on how chunks are spread over threads.
 
 The kernels are serial and release the GIL (``nogil=True``): the caller runs disjoint chunk
-ranges in a thread pool. With ``fastmath=False`` the compiler never reorders floating-point
-operations; the kernels fix their own summation order (partial sums per row position in a
-block, added up once per chunk), so results are deterministic and equal the readable
-reference implementation up to rounding.
+ranges in a thread pool. Two sets of floating-point flags are used. ``CONTRACT`` only fuses
+a multiply and an add into one instruction (no sum is reordered); it compiles the E-steps.
+``SIMD_SUMS`` also allows reassociation, so that the compiler splits a sum over the rows of
+a block into SIMD partial sums; it compiles only the row sums of the statistics. The order
+of every sum is still fixed by the compiled code and by the chunk and block layout, so
+results are deterministic, do not depend on the number of threads, and equal the readable
+reference implementation up to rounding (they may differ in the last bits between CPUs with
+different vector widths).
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ BLOCK_ROWS = 64
 # threads' buffers allocated side by side from one malloc arena would otherwise share cache
 # lines (false sharing measured here: 0.110 -> 0.130 s per full D=10 K=10 iteration at N=1e6).
 PAD = 8
+# Fused multiply-adds only: no reordering of any sum.
+CONTRACT = {"contract"}
+# Also lets the compiler split row sums into SIMD partial sums (in an order fixed at compile time).
+SIMD_SUMS = {"contract", "reassoc"}
 
 
 @njit(cache=True, nogil=True)
@@ -73,7 +81,27 @@ def transpose_block(X, start, n_rows, block):
             block[a, r] = X[start + r, a]
 
 
-@njit(cache=True, fastmath=False, nogil=True)
+@njit(cache=True, fastmath=SIMD_SUMS, nogil=True)
+def diag_moments(resp, residual, n_rows, first_moments, second_moments):
+    """Adds :math:`\\sum_r \\gamma_{rk} d_{ar}` and :math:`\\sum_r \\gamma_{rk} d_{ar}^2` over the
+    rows of a block to ``first_moments[a]``, ``second_moments[a]``; returns :math:`\\sum_r \\gamma_{rk}`."""
+    count = 0.0
+    for r in range(n_rows):
+        count += resp[r]
+    for a in range(residual.shape[0]):
+        residual_a = residual[a]
+        first = 0.0
+        second = 0.0
+        for r in range(n_rows):
+            scaled = resp[r] * residual_a[r]
+            first += scaled
+            second += scaled * residual_a[r]
+        first_moments[a] += first
+        second_moments[a] += second
+    return count
+
+
+@njit(cache=True, fastmath=CONTRACT, nogil=True)
 def diag_chunk_statistics(
     X, means, precisions_cholesky, log_constants, chunk_size, first_chunk, stop_chunk,
     log_likelihood, counts, first_moments, second_moments,
@@ -83,8 +111,7 @@ def diag_chunk_statistics(
     As :func:`emgmm._fast_full_kernel.full_chunk_statistics`, with ``precisions_cholesky``
     of shape (n_components, n_features) holding :math:`1/\\sigma_{kd}` and
     ``second_moments`` of shape (n_chunks, K, D) holding the diagonal of :math:`S_k`.
-    Blocks of ``BLOCK_ROWS`` rows are transposed so that the loops run over rows; the sums
-    over rows are kept per row position in the block and added up once per chunk.
+    Blocks of ``BLOCK_ROWS`` rows are transposed so that the loops run over rows.
     """
     n_samples, n_features = X.shape
     n_components = means.shape[0]
@@ -94,10 +121,6 @@ def diag_chunk_statistics(
     squared_norms = padded_empty(1, BLOCK_ROWS)[0]
     weighted, largest, totals, exponents, scale_bits, scales, responsibilities = softmax_work(
         n_components)
-    count_sums = padded_empty(n_components, BLOCK_ROWS)
-    count_sums[:] = 0.0
-    first_sums = padded_zeros3(n_components, n_features, BLOCK_ROWS)
-    second_sums = padded_zeros3(n_components, n_features, BLOCK_ROWS)
     for chunk in range(first_chunk, stop_chunk):
         total = 0.0
         stop = min(n_samples, (chunk + 1) * chunk_size)
@@ -118,24 +141,8 @@ def diag_chunk_statistics(
             total += block_responsibilities(weighted[:, :n_rows], n_rows, largest, totals, exponents,
                                             scale_bits, scales, responsibilities[:, :n_rows])
             for k in range(n_components):
-                resp, count_sum = responsibilities[k], count_sums[k]
-                for r in range(n_rows):
-                    count_sum[r] += resp[r]
-                for a in range(n_features):
-                    residual, first_sum, second_sum = residuals[k, a], first_sums[k, a], second_sums[k, a]
-                    for r in range(n_rows):
-                        scaled = resp[r] * residual[r]
-                        first_sum[r] += scaled
-                        second_sum[r] += scaled * residual[r]
-        # Add up the per-row-position partial sums once per chunk, in a fixed order.
-        for k in range(n_components):
-            counts[chunk, k] += count_sums[k].sum()
-            for a in range(n_features):
-                first_moments[chunk, k, a] += first_sums[k, a].sum()
-                second_moments[chunk, k, a] += second_sums[k, a].sum()
-        count_sums[:] = 0.0
-        first_sums[:] = 0.0
-        second_sums[:] = 0.0
+                counts[chunk, k] += diag_moments(responsibilities[k], residuals[k], n_rows,
+                                                 first_moments[chunk, k], second_moments[chunk, k])
         log_likelihood[chunk] = total
 
 
