@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from emgmm._fast_softmax import block_responsibilities
+from emgmm._fast_softmax import CONTRACT, block_responsibilities
 
 # Rows per block inside a chunk: long enough to vectorise over, short enough for L1.
 BLOCK_ROWS = 64
@@ -44,9 +44,8 @@ BLOCK_ROWS = 64
 # threads' buffers allocated side by side from one malloc arena would otherwise share cache
 # lines (false sharing measured here: 0.110 -> 0.130 s per full D=10 K=10 iteration at N=1e6).
 PAD = 8
-# Fused multiply-adds only: no reordering of any sum.
-CONTRACT = {"contract"}
-# Also lets the compiler split row sums into SIMD partial sums (in an order fixed at compile time).
+# CONTRACT (from _fast_softmax) fuses multiply-adds only; SIMD_SUMS also lets the compiler
+# split row sums into SIMD partial sums (in an order fixed at compile time).
 SIMD_SUMS = {"contract", "reassoc"}
 
 

@@ -108,6 +108,13 @@ def command_run(args: argparse.Namespace, console: Console) -> int:
 
     config = load(args.config, args.quick)
     workers, scheduler = run_options(args)
+    if scheduler is not None:
+        from experiments.executors import check_scheduler
+
+        try:
+            check_scheduler(scheduler)
+        except ValueError as error:
+            raise BadInput(str(error)) from None
     run_dir = args.out if args.out is not None else DEFAULT_RUNS_DIR / config.name
     check_output_dir(run_dir, config.to_toml())
     outcome = run_experiment(config, run_dir, args.executor, workers, scheduler, console)

@@ -81,6 +81,29 @@ def run_dask(
             yield by_key[future.key], _result_or_error(future)
 
 
+# Seconds to wait for a running Dask scheduler to answer.
+SCHEDULER_TIMEOUT_S = 10.0
+
+
+def check_scheduler(address: str) -> None:
+    """Connect to the Dask scheduler at ``address`` and disconnect; one-line ValueError if that fails.
+
+    Called before a run writes anything, so that a wrong address costs no half-made run
+    directory.
+    """
+    from distributed import Client
+
+    try:
+        with Client(address, timeout=f"{SCHEDULER_TIMEOUT_S}s"):
+            pass
+    except (OSError, TimeoutError, ValueError, TypeError) as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ValueError(
+            f"cannot reach the Dask scheduler at {address!r} within {SCHEDULER_TIMEOUT_S:g} s "
+            f"({reason}): start it (`dask scheduler` and `dask worker ADDRESS`) or drop --scheduler"
+        ) from None
+
+
 class _dask_client:
     """Context manager owning a LocalCluster (closed on exit) or a remote Client."""
 

@@ -134,6 +134,21 @@ def test_bad_arguments(tmp_path, capsys, monkeypatch, argv, words):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:9", "not-an-address"])
+def test_unreachable_scheduler_exit_2_one_line_nothing_written(tmp_path, capsys, monkeypatch,
+                                                                address):
+    from experiments import executors
+
+    monkeypatch.setattr(executors, "SCHEDULER_TIMEOUT_S", 1.0)
+    config = tmp_path / "good.toml"
+    config.write_text(GOOD)
+    line = assert_bad_input(capsys, ["run", str(config), "--out", str(tmp_path / "out"),
+                                     "--executor", "dask", "--scheduler", address],
+                            ["Dask scheduler", address, "--scheduler"])
+    assert "\n" not in line
+    assert not (tmp_path / "out").exists()
+
+
 def test_report_of_a_directory_that_is_not_a_run(tmp_path, capsys):
     assert_bad_input(capsys, ["report", str(tmp_path)], ["not a run directory"])
 

@@ -102,6 +102,20 @@ def test_executors_give_identical_results(tiny_config, tmp_path, strip_timing):
     assert (timings > 0).all()
 
 
+def test_dask_executor_runs_on_a_running_scheduler(tiny_config, tmp_path, strip_timing):
+    from distributed import LocalCluster
+
+    run(tiny_config, tmp_path / "serial", executor="serial")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        outcome = run(tiny_config, tmp_path / "remote", executor="dask",
+                      scheduler=cluster.scheduler_address)
+        # The run closes its own client only: the cluster is still there for others.
+        assert len(cluster.scheduler_info["workers"]) == 2
+    assert (outcome.n_tasks, outcome.n_failed) == (4, 0)
+    pd.testing.assert_frame_equal(strip_timing(tmp_path / "serial"), strip_timing(tmp_path / "remote"))
+
+
 def test_failing_replicate_is_recorded_and_retried(tiny_config, tmp_path, monkeypatch):
     real_fit = runner.run_replicate.__globals__["fit_em_stage"]
 
