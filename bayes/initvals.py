@@ -93,16 +93,17 @@ def em_initvals(
     order = np.argsort(means[:, 0], kind="stable")
     weights = np.maximum(weights[order], 1e-6)
     covariances = covariances if covariance_type == "tied" else covariances[order]
+    free_weights = {"weights": weights / weights.sum()} if n_components > 1 else {}
     return {
-        "weights": weights / weights.sum(),
-        **mean_initvals(means[order], order_means),
+        **free_weights,
+        **mean_initvals(means[order], order_means and n_components > 1),
         **covariance_initvals(covariances, covariance_type, X.shape[1]),
     }
 
 
 def jitter_initvals(X: np.ndarray, n_components: int, order_means: bool) -> dict[str, np.ndarray]:
     """Minimal starts for jittered initialisation: ordered ``means_first`` at data quantiles."""
-    if not order_means:
+    if not order_means or n_components == 1:
         return {}
     quantiles = (np.arange(n_components) + 0.5) / n_components
     return {"means_first": strictly_increasing(np.quantile(X[:, 0], quantiles))}

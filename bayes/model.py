@@ -44,20 +44,26 @@ def model_coords(n_samples: int, n_components: int, n_features: int) -> dict:
     }
 
 
-def add_weights(priors: ResolvedPriors):
-    """Mixture weights ``weights`` ~ Dirichlet(alpha), dims (component,)."""
+def add_weights(priors: ResolvedPriors, n_components: int):
+    """Mixture weights ``weights`` ~ Dirichlet(alpha), dims (component,).
+
+    With one component the weight is the constant 1 (a Deterministic): a one-dimensional
+    simplex has no free coordinate.
+    """
+    if n_components == 1:
+        return pm.Deterministic("weights", pt.ones(1), dims="component")
     return pm.Dirichlet("weights", a=priors.weights_concentration, dims="component")
 
 
 def add_means(priors: ResolvedPriors, n_components: int, n_features: int, order_means: bool):
     """Component means ``means`` (component, dim) with Normal(loc, scale) priors.
 
-    With ``order_means`` the first coordinate is the ordered (K,) vector ``means_first``
-    and the remaining coordinates ``means_rest`` (K, D-1); ``means`` is then a
-    Deterministic joining them.
+    With ``order_means`` (and K > 1) the first coordinate is the ordered (K,) vector
+    ``means_first`` and the remaining coordinates ``means_rest`` (K, D-1); ``means`` is
+    then a Deterministic joining them.
     """
     loc, scale = priors.means_loc, priors.means_scale
-    if not order_means:
+    if not order_means or n_components == 1:
         return pm.Normal("means", mu=loc, sigma=scale, dims=("component", "dim"))
     first = pm.Normal(
         "means_first",
@@ -78,7 +84,7 @@ def add_means(priors: ResolvedPriors, n_components: int, n_features: int, order_
 def add_parameters(X, n_components, covariance_type, priors, order_means):
     """Shared part of both formulations: weights, means, Cholesky factors."""
     resolved = resolve_priors(priors, X, n_components, covariance_type)
-    weights = add_weights(resolved)
+    weights = add_weights(resolved, n_components)
     means = add_means(resolved, n_components, X.shape[1], order_means)
     choleskys = add_covariances(covariance_type, n_components, X.shape[1], resolved)
     return weights, means, choleskys
@@ -116,6 +122,11 @@ def build_model(
         weights, means, choleskys = add_parameters(
             X, n_components, covariance_type, priors, order_means
         )
+        if n_components == 1:
+            # One component: the Gaussian itself (pm.Mixture of one component misbehaves).
+            pm.MvNormal(OBSERVED_NAME, mu=means[0], chol=choleskys[0], observed=X,
+                        dims=("obs", "dim"))
+            return model
         components = [
             pm.MvNormal.dist(mu=means[k], chol=choleskys[k]) for k in range(n_components)
         ]

@@ -78,6 +78,32 @@ def test_model_at_em_start_matches_em_estimate_and_scipy_likelihood(covariance_t
     np.testing.assert_allclose(observed_logp, expected, rtol=1e-9)
 
 
+@pytest.mark.parametrize("n_features", [1, 2])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_one_component_model_is_the_gaussian(covariance_type, n_features):
+    """K = 1: weight fixed at 1 (no free simplex), unordered means, likelihood of one Gaussian."""
+    import warnings
+
+    X = two_cluster_data(n_features)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. PyMC's single-component Mixture warning
+        model = bayes.build_model(X, 1, covariance_type)
+    assert {v.name for v in model.free_RVs}.isdisjoint({"weights", "means_first"})
+    initvals = em_initvals(X, 1, covariance_type, order_means=True, random_seed=0)
+    assert "weights" not in initvals and "means_first" not in initvals
+    assert jitter_initvals(X, 1, order_means=True) == {}
+    observed_logp, covariances, means, weights = evaluate_at(
+        model, initvals,
+        [model.logp(vars=model.observed_RVs), model["covariances"], model["means"],
+         model["weights"]],
+    )
+    np.testing.assert_array_equal(weights, [1.0])
+    # EM with one component is the sample mean and the ML covariance (plus reg_covar).
+    np.testing.assert_allclose(means[0], X.mean(axis=0), rtol=1e-10, atol=1e-12)
+    expected = stats.multivariate_normal(means[0], covariances[0]).logpdf(X).sum()
+    np.testing.assert_allclose(observed_logp, expected, rtol=1e-9)
+
+
 @pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
 @pytest.mark.parametrize("scale_prior", ["halfnormal", "exponential", "halfcauchy"])
 def test_prior_log_density_matches_scipy(covariance_type, scale_prior):
