@@ -31,9 +31,7 @@ from emgmm._fast_kernels import (
     BLOCK_ROWS,
     CONTRACT,
     SIMD_SUMS,
-    padded_empty,
-    padded_zeros3,
-    softmax_work,
+    kernel_work,
     transpose_block,
 )
 from emgmm._fast_softmax import block_responsibilities
@@ -198,14 +196,8 @@ def full_chunk_statistics(
     """
     n_samples, n_features = X.shape
     n_components = means.shape[0]
-    # Every work buffer has unused tail room (see PAD).
-    block = padded_empty(n_features, BLOCK_ROWS)
-    residuals = padded_zeros3(n_components, n_features, BLOCK_ROWS)
-    whitened = padded_empty(n_features, BLOCK_ROWS)
-    squared_norms = padded_empty(1, BLOCK_ROWS)[0]
-    weighted, largest, totals, exponents, scale_bits, scales, responsibilities = softmax_work(
-        n_components)
-    scaled = padded_empty(n_features, BLOCK_ROWS)
+    (block, residuals, whitened, squared_norms, weighted, largest, totals, exponents, scale_bits,
+     scales, responsibilities, scaled) = kernel_work(n_components, n_features)
     for chunk in range(first_chunk, stop_chunk):
         total = 0.0
         stop = min(n_samples, (chunk + 1) * chunk_size)
