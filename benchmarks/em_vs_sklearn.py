@@ -152,10 +152,8 @@ def run_job(engines: list, covariance_type: str, n_samples: int, n_features: int
     start = start_params(X, n_components, covariance_type)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        # One untimed iteration on the full data (imports, kernel compilation or cache load),
-        # as the first iteration of a real fit would be: emgmm's later iterations (full,
-        # D=10, K=10) measured 0.094 s after a first call on all rows with two threads but
-        # 0.104 s after a first call on 2000 rows (one thread), an effect not understood yet.
+        # One untimed iteration on the full data (imports, kernel compilation or cache load,
+        # scikit-learn's first BLAS calls), as the first iteration of a real fit would be.
         side_by_side(X, start, engines, 1)
     _reset_peak_memory()
     before = _status_bytes("VmRSS")
