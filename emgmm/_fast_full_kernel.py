@@ -33,6 +33,7 @@ from emgmm._fast_kernels import (
     CONTRACT,
     SIMD_SUMS,
     kernel_work,
+    store_log_densities,
     transpose_block,
 )
 from emgmm._fast_softmax import block_responsibilities
@@ -214,3 +215,22 @@ def full_chunk_statistics(
                                                         scaled, first_moments[chunk, k])
                 _add_scatter(scaled, residuals[k], n_rows, second_moments[chunk, k])
         log_likelihood[chunk] = total
+
+
+@njit(cache=True, fastmath=CONTRACT, nogil=True)
+def full_chunk_log_densities(X, means, precisions_cholesky, log_constants, chunk_size, first_chunk,
+                             stop_chunk, out_weighted, out_log_norm):
+    """The E-step alone for full precisions: :math:`\\ell_{ik}` into ``out_weighted``
+    (n_samples, K) and :math:`\\log p(x_i)` into ``out_log_norm`` for the rows of the chunks."""
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
+    (block, residuals, whitened, squared_norms, weighted, largest, totals, exponents, scale_bits,
+     scales, responsibilities, _) = kernel_work(n_components, n_features)
+    for start in range(first_chunk * chunk_size, min(n_samples, stop_chunk * chunk_size), BLOCK_ROWS):
+        n_rows = min(BLOCK_ROWS, n_samples - start, stop_chunk * chunk_size - start)
+        transpose_block(X, start, n_rows, block)
+        _block_log_densities(block, n_rows, means, precisions_cholesky, log_constants, residuals,
+                             whitened, squared_norms, weighted)
+        block_responsibilities(weighted[:, :n_rows], n_rows, largest, totals, exponents,
+                               scale_bits, scales, responsibilities[:, :n_rows])
+        store_log_densities(weighted, n_rows, largest, totals, start, out_weighted, out_log_norm)

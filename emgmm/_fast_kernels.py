@@ -126,6 +126,55 @@ def diag_moments(resp, residual, n_rows, first_moments, second_moments):
 
 
 @njit(cache=True, fastmath=CONTRACT, nogil=True)
+def diag_block_log_densities(block, n_rows, means, precisions_cholesky, log_constants, residuals,
+                             squared_norms, weighted):
+    """E-step of one (transposed) block, diagonal precisions: residuals and
+    ``log pi_k + log N(x_i | m_k, Sigma_k)`` with :math:`\\Sigma_k^{-1/2} = \\mathrm{diag}(1/\\sigma_{kd})`."""
+    n_components, n_features = means.shape
+    for k in range(n_components):
+        squared_norms[:n_rows] = 0.0
+        for a in range(n_features):
+            residual, column = residuals[k, a], block[a]
+            mean, precision = means[k, a], precisions_cholesky[k, a]
+            for r in range(n_rows):
+                residual[r] = column[r] - mean
+                whitened = residual[r] * precision
+                squared_norms[r] += whitened * whitened
+        for r in range(n_rows):
+            weighted[k, r] = log_constants[k] - 0.5 * squared_norms[r]
+
+
+@njit(cache=True, fastmath=CONTRACT, nogil=True)
+def store_log_densities(weighted, n_rows, largest, totals, start, out_weighted, out_log_norm):
+    """Rows ``start .. start + n_rows`` of the outputs of a log-density kernel: the block's
+    :math:`\\ell_{ik}` (transposed back) and :math:`\\log p(x_i) = c_i + \\log \\sum_k e^{\\ell_{ik} - c_i}`
+    from the work space of ``block_responsibilities``."""
+    for r in range(n_rows):
+        out_log_norm[start + r] = largest[r] + np.log(totals[r])
+        for k in range(weighted.shape[0]):
+            out_weighted[start + r, k] = weighted[k, r]
+
+
+@njit(cache=True, fastmath=CONTRACT, nogil=True)
+def diag_chunk_log_densities(X, means, precisions_cholesky, log_constants, chunk_size, first_chunk,
+                             stop_chunk, out_weighted, out_log_norm):
+    """The E-step alone for diagonal precisions: :math:`\\ell_{ik}` into ``out_weighted``
+    (n_samples, K) and :math:`\\log p(x_i)` into ``out_log_norm`` for the rows of the chunks."""
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
+    (block, residuals, _, squared_norms, weighted, largest, totals, exponents, scale_bits, scales,
+     responsibilities, _) = kernel_work(n_components, n_features)
+    for start in range(first_chunk * chunk_size, min(n_samples, stop_chunk * chunk_size), BLOCK_ROWS):
+        n_rows = min(BLOCK_ROWS, n_samples - start, stop_chunk * chunk_size - start)
+        transpose_block(X, start, n_rows, block)
+        diag_block_log_densities(block, n_rows, means, precisions_cholesky, log_constants,
+                                 residuals, squared_norms, weighted)
+        block_responsibilities(weighted[:, :n_rows], n_rows, largest, totals, exponents,
+                               scale_bits, scales, responsibilities[:, :n_rows])
+        store_log_densities(weighted, n_rows, largest, totals, start, out_weighted, out_log_norm)
+
+
+@njit(cache=True, fastmath=CONTRACT, nogil=True)
 def diag_chunk_statistics(
     X, means, precisions_cholesky, log_constants, chunk_size, first_chunk, stop_chunk,
     log_likelihood, counts, first_moments, second_moments,
@@ -147,17 +196,8 @@ def diag_chunk_statistics(
         for start in range(chunk * chunk_size, stop, BLOCK_ROWS):
             n_rows = min(BLOCK_ROWS, stop - start)
             transpose_block(X, start, n_rows, block)
-            for k in range(n_components):
-                squared_norms[:n_rows] = 0.0
-                for a in range(n_features):
-                    residual, column = residuals[k, a], block[a]
-                    mean, precision = means[k, a], precisions_cholesky[k, a]
-                    for r in range(n_rows):
-                        residual[r] = column[r] - mean
-                        whitened = residual[r] * precision
-                        squared_norms[r] += whitened * whitened
-                for r in range(n_rows):
-                    weighted[k, r] = log_constants[k] - 0.5 * squared_norms[r]
+            diag_block_log_densities(block, n_rows, means, precisions_cholesky, log_constants,
+                                     residuals, squared_norms, weighted)
             total += block_responsibilities(weighted[:, :n_rows], n_rows, largest, totals, exponents,
                                             scale_bits, scales, responsibilities[:, :n_rows])
             for k in range(n_components):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from emgmm.params import GaussianMixtureParams
-from emgmm.steps import e_step
+from emgmm.fit import engine_e_step
 
 _COVARIANCE_PARAMETERS = {
     "full": lambda k, d: k * d * (d + 1) // 2,
@@ -31,19 +31,20 @@ def _parameter_count(params: GaussianMixtureParams) -> int:
     return n_parameters(params.covariance_type, params.n_components, params.n_features)
 
 
-def bic(X: np.ndarray, params: GaussianMixtureParams) -> float:
-    """:math:`\\mathrm{BIC} = -2 \\sum_i \\log p(x_i \\mid \\hat\\theta) + p \\log N`."""
-    log_norm, _ = e_step(X, params)
+def bic(X: np.ndarray, params: GaussianMixtureParams, engine: str = "auto") -> float:
+    """:math:`\\mathrm{BIC} = -2 \\sum_i \\log p(x_i \\mid \\hat\\theta) + p \\log N`
+    (``engine`` computes the E-step, see :func:`emgmm.fit.engine_e_step`)."""
+    log_norm, _ = engine_e_step(X, params, engine)
     return float(-2.0 * np.sum(log_norm) + _parameter_count(params) * np.log(X.shape[0]))
 
 
-def aic(X: np.ndarray, params: GaussianMixtureParams) -> float:
+def aic(X: np.ndarray, params: GaussianMixtureParams, engine: str = "auto") -> float:
     """:math:`\\mathrm{AIC} = -2 \\sum_i \\log p(x_i \\mid \\hat\\theta) + 2 p`."""
-    log_norm, _ = e_step(X, params)
+    log_norm, _ = engine_e_step(X, params, engine)
     return float(-2.0 * np.sum(log_norm) + 2.0 * _parameter_count(params))
 
 
-def icl(X: np.ndarray, params: GaussianMixtureParams) -> float:
+def icl(X: np.ndarray, params: GaussianMixtureParams, engine: str = "auto") -> float:
     """Integrated completed likelihood, mclust's definition in the lower-is-better sign.
 
     .. math::
@@ -54,7 +55,7 @@ def icl(X: np.ndarray, params: GaussianMixtureParams) -> float:
     mclust's ``icl()`` is ``BIC_mclust + 2 sum_i log z_{i,MAP}`` = minus this value. The
     penalty is the entropy of the MAP classification: ICL prefers well-separated clusters.
     """
-    log_norm, log_resp = e_step(X, params)
+    log_norm, log_resp = engine_e_step(X, params, engine)
     n_obs = X.shape[0]
     bic_value = -2.0 * np.sum(log_norm) + _parameter_count(params) * np.log(n_obs)
     # max_k log gamma_ik is log gamma at the MAP label, taken in log space (no exp/log round trip).

@@ -7,10 +7,9 @@ import numpy as np
 from emgmm._base import ParamsMixin
 from emgmm._validation import NotFittedError, as_generator, check_data, check_int, check_n_features
 from emgmm.criteria import aic, bic, icl
-from emgmm.fit import EMResult, fit_em
+from emgmm.fit import EMResult, engine_e_step, fit_em
 from emgmm.latent import sample_latent
 from emgmm.params import GaussianMixtureParams
-from emgmm.steps import e_step
 
 
 def _precisions(prec_chol: np.ndarray, covariance_type: str) -> np.ndarray:
@@ -172,9 +171,13 @@ class GaussianMixtureEM(ParamsMixin):
         check_n_features(X, self.n_features_in_, type(self).__name__)
         return X
 
+    def _e_step(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """``(log_norm, log_resp)`` at the fitted parameters, by the estimator's ``engine``."""
+        return engine_e_step(self._checked(X), self.params_, self.engine)
+
     def score_samples(self, X) -> np.ndarray:
         """``log p(x_i | theta)`` for each row, array of shape (n_samples,)."""
-        return e_step(self._checked(X), self.params_)[0]
+        return self._e_step(X)[0]
 
     def score(self, X, y=None) -> float:
         """Mean per-sample log-likelihood of X."""
@@ -182,11 +185,11 @@ class GaussianMixtureEM(ParamsMixin):
 
     def predict_proba(self, X) -> np.ndarray:
         """Responsibilities ``gamma_ik = p(z_i = k | x_i, theta)``, shape (n_samples, n_components)."""
-        return np.exp(e_step(self._checked(X), self.params_)[1])
+        return np.exp(self._e_step(X)[1])
 
     def predict(self, X) -> np.ndarray:
         """MAP labels ``argmax_k gamma_ik``, shape (n_samples,)."""
-        return np.argmax(e_step(self._checked(X), self.params_)[1], axis=1)
+        return np.argmax(self._e_step(X)[1], axis=1)
 
     def sample_latent(self, X, rng=None) -> np.ndarray:
         """Draw ``z_i ~ Categorical(gamma_i)`` for each row of X, shape (n_samples,)."""
@@ -220,12 +223,12 @@ class GaussianMixtureEM(ParamsMixin):
 
     def bic(self, X) -> float:
         """Bayesian information criterion, ``-2 log L + p log N`` (lower is better)."""
-        return bic(self._checked(X), self.params_)
+        return bic(self._checked(X), self.params_, self.engine)
 
     def aic(self, X) -> float:
         """Akaike information criterion, ``-2 log L + 2 p`` (lower is better)."""
-        return aic(self._checked(X), self.params_)
+        return aic(self._checked(X), self.params_, self.engine)
 
     def icl(self, X) -> float:
         """Integrated completed likelihood (mclust's definition, lower-is-better sign)."""
-        return icl(self._checked(X), self.params_)
+        return icl(self._checked(X), self.params_, self.engine)

@@ -35,15 +35,18 @@ chunk and added in chunk order, so the numbers do not depend on the number of th
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from emgmm._fast_full_kernel import full_chunk_statistics
-from emgmm._fast_kernels import diag_chunk_statistics, precision_cholesky_full
+from emgmm._fast_full_kernel import full_chunk_log_densities, full_chunk_statistics
+from emgmm._fast_kernels import (
+    diag_chunk_log_densities,
+    diag_chunk_statistics,
+    precision_cholesky_full,
+)
+from emgmm._fast_threads import run_over_chunks
 from emgmm.params import GaussianMixtureParams
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -51,13 +54,12 @@ LOG_2PI = np.log(2.0 * np.pi)
 EMPTY_COMPONENT_GUARD = 10.0 * np.finfo(float).eps
 # Rows per chunk unless told otherwise; large enough to amortise the per-chunk bookkeeping.
 MIN_CHUNK_SIZE = 4096
-# Chunks are handed to the threads in this many tasks per thread (dynamic load balancing).
-TASKS_PER_THREAD = 8
 
 __all__ = [
     "SufficientStatistics",
     "accumulate_statistics",
     "default_chunk_size",
+    "fast_e_step",
     "fused_em_iteration",
     "params_from_statistics",
     "precisions_cholesky",
@@ -118,22 +120,22 @@ def _full_kernel_inputs(params: GaussianMixtureParams, prec_chol: np.ndarray):
     # -0.5 log det(Sigma_k) = sum_j log (U_k)_jj for the upper-triangular precision factor.
     log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
     # The kernel relies on exact zeros below the diagonal.
-    return full_chunk_statistics, np.ascontiguousarray(np.triu(prec_chol)), log_det
+    return np.ascontiguousarray(np.triu(prec_chol)), log_det
 
 
 def _tied_kernel_inputs(params: GaussianMixtureParams, prec_chol: np.ndarray):
     log_det = np.full(params.n_components, np.log(np.diag(prec_chol)).sum())
     stacked = np.repeat(np.triu(prec_chol)[None], params.n_components, axis=0)
-    return full_chunk_statistics, stacked, log_det
+    return stacked, log_det
 
 
 def _diag_kernel_inputs(params: GaussianMixtureParams, prec_chol: np.ndarray):
-    return diag_chunk_statistics, np.ascontiguousarray(prec_chol), np.log(prec_chol).sum(axis=1)
+    return np.ascontiguousarray(prec_chol), np.log(prec_chol).sum(axis=1)
 
 
 def _spherical_kernel_inputs(params: GaussianMixtureParams, prec_chol: np.ndarray):
     per_feature = np.repeat(prec_chol[:, None], params.n_features, axis=1)
-    return diag_chunk_statistics, per_feature, params.n_features * np.log(prec_chol)
+    return per_feature, params.n_features * np.log(prec_chol)
 
 
 _KERNEL_INPUTS: dict[str, Callable] = {
@@ -144,24 +146,22 @@ _KERNEL_INPUTS: dict[str, Callable] = {
 }
 
 _SECOND_MOMENT_IS_MATRIX = {"full": True, "tied": True, "diag": False, "spherical": False}
+_STATISTICS_KERNELS = {"full": full_chunk_statistics, "tied": full_chunk_statistics,
+                       "diag": diag_chunk_statistics, "spherical": diag_chunk_statistics}
+_LOG_DENSITY_KERNELS = {"full": full_chunk_log_densities, "tied": full_chunk_log_densities,
+                        "diag": diag_chunk_log_densities, "spherical": diag_chunk_log_densities}
+
+
+def _kernel_arguments(params: GaussianMixtureParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(means, precisions, log_constants)`` as every kernel takes them, with
+    :math:`\\log\\pi_k - \\tfrac D2 \\log 2\\pi - \\tfrac12 \\log\\det\\Sigma_k` as log constants."""
+    precisions, log_det = _KERNEL_INPUTS[params.covariance_type](params, precisions_cholesky(params))
+    with np.errstate(divide="ignore"):  # a zero weight gives log 0 = -inf, which is exact
+        log_constants = np.log(params.weights) - 0.5 * params.n_features * LOG_2PI + log_det
+    return np.ascontiguousarray(params.means), precisions, log_constants
 
 
 # --- threads and chunks ----------------------------------------------------------------------
-
-
-def _available_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
-
-
-def _thread_pool(n_threads: int) -> ThreadPoolExecutor:
-    # Keyed by process id too: a pool inherited through fork() has no live threads.
-    key = (os.getpid(), n_threads)
-    if key not in _POOLS:
-        _POOLS[key] = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="emgmm-fast")
-    return _POOLS[key]
 
 
 def default_chunk_size(n_samples: int, n_components: int, n_features: int) -> int:
@@ -171,11 +171,6 @@ def default_chunk_size(n_samples: int, n_components: int, n_features: int) -> in
     so ``chunk >= 8 K D`` keeps them under an eighth of the size of ``X``.
     """
     return max(MIN_CHUNK_SIZE, 8 * n_components * n_features)
-
-
-def _chunk_ranges(n_chunks: int, n_parts: int) -> list[tuple[int, int]]:
-    edges = [part * n_chunks // n_parts for part in range(n_parts + 1)]
-    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
 def _check_inputs(X: np.ndarray, params: GaussianMixtureParams, chunk_size, n_threads) -> np.ndarray:
@@ -229,12 +224,8 @@ def accumulate_statistics(
     n_components = params.n_components
     chunk_size = int(chunk_size or default_chunk_size(n_samples, n_components, n_features))
     n_chunks = -(-n_samples // chunk_size)
-    kernel, precisions, log_det = _KERNEL_INPUTS[params.covariance_type](
-        params, precisions_cholesky(params)
-    )
-    with np.errstate(divide="ignore"):  # a zero weight gives log 0 = -inf, which is exact
-        log_constants = np.log(params.weights) - 0.5 * n_features * LOG_2PI + log_det
-    means = np.ascontiguousarray(params.means)
+    kernel = _STATISTICS_KERNELS[params.covariance_type]
+    means, precisions, log_constants = _kernel_arguments(params)
     matrix = _SECOND_MOMENT_IS_MATRIX[params.covariance_type]
     log_likelihood = np.zeros(n_chunks)
     counts = np.zeros((n_chunks, n_components))
@@ -245,15 +236,7 @@ def accumulate_statistics(
         kernel(X, means, precisions, log_constants, chunk_size, chunks[0], chunks[1],
                log_likelihood, counts, first, second)
 
-    n_threads = min(n_threads or _available_cores(), n_chunks)
-    if n_threads == 1:
-        run((0, n_chunks))
-    else:
-        # More tasks than threads: a thread slowed down by other load simply takes fewer.
-        tasks = _chunk_ranges(n_chunks, min(n_chunks, TASKS_PER_THREAD * n_threads))
-        pool = _thread_pool(n_threads)
-        for future in [pool.submit(run, task) for task in tasks]:
-            future.result()
+    run_over_chunks(run, n_chunks, n_threads)
     second = second.sum(axis=0)
     if matrix:
         # Only the upper triangle was accumulated: mirror it, keeping the diagonal once.
@@ -268,6 +251,50 @@ def accumulate_statistics(
         shift=means,
         covariance_type=params.covariance_type,
     )
+
+
+def fast_e_step(
+    X: np.ndarray,
+    params: GaussianMixtureParams,
+    *,
+    chunk_size: int | None = None,
+    n_threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`emgmm.steps.e_step` computed by the numba kernels: the same arrays to rounding.
+
+    .. math::
+
+        \\log p(x_i \\mid \\theta) = \\operatorname{logsumexp}_k \\ell_{ik}, \\qquad
+        \\log\\gamma_{ik} = \\ell_{ik} - \\log p(x_i \\mid \\theta), \\qquad
+        \\ell_{ik} = \\log \\pi_k + \\log \\mathcal N(x_i \\mid \\mu_k, \\Sigma_k)
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    params : GaussianMixtureParams
+    chunk_size, n_threads : int, optional
+        As in :func:`accumulate_statistics`; they change no number.
+
+    Returns
+    -------
+    log_norm : array of shape (n_samples,)
+    log_resp : array of shape (n_samples, n_components)
+    """
+    X = _check_inputs(X, params, chunk_size, n_threads)
+    n_samples, n_features = X.shape
+    chunk_size = int(chunk_size or default_chunk_size(n_samples, params.n_components, n_features))
+    kernel = _LOG_DENSITY_KERNELS[params.covariance_type]
+    means, precisions, log_constants = _kernel_arguments(params)
+    log_resp = np.empty((n_samples, params.n_components))
+    log_norm = np.empty(n_samples)
+
+    def run(chunks: tuple[int, int]) -> None:
+        kernel(X, means, precisions, log_constants, chunk_size, chunks[0], chunks[1], log_resp,
+               log_norm)
+
+    run_over_chunks(run, -(-n_samples // chunk_size), n_threads)
+    log_resp -= log_norm[:, None]
+    return log_norm, log_resp
 
 
 # --- M-step from the statistics ----------------------------------------------------------------

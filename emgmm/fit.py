@@ -36,7 +36,7 @@ from emgmm.collapse import (
 )
 from emgmm.init import initial_params
 from emgmm.params import GaussianMixtureParams
-from emgmm.steps import reference_em_iteration
+from emgmm.steps import e_step, reference_em_iteration
 
 DECREASE_RTOL = 1e-10
 ENGINES = ("auto", "reference", "fast")
@@ -123,6 +123,18 @@ def select_engine(engine: str, chunk_size: int | None = None) -> tuple[str, EMIt
     if name == "fast" and chunk_size is not None:
         iterate = functools.partial(iterate, chunk_size=chunk_size)
     return name, iterate
+
+
+def engine_e_step(X: np.ndarray, params: GaussianMixtureParams,
+                  engine: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """``(log_norm, log_resp)`` of :func:`emgmm.steps.e_step`, computed by the engine's E-step
+    (:func:`emgmm.fast.fast_e_step` for ``fast``; the same numbers to rounding)."""
+    name, _ = select_engine(engine)
+    if name == "fast":
+        from emgmm.fast import fast_e_step
+
+        return fast_e_step(X, params)
+    return e_step(X, params)
 
 
 def _is_decrease(change: float, previous: float) -> bool:

@@ -15,6 +15,7 @@ from sklearn.mixture import GaussianMixture
 
 from emgmm.fast import (
     accumulate_statistics,
+    fast_e_step,
     fused_em_iteration,
     params_from_statistics,
     precisions_cholesky,
@@ -63,6 +64,26 @@ def test_fused_iteration_equals_reference(covariance_type, shape):
     X, params = random_problem(0, *shape, covariance_type)
     expected = reference_em_iteration(X, params, 1e-6)
     assert_same_iteration(fused_em_iteration(X, params, 1e-6), expected)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "N{}-D{}-K{}".format(*s))
+def test_fast_e_step_equals_reference(covariance_type, shape):
+    X, params = random_problem(4, *shape, covariance_type)
+    expected_norm, expected_resp = e_step(X, params)
+    for chunk_size, n_threads in ((None, None), (1, 2), (100, 1), (100, 2)):
+        log_norm, log_resp = fast_e_step(X, params, chunk_size=chunk_size, n_threads=n_threads)
+        np.testing.assert_allclose(log_norm, expected_norm, rtol=TOL, atol=TOL)
+        np.testing.assert_allclose(log_resp, expected_resp, rtol=TOL, atol=TOL)
+
+
+def test_fast_e_step_of_a_zero_weight_component_is_minus_infinity():
+    X, params = random_problem(5, 300, 3, 3, "full")
+    params = GaussianMixtureParams(np.array([0.5, 0.0, 0.5]), params.means, params.covariances,
+                                   "full")
+    log_norm, log_resp = fast_e_step(X, params)
+    assert np.all(log_resp[:, 1] == -np.inf) and np.all(np.isfinite(log_resp[:, [0, 2]]))
+    np.testing.assert_allclose(log_norm, e_step(X, params)[0], rtol=TOL)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
