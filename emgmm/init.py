@@ -18,16 +18,27 @@ from emgmm.params import GaussianMixtureParams, covariance_shape
 from emgmm.steps import estimate_gaussian_parameters
 
 
-def squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances, array of shape (n_samples, n_centers)."""
-    out = (
-        np.sum(X**2, axis=1)[:, None] - 2.0 * X @ centers.T + np.sum(centers**2, axis=1)[None, :]
-    )
+def squared_norms(X: np.ndarray) -> np.ndarray:
+    """:math:`\\|x_i\\|^2` for each row, array of shape (n_samples,)."""
+    return np.einsum("ij,ij->i", X, X)
+
+
+def squared_distances(X: np.ndarray, centers: np.ndarray,
+                      x_squared_norms: np.ndarray | None = None) -> np.ndarray:
+    """Squared Euclidean distances :math:`\\|x_i\\|^2 - 2 x_i^T c_j + \\|c_j\\|^2`, array of
+    shape (n_samples, n_centers); ``x_squared_norms`` (from :func:`squared_norms`) saves a pass
+    over X when the same rows are compared with many centres."""
+    if x_squared_norms is None:
+        x_squared_norms = squared_norms(X)
+    out = X @ (-2.0 * centers.T)
+    out += x_squared_norms[:, None]
+    out += squared_norms(centers)[None, :]
     # The expansion can round to tiny negatives for coincident points.
-    return np.maximum(out, 0.0)
+    return np.maximum(out, 0.0, out=out)
 
 
-def kmeans_plusplus(X: np.ndarray, n_clusters: int, rng: np.random.Generator) -> np.ndarray:
+def kmeans_plusplus(X: np.ndarray, n_clusters: int, rng: np.random.Generator,
+                    x_squared_norms: np.ndarray | None = None) -> np.ndarray:
     """Indices of k-means++ seeds (Arthur and Vassilvitskii 2007), greedy variant.
 
     The first seed is uniform; each further seed is drawn with probability proportional to
@@ -36,8 +47,9 @@ def kmeans_plusplus(X: np.ndarray, n_clusters: int, rng: np.random.Generator) ->
     """
     n_samples = X.shape[0]
     n_trials = 2 + int(np.log(n_clusters))
+    norms = squared_norms(X) if x_squared_norms is None else x_squared_norms
     indices = [int(rng.integers(n_samples))]
-    closest = squared_distances(X, X[indices])[:, 0]
+    closest = squared_distances(X, X[indices], norms)[:, 0]
     for _ in range(1, n_clusters):
         potential = closest.sum()
         if potential <= 0.0:  # every point coincides with a seed: pick a fresh row uniformly
@@ -46,7 +58,7 @@ def kmeans_plusplus(X: np.ndarray, n_clusters: int, rng: np.random.Generator) ->
             continue
         candidates = np.searchsorted(np.cumsum(closest), rng.uniform(size=n_trials) * potential)
         candidates = np.minimum(candidates, n_samples - 1)
-        candidate_closest = np.minimum(closest[:, None], squared_distances(X, X[candidates]))
+        candidate_closest = np.minimum(closest[:, None], squared_distances(X, X[candidates], norms))
         best = int(np.argmin(candidate_closest.sum(axis=0)))
         indices.append(int(candidates[best]))
         closest = candidate_closest[:, best]
@@ -67,30 +79,36 @@ def kmeans(
     labels : array of shape (n_samples,)
     centers : array of shape (n_clusters, n_features)
     """
-    centers = X[kmeans_plusplus(X, n_clusters, rng)].copy()
+    norms = squared_norms(X)
+    centers = X[kmeans_plusplus(X, n_clusters, rng, norms)].copy()
     threshold = tol * np.mean(np.var(X, axis=0))
     labels = np.full(X.shape[0], -1)
     for _ in range(max_iter):
-        distances = squared_distances(X, centers)
+        distances = squared_distances(X, centers, norms)
         new_labels = np.argmin(distances, axis=1)
         if np.array_equal(new_labels, labels):
             break
         labels = new_labels
-        new_centers = centers.copy()
         counts = np.bincount(labels, minlength=n_clusters)
-        for k in range(n_clusters):
-            if counts[k]:
-                new_centers[k] = X[labels == k].mean(axis=0)
-            else:
-                farthest = int(np.argmax(distances[np.arange(X.shape[0]), labels]))
-                new_centers[k] = X[farthest]
-                labels[farthest] = k
+        for k in np.flatnonzero(counts == 0):
+            farthest = int(np.argmax(distances[np.arange(X.shape[0]), labels]))
+            labels[farthest] = k
+            counts = np.bincount(labels, minlength=n_clusters)
+        new_centers = cluster_means(X, labels, counts)
         shift = np.sum((new_centers - centers) ** 2)
         centers = new_centers
         if shift <= threshold:
             break
-    labels = np.argmin(squared_distances(X, centers), axis=1)
+    labels = np.argmin(squared_distances(X, centers, norms), axis=1)
     return labels, centers
+
+
+def cluster_means(X: np.ndarray, labels: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Mean of the rows of each label (labels 0..K-1, each with a positive count), (K, D)."""
+    # One bincount per feature: a pass over a column instead of a boolean mask per cluster.
+    sums = np.stack([np.bincount(labels, weights=column, minlength=counts.shape[0])
+                     for column in X.T], axis=1)
+    return sums / counts[:, None]
 
 
 def one_hot(labels: np.ndarray, n_components: int) -> np.ndarray:
