@@ -25,7 +25,6 @@ buffer came from one allocation (:func:`emgmm._fast_kernels.kernel_work`).
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from emgmm._fast_kernels import (
