@@ -183,6 +183,10 @@ def test_fused_equals_reference_on_random_problems(
         fused_em_iteration(X, params, 1e-6, chunk_size=chunk_size),
         reference_em_iteration(X, params, 1e-6),
     )
+    log_norm, log_resp = fast_e_step(X, params, chunk_size=chunk_size)
+    expected_norm, expected_resp = e_step(X, params)
+    np.testing.assert_allclose(log_norm, expected_norm, rtol=TOL, atol=TOL)
+    np.testing.assert_allclose(log_resp, expected_resp, rtol=TOL, atol=TOL)
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "diag"])
