@@ -169,7 +169,7 @@ def test_statistics_equal_sums_over_responsibilities():
 @settings(max_examples=30, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
-    n_features=st.integers(1, 4),
+    n_features=st.integers(1, 9),  # whole 4 x 4 tiles and remainders
     n_components=st.integers(1, 4),
     covariance_type=st.sampled_from(COVARIANCE_TYPES),
     offset=st.floats(-100.0, 100.0),
