@@ -13,19 +13,7 @@ forms an array of shape (n_samples, n_components, n_features), nor the responsib
        s_k = \\sum_i \\gamma_{ik} (x_i - m_k), \\qquad
        S_k = \\sum_i \\gamma_{ik} (x_i - m_k)(x_i - m_k)^T .
 
-2. :func:`params_from_statistics` is the M-step from these sums alone. With
-   :math:`\\tilde N_k = N_k + 10\\,\\epsilon` (the empty-component guard of the reference),
-   :math:`\\mu_k = (s_k + N_k m_k) / \\tilde N_k` and :math:`\\delta_k = \\mu_k - m_k`, the
-   centred scatter is
-
-   .. math::
-
-       C_k = \\sum_i \\gamma_{ik} (x_i - \\mu_k)(x_i - \\mu_k)^T
-           = S_k - \\delta_k s_k^T - s_k \\delta_k^T + N_k \\delta_k \\delta_k^T ,
-
-   and :math:`\\Sigma_k = C_k / \\tilde N_k + \\varepsilon I` (full), :math:`\\Sigma =
-   \\sum_k C_k / \\sum_k \\tilde N_k + \\varepsilon I` (tied), the diagonal of the full
-   estimate (diag) or its mean (spherical); :math:`\\pi_k = \\tilde N_k / \\sum_j \\tilde N_j`.
+2. :func:`emgmm.statistics.params_from_statistics` is the M-step from these sums alone.
 
 Shifting by :math:`m_k` (the means entering the iteration, close to the new ones) keeps
 the sums small, so there is no cancellation of large raw moments as in
@@ -36,7 +24,6 @@ chunk and added in chunk order, so the numbers do not depend on the number of th
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -48,10 +35,9 @@ from emgmm._fast_kernels import (
 )
 from emgmm._fast_threads import run_over_chunks
 from emgmm.params import GaussianMixtureParams
+from emgmm.statistics import SufficientStatistics, params_from_statistics
 
 LOG_2PI = np.log(2.0 * np.pi)
-# Same guard as the reference M-step: N_k + 10 eps keeps an empty component finite.
-EMPTY_COMPONENT_GUARD = 10.0 * np.finfo(float).eps
 # Rows per chunk unless told otherwise; large enough to amortise the per-chunk bookkeeping.
 MIN_CHUNK_SIZE = 4096
 
@@ -64,36 +50,6 @@ __all__ = [
     "params_from_statistics",
     "precisions_cholesky",
 ]
-
-
-@dataclass(frozen=True)
-class SufficientStatistics:
-    """Sums over all samples that the M-step needs, taken about the shift ``m_k``.
-
-    Attributes
-    ----------
-    log_likelihood : float
-        :math:`\\sum_i \\log p(x_i \\mid \\theta)` at the parameters of the E-step.
-    n_samples : int
-    counts : array of shape (n_components,)
-        :math:`N_k = \\sum_i \\gamma_{ik}` (without the empty-component guard).
-    first_moments : array of shape (n_components, n_features)
-        :math:`s_k = \\sum_i \\gamma_{ik} (x_i - m_k)`.
-    second_moments : array of shape (n_components, n_features, n_features) or (n_components, n_features)
-        :math:`S_k = \\sum_i \\gamma_{ik} (x_i - m_k)(x_i - m_k)^T` (symmetric), or only its
-        diagonal for ``diag`` and ``spherical``.
-    shift : array of shape (n_components, n_features)
-        The means :math:`m_k` of the E-step.
-    covariance_type : str
-    """
-
-    log_likelihood: float
-    n_samples: int
-    counts: np.ndarray
-    first_moments: np.ndarray
-    second_moments: np.ndarray
-    shift: np.ndarray
-    covariance_type: str
 
 
 # --- kernel inputs per covariance type ---------------------------------------------------
@@ -295,49 +251,6 @@ def fast_e_step(
     run_over_chunks(run, -(-n_samples // chunk_size), n_threads)
     log_resp -= log_norm[:, None]
     return log_norm, log_resp
-
-
-# --- M-step from the statistics ----------------------------------------------------------------
-
-
-def _centred_scatter(stats: SufficientStatistics, delta: np.ndarray) -> np.ndarray:
-    """:math:`C_k` (matrices) or its diagonal, from the sums about the shift."""
-    s, n = stats.first_moments, stats.counts
-    if stats.second_moments.ndim == 3:
-        cross = delta[:, :, None] * s[:, None, :]
-        return (stats.second_moments - cross - cross.swapaxes(1, 2)
-                + n[:, None, None] * delta[:, :, None] * delta[:, None, :])
-    return stats.second_moments - 2.0 * delta * s + n[:, None] * delta**2
-
-
-def _add_to_diagonal(matrices: np.ndarray, value: float) -> np.ndarray:
-    size = matrices.shape[-1]
-    matrices[..., np.arange(size), np.arange(size)] += value
-    return matrices
-
-
-_COVARIANCES_FROM_SCATTER: dict[str, Callable] = {
-    "full": lambda scatter, nk, reg: _add_to_diagonal(scatter / nk[:, None, None], reg),
-    "tied": lambda scatter, nk, reg: _add_to_diagonal(scatter.sum(axis=0) / nk.sum(), reg),
-    "diag": lambda scatter, nk, reg: scatter / nk[:, None] + reg,
-    "spherical": lambda scatter, nk, reg: (scatter / nk[:, None] + reg).mean(axis=1),
-}
-
-
-def params_from_statistics(stats: SufficientStatistics, reg_covar: float) -> GaussianMixtureParams:
-    """M-step from :class:`SufficientStatistics` (see the module docstring for the algebra).
-
-    .. math::
-
-        \\tilde N_k = N_k + 10\\epsilon, \\quad \\pi_k = \\frac{\\tilde N_k}{\\sum_j \\tilde N_j}, \\quad
-        \\mu_k = \\frac{s_k + N_k m_k}{\\tilde N_k}, \\quad
-        \\Sigma_k = \\frac{C_k}{\\tilde N_k} + \\varepsilon I
-    """
-    guarded = stats.counts + EMPTY_COMPONENT_GUARD
-    means = (stats.first_moments + stats.counts[:, None] * stats.shift) / guarded[:, None]
-    scatter = _centred_scatter(stats, means - stats.shift)
-    covariances = _COVARIANCES_FROM_SCATTER[stats.covariance_type](scatter, guarded, reg_covar)
-    return GaussianMixtureParams(guarded / guarded.sum(), means, covariances, stats.covariance_type)
 
 
 def fused_em_iteration(
