@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from emgmm._chunks import feature_variances
 from emgmm.params import GaussianMixtureParams
 
 MIN_EFFECTIVE_COUNT = 1e-3
@@ -52,7 +53,7 @@ _SMALLEST_VARIANCE = {
 
 def variance_floor(X: np.ndarray) -> float:
     """Smallest acceptable component variance for data X."""
-    return VARIANCE_FLOOR * max(float(np.mean(np.var(X, axis=0))), np.finfo(float).tiny)
+    return VARIANCE_FLOOR * max(float(np.mean(feature_variances(X))), np.finfo(float).tiny)
 
 
 def collapsed_components(params: GaussianMixtureParams, n_samples: int, floor: float) -> np.ndarray:
@@ -96,7 +97,7 @@ def reseed_components(
     weights = params.weights.copy()
     means = params.means.copy()
     covariances = params.covariances.copy()
-    variances = np.var(X, axis=0) / n_components ** (2.0 / n_features) + reg_covar
+    variances = feature_variances(X) / n_components ** (2.0 / n_features) + reg_covar
     for k in components:
         # A uniformly drawn row is a typical point; distance-weighted (k-means++) draws
         # would favour the very outlier the component just collapsed onto.

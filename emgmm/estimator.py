@@ -11,6 +11,9 @@ from emgmm.fit import EMResult, engine_e_step, fit_em
 from emgmm.latent import sample_latent
 from emgmm.params import GaussianMixtureParams
 
+# Rows per block of predict(): (block, K) log-responsibilities at a time.
+PREDICT_BLOCK_ROWS = 262_144
+
 
 def _precisions(prec_chol: np.ndarray, covariance_type: str) -> np.ndarray:
     # Sigma^{-1} = U U^T from the stored factor (no inverse).
@@ -188,8 +191,17 @@ class GaussianMixtureEM(ParamsMixin):
         return np.exp(self._e_step(X)[1])
 
     def predict(self, X) -> np.ndarray:
-        """MAP labels ``argmax_k gamma_ik``, shape (n_samples,)."""
-        return np.argmax(self._e_step(X)[1], axis=1)
+        """MAP labels ``argmax_k gamma_ik``, shape (n_samples,).
+
+        Computed in blocks of ``PREDICT_BLOCK_ROWS`` rows, so that no (n_samples,
+        n_components) array is formed.
+        """
+        X = self._checked(X)
+        labels = np.empty(X.shape[0], dtype=np.intp)
+        for start in range(0, X.shape[0], PREDICT_BLOCK_ROWS):
+            rows = slice(start, start + PREDICT_BLOCK_ROWS)
+            labels[rows] = np.argmax(engine_e_step(X[rows], self.params_, self.engine)[1], axis=1)
+        return labels
 
     def sample_latent(self, X, rng=None) -> np.ndarray:
         """Draw ``z_i ~ Categorical(gamma_i)`` for each row of X, shape (n_samples,)."""

@@ -1,9 +1,12 @@
 """Starting values: k-means++, k-means (Lloyd), random, random_from_data, user-given.
 
-Every method produces initial responsibilities ``gamma`` (N, K); one M-step
-(:func:`emgmm.steps.estimate_gaussian_parameters`) turns them into ``theta_0``, as in
-scikit-learn. User-given weights / means / precisions (or covariances) replace the
-corresponding estimates; with all three given no data-driven start is computed.
+Every method produces initial responsibilities ``gamma`` (N, K) and one M-step turns them
+into ``theta_0``, as in scikit-learn. ``kmeans``, ``k-means++`` and ``random_from_data``
+give hard labels: their M-step (:func:`gaussian_parameters_from_labels`) works from the
+labels and row chunks, so that a start needs no (N, K) or (N, D) array beyond X; the soft
+``random`` start goes through :func:`emgmm.steps.estimate_gaussian_parameters`. User-given
+weights / means / precisions (or covariances) replace the corresponding estimates; with all
+three given no data-driven start is computed.
 """
 
 from __future__ import annotations
@@ -13,9 +16,19 @@ from collections.abc import Callable
 import numpy as np
 from scipy import linalg
 
+from emgmm._chunks import CHUNK_ROWS, feature_variances, row_chunks
 from emgmm._validation import INIT_METHODS, check_choice
 from emgmm.params import GaussianMixtureParams, covariance_shape
+from emgmm.statistics import SufficientStatistics, params_from_statistics
 from emgmm.steps import estimate_gaussian_parameters
+
+
+# Rows per chunk of the starts' distance computations: temporaries of (chunk, K), not (N, K).
+INIT_CHUNK_ROWS = CHUNK_ROWS
+
+
+def _row_chunks(n_samples: int) -> list[slice]:
+    return row_chunks(n_samples, INIT_CHUNK_ROWS)
 
 
 def squared_norms(X: np.ndarray) -> np.ndarray:
@@ -37,6 +50,19 @@ def squared_distances(X: np.ndarray, centers: np.ndarray,
     return np.maximum(out, 0.0, out=out)
 
 
+def nearest_centers(X: np.ndarray, centers: np.ndarray,
+                    x_squared_norms: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the nearest centre and the squared distance to it, for each row (chunk by chunk)."""
+    norms = squared_norms(X) if x_squared_norms is None else x_squared_norms
+    labels = np.empty(X.shape[0], dtype=np.intp)
+    closest = np.empty(X.shape[0])
+    for rows in _row_chunks(X.shape[0]):
+        distances = squared_distances(X[rows], centers, norms[rows])
+        labels[rows] = np.argmin(distances, axis=1)
+        closest[rows] = np.take_along_axis(distances, labels[rows, None], axis=1)[:, 0]
+    return labels, closest
+
+
 def kmeans_plusplus(X: np.ndarray, n_clusters: int, rng: np.random.Generator,
                     x_squared_norms: np.ndarray | None = None) -> np.ndarray:
     """Indices of k-means++ seeds (Arthur and Vassilvitskii 2007), greedy variant.
@@ -49,7 +75,7 @@ def kmeans_plusplus(X: np.ndarray, n_clusters: int, rng: np.random.Generator,
     n_trials = 2 + int(np.log(n_clusters))
     norms = squared_norms(X) if x_squared_norms is None else x_squared_norms
     indices = [int(rng.integers(n_samples))]
-    closest = squared_distances(X, X[indices], norms)[:, 0]
+    closest = nearest_centers(X, X[indices], norms)[1]
     for _ in range(1, n_clusters):
         potential = closest.sum()
         if potential <= 0.0:  # every point coincides with a seed: pick a fresh row uniformly
@@ -58,10 +84,14 @@ def kmeans_plusplus(X: np.ndarray, n_clusters: int, rng: np.random.Generator,
             continue
         candidates = np.searchsorted(np.cumsum(closest), rng.uniform(size=n_trials) * potential)
         candidates = np.minimum(candidates, n_samples - 1)
-        candidate_closest = np.minimum(closest[:, None], squared_distances(X, X[candidates], norms))
-        best = int(np.argmin(candidate_closest.sum(axis=0)))
-        indices.append(int(candidates[best]))
-        closest = candidate_closest[:, best]
+        # The potential with each candidate added, summed chunk by chunk.
+        potentials = np.zeros(n_trials)
+        for rows in _row_chunks(n_samples):
+            distances = squared_distances(X[rows], X[candidates], norms[rows])
+            potentials += np.minimum(closest[rows, None], distances).sum(axis=0)
+        best = int(candidates[np.argmin(potentials)])
+        indices.append(best)
+        closest = np.minimum(closest, nearest_centers(X, X[[best]], norms)[1])
     return np.asarray(indices)
 
 
@@ -72,7 +102,7 @@ def kmeans(
 
     Stops when the centres move less than ``tol`` times the mean per-feature variance
     (squared), or labels stop changing. An empty cluster takes the point farthest from its
-    centre.
+    centre. Distances are computed chunk by chunk: no (N, K) array is formed.
 
     Returns
     -------
@@ -81,34 +111,61 @@ def kmeans(
     """
     norms = squared_norms(X)
     centers = X[kmeans_plusplus(X, n_clusters, rng, norms)].copy()
-    threshold = tol * np.mean(np.var(X, axis=0))
+    threshold = tol * np.mean(feature_variances(X))
     labels = np.full(X.shape[0], -1)
     for _ in range(max_iter):
-        distances = squared_distances(X, centers, norms)
-        new_labels = np.argmin(distances, axis=1)
+        new_labels, closest = nearest_centers(X, centers, norms)
         if np.array_equal(new_labels, labels):
             break
         labels = new_labels
-        counts = np.bincount(labels, minlength=n_clusters)
-        for k in np.flatnonzero(counts == 0):
-            farthest = int(np.argmax(distances[np.arange(X.shape[0]), labels]))
+        for k in np.flatnonzero(np.bincount(labels, minlength=n_clusters) == 0):
+            farthest = int(np.argmax(closest))
             labels[farthest] = k
-            counts = np.bincount(labels, minlength=n_clusters)
-        new_centers = cluster_means(X, labels, counts)
+            closest[farthest] = 0.0  # now the centre of its own cluster
+        new_centers = cluster_means(X, labels, np.bincount(labels, minlength=n_clusters))
         shift = np.sum((new_centers - centers) ** 2)
         centers = new_centers
         if shift <= threshold:
             break
-    labels = np.argmin(squared_distances(X, centers, norms), axis=1)
-    return labels, centers
+    return nearest_centers(X, centers, norms)[0], centers
 
 
 def cluster_means(X: np.ndarray, labels: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Mean of the rows of each label (labels 0..K-1, each with a positive count), (K, D)."""
+    """Mean of the rows of each label (labels 0..K-1; an empty label gives 0), (K, D)."""
     # One bincount per feature: a pass over a column instead of a boolean mask per cluster.
     sums = np.stack([np.bincount(labels, weights=column, minlength=counts.shape[0])
                      for column in X.T], axis=1)
-    return sums / counts[:, None]
+    return sums / np.maximum(counts, 1)[:, None]
+
+
+def gaussian_parameters_from_labels(X: np.ndarray, labels: np.ndarray, n_components: int,
+                                    covariance_type: str, reg_covar: float) -> GaussianMixtureParams:
+    """The M-step on one-hot responsibilities, without forming them.
+
+    Equal (to rounding) to :func:`emgmm.steps.estimate_gaussian_parameters` on
+    ``one_hot(labels)``: the sums :math:`N_k`, :math:`s_k`, :math:`S_k` of
+    :mod:`emgmm.statistics` are taken over the rows of each label, about the label's mean,
+    chunk by chunk (no (N, K) or (N, D) temporary), then
+    :func:`emgmm.statistics.params_from_statistics` applies the M-step formulas.
+    """
+    counts = np.bincount(labels, minlength=n_components)
+    shift = cluster_means(X, labels, counts)
+    matrix = covariance_type in ("full", "tied")
+    n_features = X.shape[1]
+    first = np.zeros((n_components, n_features))
+    second = np.zeros((n_components, n_features) + ((n_features,) if matrix else ()))
+    for rows in _row_chunks(X.shape[0]):
+        block, block_labels = X[rows], labels[rows]
+        for k in np.unique(block_labels):
+            residuals = block[block_labels == k] - shift[k]
+            first[k] += residuals.sum(axis=0)
+            second[k] += residuals.T @ residuals if matrix else np.einsum("ij,ij->j", residuals, residuals)
+    stats = SufficientStatistics(
+        log_likelihood=float("nan"),  # no E-step behind hard labels
+        n_samples=X.shape[0], counts=counts.astype(float), first_moments=first,
+        second_moments=second, shift=shift, covariance_type=covariance_type,
+    )
+    return params_from_statistics(stats, reg_covar)
 
 
 def one_hot(labels: np.ndarray, n_components: int) -> np.ndarray:
@@ -118,19 +175,24 @@ def one_hot(labels: np.ndarray, n_components: int) -> np.ndarray:
     return resp
 
 
-def _nearest_seed_resp(X: np.ndarray, seeds: np.ndarray, n_components: int) -> np.ndarray:
-    labels = np.argmin(squared_distances(X, X[seeds]), axis=1)
+def _nearest_seed_labels(X: np.ndarray, seeds: np.ndarray, n_components: int) -> np.ndarray:
+    labels = nearest_centers(X, X[seeds])[0]
     # Each seed keeps at least its own row, even when rows are duplicated.
     labels[seeds] = np.arange(n_components)
-    return one_hot(labels, n_components)
+    return labels
 
 
-def _resp_kmeans(X, n_components, rng):
-    return one_hot(kmeans(X, n_components, rng)[0], n_components)
+def _labels_kmeans(X, n_components, rng):
+    return kmeans(X, n_components, rng)[0]
 
 
-def _resp_kmeans_plusplus(X, n_components, rng):
-    return _nearest_seed_resp(X, kmeans_plusplus(X, n_components, rng), n_components)
+def _labels_kmeans_plusplus(X, n_components, rng):
+    return _nearest_seed_labels(X, kmeans_plusplus(X, n_components, rng), n_components)
+
+
+def _labels_random_from_data(X, n_components, rng):
+    seeds = rng.choice(X.shape[0], size=n_components, replace=False)
+    return _nearest_seed_labels(X, seeds, n_components)
 
 
 def _resp_random(X, n_components, rng):
@@ -138,17 +200,14 @@ def _resp_random(X, n_components, rng):
     return resp / resp.sum(axis=1, keepdims=True)
 
 
-def _resp_random_from_data(X, n_components, rng):
-    seeds = rng.choice(X.shape[0], size=n_components, replace=False)
-    return _nearest_seed_resp(X, seeds, n_components)
-
-
-_INITIAL_RESPONSIBILITIES: dict[str, Callable] = {
-    "kmeans": _resp_kmeans,
-    "k-means++": _resp_kmeans_plusplus,
-    "random": _resp_random,
-    "random_from_data": _resp_random_from_data,
+# Starts that assign every row to one component (hard labels) ...
+_INITIAL_LABELS: dict[str, Callable] = {
+    "kmeans": _labels_kmeans,
+    "k-means++": _labels_kmeans_plusplus,
+    "random_from_data": _labels_random_from_data,
 }
+# ... and those with soft responsibilities.
+_INITIAL_SOFT_RESPONSIBILITIES: dict[str, Callable] = {"random": _resp_random}
 
 
 def initial_responsibilities(
@@ -161,7 +220,22 @@ def initial_responsibilities(
     ``random``: uniform draws normalised per row.
     """
     check_choice(init_params, "init_params", INIT_METHODS)
-    return _INITIAL_RESPONSIBILITIES[init_params](X, n_components, rng)
+    if init_params in _INITIAL_LABELS:
+        return one_hot(_INITIAL_LABELS[init_params](X, n_components, rng), n_components)
+    return _INITIAL_SOFT_RESPONSIBILITIES[init_params](X, n_components, rng)
+
+
+def _estimated_start(X, n_components, covariance_type, reg_covar, init_params, rng):
+    """``(weights, means, covariances)`` of the data-driven start: one M-step on the start's
+    responsibilities (hard labels: :func:`gaussian_parameters_from_labels`)."""
+    check_choice(init_params, "init_params", INIT_METHODS)
+    if init_params in _INITIAL_LABELS:
+        labels = _INITIAL_LABELS[init_params](X, n_components, rng)
+        params = gaussian_parameters_from_labels(X, labels, n_components, covariance_type, reg_covar)
+        return params.weights, params.means, params.covariances
+    resp = _INITIAL_SOFT_RESPONSIBILITIES[init_params](X, n_components, rng)
+    nk, means, covariances = estimate_gaussian_parameters(X, resp, covariance_type, reg_covar)
+    return nk / nk.sum(), means, covariances
 
 
 def covariances_from_precisions(precisions: np.ndarray, covariance_type: str) -> np.ndarray:
@@ -227,9 +301,9 @@ def initial_params(
     if weights is not None and (np.any(weights < 0) or not np.isclose(weights.sum(), 1.0)):
         raise ValueError(f"weights_init must be non-negative and sum to 1, got sum {weights.sum()}")
     if weights is None or means is None or covariances is None:
-        resp = initial_responsibilities(X, n_components, init_params, rng)
-        nk, est_means, est_covariances = estimate_gaussian_parameters(X, resp, covariance_type, reg_covar)
-        weights = nk / nk.sum() if weights is None else weights
+        est_weights, est_means, est_covariances = _estimated_start(
+            X, n_components, covariance_type, reg_covar, init_params, rng)
+        weights = est_weights if weights is None else weights
         means = est_means if means is None else means
         covariances = est_covariances if covariances is None else covariances
     return GaussianMixtureParams(weights, means, covariances, covariance_type)
