@@ -163,6 +163,25 @@ def run_job(engines: list, covariance_type: str, n_samples: int, n_features: int
     return {"runs": runs, "peak_bytes": peak, "extra_bytes": peak - before, "data_bytes": X.nbytes}
 
 
+def fit_job(n_samples: int, n_features: int, n_components: int) -> dict:
+    """A whole default ``GaussianMixtureEM`` fit (start, EM, final labels) in this process:
+    seconds and peak memory, as :func:`run_job` measures them."""
+    from emgmm import GaussianMixtureEM
+
+    X = mixture_data(n_samples, n_features, n_components)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        GaussianMixtureEM(n_components, max_iter=1).fit(X[:5000])  # kernel compilation or cache load
+    _reset_peak_memory()
+    before = _status_bytes("VmRSS")
+    tic = time.perf_counter()
+    model = GaussianMixtureEM(n_components, random_state=0).fit(X)
+    seconds = time.perf_counter() - tic
+    peak = _status_bytes("VmHWM")
+    return {"seconds": seconds, "n_iter": model.n_iter_, "peak_bytes": peak,
+            "extra_bytes": peak - before, "data_bytes": X.nbytes}
+
+
 def in_subprocess(**job) -> dict:
     """:func:`run_job` in a fresh interpreter, so that its peak memory is its own."""
     command = [sys.executable, __file__, "--job", json.dumps(job)]
@@ -237,6 +256,12 @@ def scaling_table(sample_sizes, n_iter: int = 3) -> None:
         print(f"| {n:,} | {seconds:.3f} | {seconds / n * 1e6:.3f} | {_mb(job['data_bytes'])} | "
               f"{_mb(job['peak_bytes'])} | {job['peak_bytes'] / job['data_bytes']:.2f} | "
               f"{_mb(job['extra_bytes'])} |", flush=True)
+    n = sample_sizes[-1]
+    job = in_subprocess(fit={"n_samples": n, "n_features": 10, "n_components": 10})
+    print(f"\nWhole default fit (k-means start, EM, final labels) at N={n:,}: {job['seconds']:.1f} s, "
+          f"{job['n_iter']} iterations, peak RSS {_mb(job['peak_bytes'])} MB = "
+          f"{job['peak_bytes'] / job['data_bytes']:.2f} x data, extra {_mb(job['extra_bytes'])} MB "
+          f"= {job['extra_bytes'] / job['data_bytes']:.2f} x data", flush=True)
 
 
 def whole_fit(n_samples: int = 1_000_000, n_features: int = 10, n_components: int = 10) -> None:
@@ -312,7 +337,8 @@ def main(argv=None) -> None:
     parser.add_argument("--job", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.job:
-        print(json.dumps(run_job(**json.loads(args.job))))
+        job = json.loads(args.job)
+        print(json.dumps(fit_job(**job["fit"]) if "fit" in job else run_job(**job)))
         return
     scale = QUICK_FACTOR if args.quick else 1
     shrink = lambda sizes: [(c, n // scale, d, k) for c, n, d, k in sizes]  # noqa: E731
