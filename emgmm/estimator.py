@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from emgmm._base import ParamsMixin
+from emgmm._chunks import row_chunks
 from emgmm._validation import NotFittedError, as_generator, check_data, check_int, check_n_features
 from emgmm.criteria import aic, bic, icl
 from emgmm.fit import EMResult, engine_e_step, fit_em
 from emgmm.latent import sample_latent
 from emgmm.params import GaussianMixtureParams
 
-# Rows per block of predict(): (block, K) log-responsibilities at a time.
+# Rows per block of predict() and score_samples(): (block, K) log-responsibilities at a time.
 PREDICT_BLOCK_ROWS = 262_144
 
 
@@ -178,9 +181,16 @@ class GaussianMixtureEM(ParamsMixin):
         """``(log_norm, log_resp)`` at the fitted parameters, by the estimator's ``engine``."""
         return engine_e_step(self._checked(X), self.params_, self.engine)
 
+    def _per_row(self, X, of_e_step: Callable) -> np.ndarray:
+        """``of_e_step((log_norm, log_resp))`` for blocks of ``PREDICT_BLOCK_ROWS`` rows,
+        joined: a per-row result without an (n_samples, n_components) array."""
+        X = self._checked(X)
+        return np.concatenate([of_e_step(engine_e_step(X[rows], self.params_, self.engine))
+                               for rows in row_chunks(X.shape[0], PREDICT_BLOCK_ROWS)])
+
     def score_samples(self, X) -> np.ndarray:
         """``log p(x_i | theta)`` for each row, array of shape (n_samples,)."""
-        return self._e_step(X)[0]
+        return self._per_row(X, lambda e_step: e_step[0])
 
     def score(self, X, y=None) -> float:
         """Mean per-sample log-likelihood of X."""
@@ -191,17 +201,8 @@ class GaussianMixtureEM(ParamsMixin):
         return np.exp(self._e_step(X)[1])
 
     def predict(self, X) -> np.ndarray:
-        """MAP labels ``argmax_k gamma_ik``, shape (n_samples,).
-
-        Computed in blocks of ``PREDICT_BLOCK_ROWS`` rows, so that no (n_samples,
-        n_components) array is formed.
-        """
-        X = self._checked(X)
-        labels = np.empty(X.shape[0], dtype=np.intp)
-        for start in range(0, X.shape[0], PREDICT_BLOCK_ROWS):
-            rows = slice(start, start + PREDICT_BLOCK_ROWS)
-            labels[rows] = np.argmax(engine_e_step(X[rows], self.params_, self.engine)[1], axis=1)
-        return labels
+        """MAP labels ``argmax_k gamma_ik``, shape (n_samples,)."""
+        return self._per_row(X, lambda e_step: np.argmax(e_step[1], axis=1))
 
     def sample_latent(self, X, rng=None) -> np.ndarray:
         """Draw ``z_i ~ Categorical(gamma_i)`` for each row of X, shape (n_samples,)."""

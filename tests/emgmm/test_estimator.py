@@ -111,3 +111,16 @@ def test_verbose_reports_starts_and_iterations(blobs, capsys):
     GaussianMixtureEM(2, n_init=2, verbose=2, random_state=0, engine="reference").fit(blobs)
     out = capsys.readouterr().out
     assert out.count("start ") == 2 and "iteration 1: mean log-likelihood" in out
+
+
+@pytest.mark.parametrize("engine", ["auto", "reference"])
+def test_per_row_results_in_blocks_equal_one_e_step(blobs, monkeypatch, engine):
+    from emgmm import estimator
+    from emgmm.steps import e_step
+
+    model = GaussianMixtureEM(3, random_state=0, engine=engine).fit(blobs)
+    log_norm, log_resp = e_step(blobs, model.params_)
+    monkeypatch.setattr(estimator, "PREDICT_BLOCK_ROWS", 7)  # many blocks, a partial last one
+    np.testing.assert_array_equal(model.predict(blobs), np.argmax(log_resp, axis=1))
+    np.testing.assert_allclose(model.score_samples(blobs), log_norm, rtol=1e-10)
+    np.testing.assert_allclose(model.predict_proba(blobs), np.exp(log_resp), rtol=1e-9, atol=1e-12)
