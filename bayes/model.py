@@ -115,6 +115,8 @@ def build_model(
     pm.Model
         Coords ``component``, ``dim``, ``dim2``, ``obs``; variables ``weights``,
         ``means``, ``covariances`` (full matrices) and the observed ``X`` (obs, dim).
+        With ``n_components=1`` the likelihood is the single Gaussian and ``weights`` is the
+        constant 1 (PSIS-LOO choices of K can then include K = 1).
     """
     X, n_components, covariance_type = check_model_args(X, n_components, covariance_type)
     coords = model_coords(X.shape[0], n_components, X.shape[1])
