@@ -18,7 +18,8 @@ import re
 
 import numpy as np
 import xarray as xr
-from scipy.optimize import linear_sum_assignment
+
+from emgmm.alignment import matching_order
 
 from bayes.latent import latent_dataset, membership_probabilities, posterior_dataset
 
@@ -41,8 +42,7 @@ def relabelling_permutations(means: np.ndarray, reference_means: np.ndarray) -> 
     cost = ((means[:, :, None, :] - reference_means[None, None, :, :]) ** 2).sum(axis=-1)
     permutations = np.empty(means.shape[:2], dtype=int)
     for s, draw_cost in enumerate(cost):
-        rows, cols = linear_sum_assignment(draw_cost)
-        permutations[s, cols] = rows
+        permutations[s] = matching_order(draw_cost.T)
     return permutations
 
 

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from importlib import metadata as package_metadata
 from pathlib import Path
 
 import numpy as np
 
+from emgmm.atomic import atomic_path
 from emgmm.estimator import GaussianMixtureEM
 from emgmm.fit import EMResult
 from emgmm.params import GaussianMixtureParams
@@ -99,22 +99,16 @@ def save_model(path: str | os.PathLike, model: GaussianMixtureEM | GaussianMixtu
         "emgmm_version": _version(),
     }
     path = Path(path)
-    handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(
-                stream,
-                weights=params.weights,
-                means=params.means,
-                covariances=params.covariances,
-                precisions_cholesky=params.precisions_cholesky,
-                lower_bounds=np.asarray(history, dtype=float),
-                metadata=np.array(json.dumps(meta)),
-            )
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+        np.savez(
+            stream,
+            weights=params.weights,
+            means=params.means,
+            covariances=params.covariances,
+            precisions_cholesky=params.precisions_cholesky,
+            lower_bounds=np.asarray(history, dtype=float),
+            metadata=np.array(json.dumps(meta)),
+        )
     return path
 
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+from emgmm.covariance_types import COVARIANCE_TYPES
+
 
 
 def covariance_shape(covariance_type: str, n_components: int, n_features: int) -> tuple[int, ...]:

@@ -31,8 +31,8 @@ from types import MappingProxyType
 
 import numpy as np
 from scipy import linalg, stats
-from scipy.optimize import linear_sum_assignment
 
+from emgmm.alignment import matching_order
 from emgmm._information import (
     natural_vector,
     observed_information,
@@ -243,8 +243,7 @@ def align_to_reference(params: GaussianMixtureParams,
             cost[k] = np.sum((diff @ upper) ** 2, axis=1)
         else:
             cost[k] = np.sum((diff * precisions_cholesky[k]) ** 2, axis=1)
-    _, order = linear_sum_assignment(cost)
-    return params.permuted(order)
+    return params.permuted(matching_order(cost))
 
 
 def _default_refit(X: np.ndarray, start: GaussianMixtureParams) -> GaussianMixtureParams:

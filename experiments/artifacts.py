@@ -14,17 +14,18 @@ Layout (docs/architecture.md)::
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from emgmm.atomic import atomic_path
 
 CONFIG_FILE = "config.toml"
 VERSIONS_FILE = "versions.json"
@@ -37,15 +38,6 @@ VERSIONED_PACKAGES = (
     "gmm-compare", "numpy", "scipy", "numba", "scikit-learn", "pymc", "pytensor", "arviz",
     "xarray", "pandas", "h5netcdf", "h5py", "rich", "dask", "distributed", "matplotlib",
 )
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)  # reading the umask means setting it; restore at once
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
 
 
 class OutputDirError(ValueError):
@@ -74,28 +66,6 @@ def all_metrics_files(run_dir: Path) -> list[Path]:
 # ---------------------------------------------------------------------------------------
 # Atomic writes
 # ---------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``final``; rename it to ``final`` on success.
-
-    The temporary name keeps ``final``'s suffix (writers such as ``numpy.savez`` add one
-    otherwise) and starts with a dot, so globbing for finished files never matches it.
-    """
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(
-        prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}", dir=final.parent
-    )
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp creates 0600; use the usual mode
-        os.replace(temporary, final)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def write_atomic(final: Path, write: Callable[[Path], None]) -> Path:

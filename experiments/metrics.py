@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from scipy.optimize import linear_sum_assignment
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 from sklearn.metrics import accuracy_score, adjusted_rand_score
 
 from emgmm import GaussianMixtureParams
+from emgmm.alignment import matching_order
 
 DEFAULT_INTERVAL_PROB = 0.9
 WEIGHT_TIE_BREAK = 1e-6
@@ -87,8 +87,7 @@ def align_components(truth: GaussianMixtureParams, estimate: GaussianMixturePara
         ``order[k]`` is the estimated component matched to true component ``k``, so that
         ``estimate.permuted(order)`` is aligned with ``truth``.
     """
-    rows, columns = linear_sum_assignment(component_cost_matrix(truth, estimate))
-    return columns[np.argsort(rows)]
+    return matching_order(component_cost_matrix(truth, estimate))
 
 
 def align_labels(labels: np.ndarray, order: np.ndarray) -> np.ndarray:
