@@ -8,9 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-POSTERIORDB_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "posteriordb" / (
-    "low_dim_gauss_mix.json"
-)
+POSTERIORDB_DATA = Path(__file__).resolve().parents[1] / "data" / "posteriordb" / "low_dim_gauss_mix.json"
 SEPARATED_MEANS = np.array([[-4.0, 0.0], [0.0, 3.0], [4.0, -1.0]])
 SEPARATED_CHOLESKY = np.array([[0.8, 0.0], [0.3, 0.6]])
 SEPARATED_DRAWS = 1000

@@ -11,7 +11,7 @@ from sklearn.mixture import GaussianMixture
 
 from emgmm import COVARIANCE_TYPES, GaussianMixtureEM
 
-POSTERIORDB_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "posteriordb" / "low_dim_gauss_mix.json"
+POSTERIORDB_DATA = Path(__file__).resolve().parents[1] / "data" / "posteriordb" / "low_dim_gauss_mix.json"
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
