@@ -16,6 +16,23 @@ Rubin 1977); a decrease larger than ``DECREASE_RTOL`` relative (rounding) is rec
 convergence are expected). After each
 iteration collapsed components are re-seeded (:mod:`emgmm.collapse`); the convergence test
 is suspended for the iteration of the re-seeding and the next one.
+
+MAP-EM (``fit_em(..., prior=...)``, Fraley and Raftery 2007) runs in the same loop with the
+iteration :func:`emgmm.map_em.map_em_iteration`, which returns the *total* objective
+:math:`O_t = \\sum_i \\log p(x_i \\mid \\theta_{t-1}) + \\log p(\\theta_{t-1})`. The loop keeps
+the conventions of the former MAP-EM loop (``emgmm.map_em.fit_map_em``), so that its
+results are unchanged:
+
+- the objective scale is :math:`N`: convergence is :math:`|O_t - O_{t-1}| < \\mathrm{tol}\\,N`
+  on the totals (not the change of their means), and it holds whatever the sign of the
+  change (a drop beyond rounding is still recorded in ``EMResult.decreases``; at
+  ``reg_covar = 0`` MAP-EM is exactly monotone);
+- the result is the parameters at which the last objective was evaluated: the loop runs
+  up to ``max_iter + 1`` evaluations, discards the M-step of the last one, and ``n_iter``
+  counts the M-steps kept. ``log_likelihood_history`` holds :math:`O/N` at the start and
+  after every kept M-step (``n_iter + 1`` entries), ``lower_bound`` the mean
+  log-likelihood (without the prior) at the returned parameters and ``log_prior``
+  :math:`\\log p(\\theta)` there.
 """
 
 from __future__ import annotations
@@ -35,6 +52,8 @@ from emgmm.collapse import (
     variance_floor,
 )
 from emgmm.init import initial_params
+from emgmm.map_em import map_em_iteration
+from emgmm.map_prior import ConjugatePrior, check_compatible, log_prior_density
 from emgmm.params import GaussianMixtureParams
 from emgmm.steps import e_step, reference_em_iteration
 
@@ -60,15 +79,19 @@ class EMResult:
     ----------
     params : GaussianMixtureParams
         Parameters after the last M-step.
-    log_likelihood_history : array of shape (n_iter,)
+    log_likelihood_history : array of shape (n_iter,), or (n_iter + 1,) for MAP-EM
         Mean per-sample log-likelihood at the parameters entering each iteration
-        (scikit-learn's ``lower_bounds_``).
+        (scikit-learn's ``lower_bounds_``). MAP-EM: the per-sample MAP objective
+        :math:`(\\log p(X \\mid \\theta) + \\log p(\\theta)) / N` at the start and after every
+        M-step.
     n_iter : int
-        Number of EM iterations run.
+        Number of EM iterations run (MAP-EM: M-steps leading to ``params``).
     converged : bool
-        Whether the change of mean log-likelihood fell below ``tol``.
+        Whether the change of the objective fell below ``tol`` (see :mod:`emgmm.fit`).
     lower_bound : float
-        Last entry of ``log_likelihood_history`` (``-inf`` when ``max_iter=0``).
+        Last entry of ``log_likelihood_history`` (``-inf`` when ``max_iter=0``). MAP-EM:
+        the mean per-sample log-likelihood :math:`\\log p(X \\mid \\theta) / N` at ``params``,
+        without the prior.
     params_history : tuple of GaussianMixtureParams
         The start and the parameters after every iteration when ``record_params=True``,
         otherwise empty.
@@ -80,6 +103,9 @@ class EMResult:
         The iteration engine used (``"reference"`` or ``"fast"``).
     init_index : int
         Which of the ``n_init`` starts this is.
+    log_prior : float
+        MAP-EM: :func:`emgmm.map_prior.log_prior_density` at ``params`` (up to its
+        constant); 0 for maximum likelihood.
     """
 
     params: GaussianMixtureParams
@@ -92,11 +118,17 @@ class EMResult:
     decreases: tuple[tuple[int, float], ...] = ()
     engine: str = "reference"
     init_index: int = 0
+    log_prior: float = 0.0
 
     def __post_init__(self) -> None:
         history = np.asarray(self.log_likelihood_history, dtype=float)
         history.setflags(write=False)
         object.__setattr__(self, "log_likelihood_history", history)
+
+    @property
+    def objective(self) -> float:
+        """The per-sample objective the run climbed, at its end: the last history entry."""
+        return float(self.log_likelihood_history[-1]) if self.log_likelihood_history.size else self.lower_bound
 
 
 def available_engines() -> dict[str, EMIteration]:
@@ -155,9 +187,16 @@ def run_em(
     engine_name: str = "reference",
     init_index: int = 0,
     verbose: int = 0,
+    prior: ConjugatePrior | None = None,
 ) -> EMResult:
-    """EM from one start ``theta_0`` (inputs already validated)."""
+    """EM from one start ``theta_0`` (inputs already validated).
+
+    With ``prior``, ``iterate`` returns the total MAP objective and the MAP-EM conventions
+    of the module docstring apply.
+    """
     n_samples = X.shape[0]
+    is_map = prior is not None
+    scale = float(n_samples) if is_map else 1.0  # objective units: totals (MAP) or means
     floor = variance_floor(X)
     reseeded: list[tuple[int, int]] = []
     decreases: list[tuple[int, float]] = []
@@ -168,32 +207,43 @@ def run_em(
         reseeded += [(0, int(k)) for k in collapsed]
     params_history = [params] if record_params else []
     history: list[float] = []
-    lower_bound, converged, n_iter = previous_lower_bound, False, 0
+    objective, converged, n_iter = previous_lower_bound * scale, False, 0
+    evaluated = params  # the parameters at which ``objective`` was computed
     checks_suspended = bool(collapsed.size)
-    for n_iter in range(1, max_iter + 1):
-        previous = lower_bound
-        lower_bound, params = iterate(X, params, reg_covar)
-        if not np.isfinite(lower_bound):
+    for n_iter in range(1, max_iter + 1 + is_map):
+        previous, evaluated = objective, params
+        objective, params = iterate(X, params, reg_covar)
+        if not np.isfinite(objective):
             raise ValueError(
                 "the log-likelihood became non-finite: increase reg_covar or scale the input data"
             )
-        history.append(lower_bound)
+        history.append(objective / scale)
         collapsed = collapsed_components(params, n_samples, floor)
         if collapsed.size:
             params = reseed_components(X, params, collapsed, reg_covar, rng)
             reseeded += [(n_iter, int(k)) for k in collapsed]
         if record_params:
             params_history.append(params)
-        change = lower_bound - previous
+        change = objective - previous
         if verbose >= 2:
-            print(f"  iteration {n_iter}: mean log-likelihood {lower_bound:.10g} (change {change:.3g})")
+            name = "MAP objective" if is_map else "mean log-likelihood"
+            print(f"  iteration {n_iter}: {name} {objective / scale:.10g} (change {change / scale:.3g})")
         checks_apply = not (checks_suspended or collapsed.size)
         checks_suspended = bool(collapsed.size)
-        if checks_apply and _is_decrease(change, previous):
-            decreases.append((n_iter, float(change)))
-        elif checks_apply and abs(change) < tol:
+        decreased = checks_apply and _is_decrease(change, previous)
+        if decreased:
+            decreases.append((n_iter, float(change / scale)))
+        # Maximum likelihood: a decrease never counts as convergence; MAP-EM: |change| alone.
+        if checks_apply and abs(change) < tol * scale and (is_map or not decreased):
             converged = True
             break
+    log_prior = 0.0
+    lower_bound = objective
+    if is_map:  # the result is ``evaluated``; the last M-step is discarded
+        n_iter, params = n_iter - 1, evaluated
+        params_history = params_history[: n_iter + 1]
+        log_prior = log_prior_density(params, prior)
+        lower_bound = (objective - log_prior) / scale
     if verbose >= 1:
         print(f"start {init_index}: {n_iter} iterations, converged={converged}, lower bound {lower_bound:.10g}")
     return EMResult(
@@ -207,6 +257,7 @@ def run_em(
         decreases=tuple(decreases),
         engine=engine_name,
         init_index=init_index,
+        log_prior=float(log_prior),
     )
 
 
@@ -239,8 +290,9 @@ def fit_em(
     chunk_size: int | None = None,
     record_params: bool = False,
     verbose: int = 0,
+    prior: ConjugatePrior | None = None,
 ) -> EMResult:
-    """Fit a Gaussian mixture by EM; the best (highest ``lower_bound``) of ``n_init`` starts.
+    """Fit a Gaussian mixture by EM; the best (highest objective) of ``n_init`` starts.
 
     Each start ``theta_0`` comes from ``init_params`` and the user-given ``*_init`` arrays
     (:func:`emgmm.init.initial_params`), or is ``start`` itself (warm start; then
@@ -271,6 +323,11 @@ def fit_em(
         Rows per chunk for the fast engine.
     record_params : bool
         Keep the start and every iteration's parameters in ``EMResult.params_history``.
+    prior : ConjugatePrior, optional
+        Run MAP-EM under this prior (:mod:`emgmm.map_em`; e.g.
+        :func:`emgmm.map_prior.default_conjugate_prior`) instead of maximum likelihood, on
+        the reference engine (``engine`` 'auto' or 'reference'); see the module docstring
+        for what the result then holds.
 
     Returns
     -------
@@ -289,7 +346,14 @@ def fit_em(
         max_iter=max_iter, n_init=n_init, init_params=init_params,
     )
     check_data_for_fit(X, n_components, reg_covar)
-    engine_name, iterate = select_engine(engine, chunk_size)
+    if prior is None:
+        engine_name, iterate = select_engine(engine, chunk_size)
+    elif engine in ("auto", "reference"):
+        check_compatible(covariance_type, n_components, X.shape[1], prior)
+        engine_name, iterate = "reference", functools.partial(map_em_iteration, prior=prior)
+    else:
+        raise ValueError(f"MAP-EM (prior=...) runs on the reference engine: pass engine='auto' or "
+                         f"'reference', got {engine!r}")
     rng = as_generator(random_state)
     if start is not None:
         _check_start(start, n_components, X.shape[1], covariance_type)
@@ -303,9 +367,9 @@ def fit_em(
         result = run_em(
             X, theta0, iterate, tol=tol, reg_covar=reg_covar, max_iter=max_iter, rng=rng,
             record_params=record_params, previous_lower_bound=previous_lower_bound,
-            engine_name=engine_name, init_index=init_index, verbose=verbose,
+            engine_name=engine_name, init_index=init_index, verbose=verbose, prior=prior,
         )
-        if best is None or result.lower_bound > best.lower_bound:
+        if best is None or result.objective > best.objective:
             best = result
     _warn_about(best, max_iter, tol, reg_covar)
     return best

@@ -156,27 +156,24 @@ def test_kmeans_agrees_with_sklearn(blobs):
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_m_step_from_labels_equals_the_one_hot_reference_m_step(covariance_type, monkeypatch):
+def test_m_step_from_labels_equals_the_one_hot_reference_m_step(covariance_type):
     from emgmm import init
     from emgmm.steps import estimate_gaussian_parameters
 
     rng = np.random.default_rng(6)
     X = 50.0 + rng.normal(size=(1000, 3)) * [1.0, 2.0, 0.5]
     labels = rng.integers(0, 3, size=1000)  # label 3 of 4 stays empty
-    monkeypatch.setattr(init, "INIT_CHUNK_ROWS", 64)  # several chunks, partial last one
-    params = init.gaussian_parameters_from_labels(X, labels, 4, covariance_type, 1e-6)
+    # chunk_rows=64: several chunks, partial last one
+    params = init.gaussian_parameters_from_labels(X, labels, 4, covariance_type, 1e-6, chunk_rows=64)
     nk, means, covariances = estimate_gaussian_parameters(X, init.one_hot(labels, 4), covariance_type, 1e-6)
     np.testing.assert_allclose(params.weights, nk / nk.sum(), rtol=1e-12)
     np.testing.assert_allclose(params.means, means, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(params.covariances, covariances, rtol=1e-10, atol=1e-12)
 
 
-def test_chunked_kmeans_gives_the_labels_of_one_chunk(blobs, monkeypatch):
-    from emgmm import init
-
+def test_chunked_kmeans_gives_the_labels_of_one_chunk(blobs):
     whole = kmeans(blobs, 3, np.random.default_rng(2))
-    monkeypatch.setattr(init, "INIT_CHUNK_ROWS", 7)
-    chunked = kmeans(blobs, 3, np.random.default_rng(2))
+    chunked = kmeans(blobs, 3, np.random.default_rng(2), chunk_rows=7)
     np.testing.assert_array_equal(whole[0], chunked[0])
     np.testing.assert_allclose(whole[1], chunked[1], rtol=1e-12)
 

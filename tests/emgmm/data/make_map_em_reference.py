@@ -2,7 +2,7 @@
 
 Run once from a checkout of the commit before MAP-EM moved into ``emgmm.fit.fit_em``
 (``PYTHONPATH=<that checkout> python tests/emgmm/data/make_map_em_reference.py``); the
-test ``tests/emgmm/test_fit_map.py`` checks that ``fit_em(..., prior=...)`` reproduces
+test ``tests/emgmm/test_map_em.py`` checks that ``fit_em(..., prior=...)`` reproduces
 every array. Cases: the two calls of ``experiments/map_fit.py`` (``map_fit``: k-means
 start, tol 1e-6, reg_covar 1e-6; ``map_refit``: warm start, tol 1e-8, reg_covar 0), for each
 covariance type, plus a run stopped by ``max_iter``.
@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from emgmm.map_em import fit_map_em
 from emgmm.map_prior import default_conjugate_prior
 
 
@@ -39,6 +38,9 @@ CASES = {
 
 
 def main() -> None:
+    # Only in the old checkout: the test imports CASES and problem() from this module.
+    from emgmm.map_em import fit_map_em
+
     arrays = {}
     for name, (seed, covariance_type, kwargs) in CASES.items():
         X = problem(seed)
