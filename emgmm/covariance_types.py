@@ -110,13 +110,18 @@ class CovarianceType:
 
     # --- shapes -------------------------------------------------------------------------
 
+    @property
+    def isotropic(self) -> bool:
+        """One variance per component (``spherical``)."""
+        return self.name == "spherical"
+
     def n_covariances(self, n_components: int) -> int:
         return 1 if self.shared else n_components
 
     def component_shape(self, n_features: int) -> tuple[int, ...]:
         if self.matrix:
             return (n_features, n_features)
-        return (n_features,) if self.name == "diag" else ()
+        return () if self.isotropic else (n_features,)
 
     def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         """Shape of the ``covariances`` array."""
@@ -130,25 +135,26 @@ class CovarianceType:
     def unstack(self, stacked: np.ndarray) -> np.ndarray:
         return stacked[0] if self.shared else stacked
 
-    def variances(self, covariances: np.ndarray, n_features: int) -> np.ndarray:
-        """Variance types: per-feature variances (K, D) (spherical repeated over D)."""
-        if covariances.ndim == 1:
-            return np.repeat(covariances[:, None], n_features, axis=1)
-        return covariances
+    def per_feature(self, values: np.ndarray, n_features: int) -> np.ndarray:
+        """Variance types: an array in the layout of the type (variances, or their precision
+        factors) as (K, D) per-feature values (``spherical`` repeated over D)."""
+        if self.isotropic:
+            return np.repeat(values[:, None], n_features, axis=1)
+        return values
 
     def to_full(self, covariances: np.ndarray, n_components: int, n_features: int) -> np.ndarray:
         """Covariances expanded to full matrices of shape (K, D, D) (a new array)."""
         covariances = np.asarray(covariances, dtype=float)
         if self.matrix:
             return np.repeat(covariances[None], n_components, axis=0) if self.shared else covariances.copy()
-        return self.variances(covariances, n_features)[:, :, None] * np.eye(n_features)
+        return self.per_feature(covariances, n_features)[:, :, None] * np.eye(n_features)
 
     def from_full(self, matrix: np.ndarray) -> np.ndarray:
         """One (D, D) matrix in the layout of one covariance of this type (diagonal, mean)."""
         if self.matrix:
             return matrix
         diagonal = np.diag(matrix).copy()
-        return diagonal if self.name == "diag" else np.asarray(np.mean(diagonal))
+        return np.asarray(np.mean(diagonal)) if self.isotropic else diagonal
 
     # --- precisions ---------------------------------------------------------------------
 
@@ -207,7 +213,7 @@ class CovarianceType:
         if self.matrix:
             per_matrix = np.log(np.diagonal(self.stack(precisions_cholesky), axis1=1, axis2=2)).sum(axis=1)
             return np.full(n_components, per_matrix[0]) if self.shared else per_matrix
-        if precisions_cholesky.ndim == 1:
+        if self.isotropic:
             return n_features * np.log(precisions_cholesky)
         return np.log(precisions_cholesky).sum(axis=1)
 
@@ -217,7 +223,7 @@ class CovarianceType:
         """Smallest conditional variance (squared Cholesky pivot) per stored covariance."""
         if self.matrix:
             return _smallest_pivots(self.stack(covariances))
-        return covariances if covariances.ndim == 1 else np.min(covariances, axis=1)
+        return covariances if self.isotropic else np.min(covariances, axis=1)
 
 
 _REGISTRY: dict[str, CovarianceType] = {

@@ -8,22 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from emgmm.params import GaussianMixtureParams
+from emgmm.covariance_types import covariance_type as covariance_type_of
 from emgmm.fit import engine_e_step
-
-_COVARIANCE_PARAMETERS = {
-    "full": lambda k, d: k * d * (d + 1) // 2,
-    "tied": lambda k, d: d * (d + 1) // 2,
-    "diag": lambda k, d: k * d,
-    "spherical": lambda k, d: k,
-}
-
+from emgmm.params import GaussianMixtureParams
 
 def n_parameters(covariance_type: str, n_components: int, n_features: int) -> int:
     """Free parameters p: :math:`(K - 1) + K D` + the covariance parameters of the type."""
-    if covariance_type not in _COVARIANCE_PARAMETERS:
-        raise ValueError(f"covariance_type must be one of {tuple(_COVARIANCE_PARAMETERS)}, got {covariance_type!r}")
-    covariance = _COVARIANCE_PARAMETERS[covariance_type](n_components, n_features)
+    covariance = covariance_type_of(covariance_type).n_parameters(n_components, n_features)
     return int(n_components - 1 + n_components * n_features + covariance)
 
 

@@ -18,15 +18,6 @@ from emgmm.params import GaussianMixtureParams
 PREDICT_BLOCK_ROWS = 262_144
 
 
-def _precisions(prec_chol: np.ndarray, covariance_type: str) -> np.ndarray:
-    # Sigma^{-1} = U U^T from the stored factor (no inverse).
-    if covariance_type == "full":
-        return np.einsum("kij,klj->kil", prec_chol, prec_chol)
-    if covariance_type == "tied":
-        return prec_chol @ prec_chol.T
-    return prec_chol**2
-
-
 class GaussianMixtureEM(ParamsMixin):
     """Gaussian mixture fitted by EM, with scikit-learn's parameter and attribute names.
 
@@ -147,7 +138,7 @@ class GaussianMixtureEM(ParamsMixin):
         self.means_ = np.array(params.means)
         self.covariances_ = np.array(params.covariances)
         self.precisions_cholesky_ = params.precisions_cholesky
-        self.precisions_ = _precisions(self.precisions_cholesky_, params.covariance_type)
+        self.precisions_ = params.kind.precisions_from_cholesky(self.precisions_cholesky_)
         self.converged_ = result.converged
         self.n_iter_ = result.n_iter
         self.lower_bound_ = result.lower_bound

@@ -237,9 +237,8 @@ def align_to_reference(params: GaussianMixtureParams,
     cost = np.empty((reference.n_components, params.n_components))
     for k in range(reference.n_components):
         diff = params.means - reference.means[k]
-        if reference.covariance_type in ("full", "tied"):
-            tied = reference.covariance_type == "tied"
-            upper = precisions_cholesky if tied else precisions_cholesky[k]
+        if reference.kind.matrix:
+            upper = reference.kind.stack(precisions_cholesky)[0 if reference.kind.shared else k]
             cost[k] = np.sum((diff @ upper) ** 2, axis=1)
         else:
             cost[k] = np.sum((diff * precisions_cholesky[k]) ** 2, axis=1)
