@@ -131,14 +131,22 @@ class EMResult:
         return float(self.log_likelihood_history[-1]) if self.log_likelihood_history.size else self.lower_bound
 
 
+def _fast_module():
+    """:mod:`emgmm.fast`, or None when it does not import (numba missing or broken)."""
+    try:
+        # Optional dependency (numba), imported only when the fast engine may be used.
+        import emgmm.fast as fast
+    except Exception:  # the reference engine remains
+        return None
+    return fast
+
+
 def available_engines() -> dict[str, EMIteration]:
     """The iteration engines that can run here; ``fast`` only when ``emgmm.fast`` imports."""
     engines: dict[str, EMIteration] = {"reference": reference_em_iteration}
-    try:
-        from emgmm.fast import fused_em_iteration
-    except Exception:  # numba missing or the module broken: the reference engine remains
-        return engines
-    engines["fast"] = fused_em_iteration
+    fast = _fast_module()
+    if fast is not None:
+        engines["fast"] = fast.fused_em_iteration
     return engines
 
 
@@ -163,9 +171,7 @@ def engine_e_step(X: np.ndarray, params: GaussianMixtureParams,
     (:func:`emgmm.fast.fast_e_step` for ``fast``; the same numbers to rounding)."""
     name, _ = select_engine(engine)
     if name == "fast":
-        from emgmm.fast import fast_e_step
-
-        return fast_e_step(X, params)
+        return _fast_module().fast_e_step(X, params)
     return e_step(X, params)
 
 

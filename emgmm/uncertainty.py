@@ -40,6 +40,7 @@ from emgmm._information import (
     pack,
     unpack,
 )
+from emgmm.fit import fit_em
 from emgmm.params import GaussianMixtureParams
 
 __all__ = [
@@ -246,8 +247,6 @@ def align_to_reference(params: GaussianMixtureParams,
 
 
 def _default_refit(X: np.ndarray, start: GaussianMixtureParams) -> GaussianMixtureParams:
-    from emgmm.fit import fit_em  # the EM loop; imported late to keep this module light
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a resample that stops at max_iter is still a refit
         return fit_em(X, start.n_components, covariance_type=start.covariance_type,
