@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from emgmm.covariance_types import covariance_type as covariance_type_of
-from emgmm.fit import engine_e_step
+from emgmm.engines import engine_e_step
 from emgmm.params import GaussianMixtureParams
 
 def n_parameters(covariance_type: str, n_components: int, n_features: int) -> int:
@@ -24,7 +24,7 @@ def _parameter_count(params: GaussianMixtureParams) -> int:
 
 def bic(X: np.ndarray, params: GaussianMixtureParams, engine: str = "auto") -> float:
     """:math:`\\mathrm{BIC} = -2 \\sum_i \\log p(x_i \\mid \\hat\\theta) + p \\log N`
-    (``engine`` computes the E-step, see :func:`emgmm.fit.engine_e_step`)."""
+    (``engine`` computes the E-step, see :func:`emgmm.engines.engine_e_step`)."""
     log_norm, _ = engine_e_step(X, params, engine)
     return float(-2.0 * np.sum(log_norm) + _parameter_count(params) * np.log(X.shape[0]))
 

@@ -10,7 +10,8 @@ from emgmm._base import ParamsMixin
 from emgmm._chunks import row_chunks
 from emgmm._validation import NotFittedError, as_generator, check_data, check_int, check_n_features
 from emgmm.criteria import aic, bic, icl
-from emgmm.fit import EMResult, engine_e_step, fit_em
+from emgmm.engines import engine_e_step
+from emgmm.fit import EMResult, fit_em
 from emgmm.latent import sample_latent
 from emgmm.params import GaussianMixtureParams
 

@@ -1,7 +1,7 @@
 """The one EM loop: ``fit_em(X, K, ...) -> EMResult``.
 
 Each iteration is a function ``(X, params, reg_covar) -> (mean log-likelihood at params,
-next params)``, picked from a dict by ``engine``: ``"reference"``
+next params)``, picked by ``engine`` (:mod:`emgmm.engines`): ``"reference"``
 (:func:`emgmm.steps.reference_em_iteration`, a readable E-step + M-step) or ``"fast"``
 (``emgmm.fast.fused_em_iteration``, numba). ``"auto"`` uses the fast one when it imports.
 
@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,16 +50,24 @@ from emgmm.collapse import (
     reseed_components,
     variance_floor,
 )
+from emgmm.engines import EMIteration, available_engines, engine_e_step, select_engine
 from emgmm.init import initial_params
 from emgmm.map_em import map_em_iteration
 from emgmm.map_prior import ConjugatePrior, check_compatible, log_prior_density
 from emgmm.params import GaussianMixtureParams
-from emgmm.steps import e_step, reference_em_iteration
+
+__all__ = [
+    "ConvergenceWarning",
+    "EMResult",
+    "LikelihoodDecreaseWarning",
+    "available_engines",
+    "engine_e_step",
+    "fit_em",
+    "run_em",
+    "select_engine",
+]
 
 DECREASE_RTOL = 1e-10
-ENGINES = ("auto", "reference", "fast")
-
-EMIteration = Callable[[np.ndarray, GaussianMixtureParams, float], tuple[float, GaussianMixtureParams]]
 
 
 class ConvergenceWarning(UserWarning):
@@ -129,50 +136,6 @@ class EMResult:
     def objective(self) -> float:
         """The per-sample objective the run climbed, at its end: the last history entry."""
         return float(self.log_likelihood_history[-1]) if self.log_likelihood_history.size else self.lower_bound
-
-
-def _fast_module():
-    """:mod:`emgmm.fast`, or None when it does not import (numba missing or broken)."""
-    try:
-        # Optional dependency (numba), imported only when the fast engine may be used.
-        import emgmm.fast as fast
-    except Exception:  # the reference engine remains
-        return None
-    return fast
-
-
-def available_engines() -> dict[str, EMIteration]:
-    """The iteration engines that can run here; ``fast`` only when ``emgmm.fast`` imports."""
-    engines: dict[str, EMIteration] = {"reference": reference_em_iteration}
-    fast = _fast_module()
-    if fast is not None:
-        engines["fast"] = fast.fused_em_iteration
-    return engines
-
-
-def select_engine(engine: str, chunk_size: int | None = None) -> tuple[str, EMIteration]:
-    """``(name, iteration function)`` for ``engine`` in {'auto', 'reference', 'fast'}."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    # The fast module (and numba) is imported only when it may be used.
-    engines = {"reference": reference_em_iteration} if engine == "reference" else available_engines()
-    name = ("fast" if "fast" in engines else "reference") if engine == "auto" else engine
-    if name not in engines:
-        raise ValueError("engine='fast' needs emgmm.fast (numba): install numba or use engine='reference'")
-    iterate = engines[name]
-    if name == "fast" and chunk_size is not None:
-        iterate = functools.partial(iterate, chunk_size=chunk_size)
-    return name, iterate
-
-
-def engine_e_step(X: np.ndarray, params: GaussianMixtureParams,
-                  engine: str = "auto") -> tuple[np.ndarray, np.ndarray]:
-    """``(log_norm, log_resp)`` of :func:`emgmm.steps.e_step`, computed by the engine's E-step
-    (:func:`emgmm.fast.fast_e_step` for ``fast``; the same numbers to rounding)."""
-    name, _ = select_engine(engine)
-    if name == "fast":
-        return _fast_module().fast_e_step(X, params)
-    return e_step(X, params)
 
 
 def _is_decrease(change: float, previous: float) -> bool:

@@ -13,10 +13,10 @@ Modules:
 - :mod:`emgmm.fast.threads`: the thread pool over chunk ranges.
 
 Each kernel has its own chunk loop. One shared chunk loop taking the block function as a
-first-class argument would defeat numba's on-disk cache (``cache=True``): measured with
-numba 0.68, such a function (or a closure over the block function) is compiled again in
-every fresh process (``stats.cache_misses`` on each run, a new cache entry every time, a
-2.5-3 s first call), while the type-specialised loops load from the cache.
+first-class argument would defeat numba's on-disk cache (``cache=True``): with numba 0.68
+such a function (and a closure over the block function too) is compiled again in every
+fresh process (a cache miss and a new cache entry on each run; README, "EM speed"), while
+the type-specialised loops load from the cache.
 """
 
 from emgmm.fast.iteration import (
