@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import stats
 from sklearn.mixture import GaussianMixture
 
 from emgmm.fit import ConvergenceWarning, fit_em
@@ -17,7 +16,6 @@ from emgmm.map_prior import (
     default_conjugate_prior,
     flat_conjugate_prior,
     log_prior_density,
-    matched_shrinkage,
 )
 from emgmm.params import COVARIANCE_TYPES, GaussianMixtureParams
 from emgmm.steps import e_step
@@ -159,54 +157,6 @@ def test_m_step_maximises_expected_complete_log_posterior(covariance_type):
             assert expected_complete_log_posterior(X, resp, perturbed(best, rng, size), prior) < top
 
 
-def scipy_log_prior(params, prior):
-    """The same prior written with scipy.stats densities (normalised)."""
-    alpha, mu0, kappa, nu, psi = (prior.weights_concentration, prior.mean, prior.shrinkage,
-                                  prior.dof, prior.scale)
-    total = stats.dirichlet.logpdf(params.weights, alpha)
-    kind = params.covariance_type
-    for k, mu in enumerate(params.means):
-        if kind == "full":
-            cov = params.covariances[k]
-            total += stats.invwishart.logpdf(cov, nu, psi)
-            total += stats.multivariate_normal.logpdf(mu, mu0, cov / kappa)
-        elif kind == "tied":
-            total += stats.multivariate_normal.logpdf(mu, mu0, params.covariances / kappa)
-        elif kind == "diag":
-            var = params.covariances[k]
-            total += np.sum(stats.invgamma.logpdf(var, nu / 2, scale=psi / 2))
-            total += np.sum(stats.norm.logpdf(mu, mu0, np.sqrt(var / kappa)))
-        else:
-            var = params.covariances[k]
-            total += stats.invgamma.logpdf(var, nu / 2, scale=psi / 2)
-            total += np.sum(stats.norm.logpdf(mu, mu0, np.sqrt(var / kappa)))
-    if kind == "tied":
-        total += stats.invwishart.logpdf(params.covariances, nu, psi)
-    return total
-
-
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_log_prior_density_matches_scipy_up_to_a_constant(covariance_type):
-    rng = np.random.default_rng(11)
-    X = three_blobs(11)
-    prior = random_prior(rng, covariance_type, X)
-    fits = [map_m_step(X, rng.dirichlet(np.ones(3), size=X.shape[0]), prior) for _ in range(4)]
-    ours = np.array([log_prior_density(p, prior) for p in fits])
-    reference = np.array([scipy_log_prior(p, prior) for p in fits])
-    np.testing.assert_allclose(ours - ours[0], reference - reference[0], rtol=1e-9, atol=1e-8)
-
-
-def test_default_prior_follows_mclust():
-    X = three_blobs(2)
-    prior = default_conjugate_prior(X, 3, "full")
-    assert prior.dof == 4.0 and prior.shrinkage == 0.01
-    np.testing.assert_allclose(prior.scale, np.cov(X, rowvar=False) / 3.0)
-    np.testing.assert_allclose(prior.mean, X.mean(axis=0))
-    np.testing.assert_allclose(prior.weights_concentration, np.ones(3))
-    spherical = default_conjugate_prior(X, 3, "spherical")
-    assert spherical.scale.shape == () and spherical.scale == pytest.approx(np.mean(np.var(X, axis=0, ddof=1)) / 3)
-
-
 def test_strong_prior_pulls_the_mode_towards_the_prior():
     X = three_blobs(3)
     weak = fit_em(X, 3, prior=default_conjugate_prior(X, 3), random_state=0, tol=1e-8, max_iter=500,
@@ -217,29 +167,6 @@ def test_strong_prior_pulls_the_mode_towards_the_prior():
     np.testing.assert_allclose(strong.params.means, np.tile([10.0, -10.0], (3, 1)), atol=1e-2)
     np.testing.assert_allclose(strong.params.weights, np.full(3, 1 / 3), atol=0.02)
     assert strong.converged and weak.converged
-
-
-def test_matched_shrinkage():
-    assert matched_shrinkage(np.array([2.0, 4.0]), np.array([1.0, 4.0])) == pytest.approx(0.25)
-    with pytest.raises(ValueError, match="positive"):
-        matched_shrinkage(np.array([0.0]), np.array([1.0]))
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"weights_concentration": np.array([0.5, 1.0, 1.0])}, "weights_concentration"),
-        ({"dof": -10.0}, "dof must be >= -4"),
-        ({"shrinkage": -1.0}, "shrinkage"),
-        ({"scale": np.eye(3)}, "scale must have shape"),
-        ({"scale": -np.eye(2)}, "positive semi-definite"),
-    ],
-)
-def test_invalid_prior_raises(kwargs, message):
-    fields = dict(weights_concentration=np.ones(3), mean=np.zeros(2), shrinkage=0.1, dof=4.0,
-                  scale=np.eye(2), covariance_type="full") | kwargs
-    with pytest.raises(ValueError, match=message):
-        ConjugatePrior(**fields)
 
 
 def test_prior_must_match_the_model():
