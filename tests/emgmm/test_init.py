@@ -6,8 +6,6 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
 from emgmm import COVARIANCE_TYPES, fit_em, initial_params, kmeans, kmeans_plusplus
-from emgmm.init import gaussian_parameters_from_labels, one_hot
-from emgmm.steps import estimate_gaussian_parameters
 
 INITS = ("kmeans", "k-means++", "random", "random_from_data")
 
@@ -44,16 +42,3 @@ def test_chunked_kmeans_gives_the_labels_of_one_chunk(blobs):
     chunked = kmeans(blobs, 3, np.random.default_rng(2), chunk_rows=7)
     np.testing.assert_array_equal(whole[0], chunked[0])
     np.testing.assert_allclose(whole[1], chunked[1], rtol=1e-12)
-
-
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_m_step_from_labels_equals_the_one_hot_reference_m_step(covariance_type):
-    rng = np.random.default_rng(6)
-    X = 50.0 + rng.normal(size=(1000, 3)) * [1.0, 2.0, 0.5]
-    labels = rng.integers(0, 3, size=1000)  # label 3 of 4 stays empty
-    # chunk_rows=64: several chunks, partial last one
-    params = gaussian_parameters_from_labels(X, labels, 4, covariance_type, 1e-6, chunk_rows=64)
-    nk, means, covariances = estimate_gaussian_parameters(X, one_hot(labels, 4), covariance_type, 1e-6)
-    np.testing.assert_allclose(params.weights, nk / nk.sum(), rtol=1e-12)
-    np.testing.assert_allclose(params.means, means, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(params.covariances, covariances, rtol=1e-10, atol=1e-12)
