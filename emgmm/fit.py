@@ -265,7 +265,8 @@ def fit_em(
 
     Each start ``theta_0`` comes from ``init_params`` and the user-given ``*_init`` arrays
     (:func:`emgmm.init.initial_params`), or is ``start`` itself (warm start; then
-    ``n_init`` is ignored and ``previous_lower_bound`` seeds the convergence test). Each
+    ``n_init`` is ignored and ``previous_lower_bound`` seeds the convergence test; with a
+    ``prior``, it is a per-sample MAP objective, ``EMResult.objective``). Each
     iteration computes
 
     .. math::
