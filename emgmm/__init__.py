@@ -36,7 +36,7 @@ from emgmm.params import (
     full_covariances,
 )
 from emgmm.selection import ModelSelection, SelectionRow, select_model
-from emgmm.map_em import MAPEMResult, fit_map_em, map_m_step, map_objective
+from emgmm.map_em import map_em_iteration, map_m_step, map_objective
 from emgmm.map_prior import (
     ConjugatePrior,
     default_conjugate_prior,
@@ -60,12 +60,11 @@ from emgmm.steps import (
 
 __all__ = [
     "ConjugatePrior",
-    "MAPEMResult",
     "ParameterUncertainty",
     "align_to_reference",
     "bootstrap_standard_errors",
     "default_conjugate_prior",
-    "fit_map_em",
+    "map_em_iteration",
     "flat_conjugate_prior",
     "information_standard_errors",
     "log_prior_density",

@@ -28,10 +28,10 @@ analytic total score.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
+from emgmm.covariance_types import CovarianceType
+from emgmm.covariance_types import covariance_type as covariance_type_of
 from emgmm.params import GaussianMixtureParams
 from emgmm.steps import e_step
 
@@ -53,35 +53,22 @@ def cholesky_from_log(vector: np.ndarray, n_features: int) -> np.ndarray:
     return chol
 
 
-def n_covariance_parameters(covariance_type: str, n_components: int, n_features: int) -> int:
-    """Free parameters of the covariances: K D(D+1)/2, D(D+1)/2, K D or K."""
-    triangle = n_features * (n_features + 1) // 2
-    return {"full": n_components * triangle, "tied": triangle,
-            "diag": n_components * n_features, "spherical": n_components}[covariance_type]
-
-
 # --------------------------------------------------------------------------- pack / unpack
 
 
-_PACK_COVARIANCES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "full": lambda c: np.concatenate([log_cholesky(s) for s in c]),
-    "tied": log_cholesky,
-    "diag": lambda c: np.log(c).ravel(),
-    "spherical": np.log,
-}
+def _pack_covariances(params: GaussianMixtureParams) -> np.ndarray:
+    kind = params.kind
+    if kind.matrix:
+        return np.concatenate([log_cholesky(c) for c in kind.stack(params.covariances)])
+    return np.log(params.covariances).ravel()
 
 
-def _unpack_full(vector, n_components, n_features):
-    chols = [cholesky_from_log(v, n_features) for v in vector.reshape(n_components, -1)]
-    return np.stack([c @ c.T for c in chols])
-
-
-_UNPACK_COVARIANCES: dict[str, Callable] = {
-    "full": _unpack_full,
-    "tied": lambda v, k, d: (lambda c: c @ c.T)(cholesky_from_log(v, d)),
-    "diag": lambda v, k, d: np.exp(v).reshape(k, d),
-    "spherical": lambda v, k, d: np.exp(v),
-}
+def _unpack_covariances(vector: np.ndarray, kind: CovarianceType, n_components: int,
+                        n_features: int) -> np.ndarray:
+    if kind.matrix:
+        chols = [cholesky_from_log(v, n_features) for v in vector.reshape(kind.n_covariances(n_components), -1)]
+        return kind.unstack(np.stack([c @ c.T for c in chols]))
+    return np.exp(vector).reshape(kind.shape(n_components, n_features))
 
 
 def pack(params: GaussianMixtureParams) -> np.ndarray:
@@ -89,7 +76,7 @@ def pack(params: GaussianMixtureParams) -> np.ndarray:
     log_ratio = np.log(params.weights[:-1]) - np.log(params.weights[-1])
     return np.concatenate([
         log_ratio, params.means.ravel(),
-        np.atleast_1d(_PACK_COVARIANCES[params.covariance_type](params.covariances)),
+        _pack_covariances(params),
     ])
 
 
@@ -101,9 +88,8 @@ def unpack(theta: np.ndarray, n_components: int, n_features: int,
     # softmax with the maximum subtracted: no overflow for large log-ratios.
     weights = np.exp(logits - logits.max())
     means = theta[n_components - 1: n_components - 1 + n_means].reshape(n_components, n_features)
-    covariances = _UNPACK_COVARIANCES[covariance_type](
-        theta[n_components - 1 + n_means:], n_components, n_features
-    )
+    covariances = _unpack_covariances(theta[n_components - 1 + n_means:],
+                                      covariance_type_of(covariance_type), n_components, n_features)
     return GaussianMixtureParams(weights / weights.sum(), means, covariances, covariance_type)
 
 
@@ -158,21 +144,21 @@ def observation_scores(X: np.ndarray, params: GaussianMixtureParams) -> np.ndarr
     resp = np.exp(log_resp)
     residuals = X[:, None, :] - params.means[None, :, :]  # (N, K, D)
     weight_scores = resp[:, :-1] - params.weights[:-1]
-    kind = params.covariance_type
-    if kind in ("full", "tied"):
-        covariances = params.covariances if kind == "full" else params.covariances[None]
+    kind = params.kind
+    if kind.matrix:
+        covariances = kind.stack(params.covariances)
         chols = np.linalg.cholesky(covariances)
         precisions = np.linalg.inv(covariances)
-        per_component = (precisions if kind == "full"
-                         else np.repeat(precisions, params.n_components, 0))
+        per_component = np.repeat(precisions, params.n_components, 0) if kind.shared else precisions
         mean_scores = resp[:, :, None] * np.einsum("nkd,kde->nke", residuals, per_component)
-        scorer = _covariance_scores_full if kind == "full" else _covariance_scores_tied
+        scorer = _covariance_scores_tied if kind.shared else _covariance_scores_full
         cov_scores = scorer(resp, residuals, precisions, chols)
+    elif kind.isotropic:
+        mean_scores = resp[:, :, None] * residuals / params.covariances[:, None]
+        cov_scores = _covariance_scores_spherical(resp, residuals, params.covariances)
     else:
-        variances = params.covariances if kind == "diag" else params.covariances[:, None]
-        mean_scores = resp[:, :, None] * residuals / variances
-        scorer = _covariance_scores_diag if kind == "diag" else _covariance_scores_spherical
-        cov_scores = scorer(resp, residuals, variances if kind == "diag" else params.covariances)
+        mean_scores = resp[:, :, None] * residuals / params.covariances
+        cov_scores = _covariance_scores_diag(resp, residuals, params.covariances)
     return np.concatenate(
         [weight_scores, mean_scores.reshape(X.shape[0], -1), cov_scores], axis=1
     )

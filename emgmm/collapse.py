@@ -32,25 +32,6 @@ class CollapsedComponentWarning(UserWarning):
     """A mixture component collapsed during EM and was re-seeded."""
 
 
-def _smallest_pivots_full(covariances: np.ndarray) -> np.ndarray:
-    # A failed Cholesky means not positive definite: report a pivot of -inf.
-    pivots = np.empty(covariances.shape[0])
-    for k, cov in enumerate(covariances):
-        try:
-            pivots[k] = np.min(np.diag(np.linalg.cholesky(cov)) ** 2)
-        except np.linalg.LinAlgError:
-            pivots[k] = -np.inf
-    return pivots
-
-
-_SMALLEST_VARIANCE = {
-    "full": _smallest_pivots_full,
-    "tied": lambda cov: _smallest_pivots_full(cov[None]),
-    "diag": lambda cov: np.min(cov, axis=1),
-    "spherical": lambda cov: cov,
-}
-
-
 def variance_floor(X: np.ndarray) -> float:
     """Smallest acceptable component variance for data X."""
     return VARIANCE_FLOOR * max(float(np.mean(feature_variances(X))), np.finfo(float).tiny)
@@ -64,8 +45,8 @@ def collapsed_components(params: GaussianMixtureParams, n_samples: int, floor: f
     ValueError
         If the shared ``tied`` covariance is degenerate.
     """
-    smallest = _SMALLEST_VARIANCE[params.covariance_type](params.covariances)
-    if params.covariance_type == "tied":
+    smallest = params.kind.smallest_variances(params.covariances)
+    if params.kind.shared:
         if smallest[0] < floor:
             raise ValueError(
                 "the tied covariance is not positive definite: increase reg_covar, lower "
@@ -76,13 +57,6 @@ def collapsed_components(params: GaussianMixtureParams, n_samples: int, floor: f
         degenerate = ~(smallest >= floor)
     empty = params.weights * n_samples < MIN_EFFECTIVE_COUNT
     return np.flatnonzero(degenerate | empty)
-
-
-_RESEEDED_COVARIANCE = {
-    "full": np.diag,
-    "diag": lambda variances: variances,
-    "spherical": np.mean,
-}
 
 
 def reseed_components(
@@ -103,6 +77,6 @@ def reseed_components(
         # would favour the very outlier the component just collapsed onto.
         means[k] = X[rng.integers(X.shape[0])]
         weights[k] = 1.0 / n_components
-        if params.covariance_type != "tied":  # the shared covariance is left as it is
-            covariances[k] = _RESEEDED_COVARIANCE[params.covariance_type](variances)
+        if params.kind.reseeded is not None:  # a shared covariance is left as it is
+            covariances[k] = params.kind.reseeded(variances)
     return GaussianMixtureParams(weights / weights.sum(), means, covariances, params.covariance_type)

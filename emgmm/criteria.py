@@ -8,22 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from emgmm.covariance_types import covariance_type as covariance_type_of
+from emgmm.engines import engine_e_step
 from emgmm.params import GaussianMixtureParams
-from emgmm.fit import engine_e_step
-
-_COVARIANCE_PARAMETERS = {
-    "full": lambda k, d: k * d * (d + 1) // 2,
-    "tied": lambda k, d: d * (d + 1) // 2,
-    "diag": lambda k, d: k * d,
-    "spherical": lambda k, d: k,
-}
-
 
 def n_parameters(covariance_type: str, n_components: int, n_features: int) -> int:
     """Free parameters p: :math:`(K - 1) + K D` + the covariance parameters of the type."""
-    if covariance_type not in _COVARIANCE_PARAMETERS:
-        raise ValueError(f"covariance_type must be one of {tuple(_COVARIANCE_PARAMETERS)}, got {covariance_type!r}")
-    covariance = _COVARIANCE_PARAMETERS[covariance_type](n_components, n_features)
+    covariance = covariance_type_of(covariance_type).n_parameters(n_components, n_features)
     return int(n_components - 1 + n_components * n_features + covariance)
 
 
@@ -33,7 +24,7 @@ def _parameter_count(params: GaussianMixtureParams) -> int:
 
 def bic(X: np.ndarray, params: GaussianMixtureParams, engine: str = "auto") -> float:
     """:math:`\\mathrm{BIC} = -2 \\sum_i \\log p(x_i \\mid \\hat\\theta) + p \\log N`
-    (``engine`` computes the E-step, see :func:`emgmm.fit.engine_e_step`)."""
+    (``engine`` computes the E-step, see :func:`emgmm.engines.engine_e_step`)."""
     log_norm, _ = engine_e_step(X, params, engine)
     return float(-2.0 * np.sum(log_norm) + _parameter_count(params) * np.log(X.shape[0]))
 

@@ -15,10 +15,11 @@ for which
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from scipy import linalg
+
+from emgmm.covariance_types import CovarianceType
+from emgmm.covariance_types import covariance_type as covariance_type_of
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -89,7 +90,7 @@ def gaussian_ml_estimate(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, centered.T @ centered / X.shape[0]
 
 
-# --- log N(x_i | mu_k, Sigma_k) per covariance type: (squared Mahalanobis (N, K), log det U (K,))
+# --- log N(x_i | mu_k, Sigma_k) for any covariance type
 
 
 def _squared_norms(rows: np.ndarray) -> np.ndarray:
@@ -97,44 +98,23 @@ def _squared_norms(rows: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", rows, rows)
 
 
-def _log_prob_full(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _squared_mahalanobis(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray,
+                         kind: CovarianceType) -> np.ndarray:
+    """:math:`\\lVert (x_i - \\mu_k) U_k \\rVert^2`, array of shape (n_samples, n_components)."""
     out = np.empty((X.shape[0], means.shape[0]))
-    for k, (mu, upper) in enumerate(zip(means, prec_chol)):
-        # y = (x - mu) U, so |y|^2 is the Mahalanobis distance; no inverse needed.
-        out[:, k] = _squared_norms((X - mu) @ upper)
-    log_det = np.sum(np.log(np.diagonal(prec_chol, axis1=1, axis2=2)), axis=1)
-    return out, log_det
-
-
-def _log_prob_tied(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    out = np.empty((X.shape[0], means.shape[0]))
-    for k, mu in enumerate(means):
-        out[:, k] = _squared_norms((X - mu) @ prec_chol)
-    log_det = np.full(means.shape[0], np.sum(np.log(np.diag(prec_chol))))
-    return out, log_det
-
-
-def _log_prob_diag(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    out = np.empty((X.shape[0], means.shape[0]))
-    for k, (mu, scale) in enumerate(zip(means, prec_chol)):
-        # Residuals are formed before squaring: no E[x^2] - mu^2 cancellation.
-        out[:, k] = _squared_norms((X - mu) * scale)
-    return out, np.sum(np.log(prec_chol), axis=1)
-
-
-def _log_prob_spherical(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    out = np.empty((X.shape[0], means.shape[0]))
-    for k, (mu, scale) in enumerate(zip(means, prec_chol)):
-        out[:, k] = _squared_norms(X - mu) * scale**2
-    return out, X.shape[1] * np.log(prec_chol)
-
-
-_MAHALANOBIS: dict[str, Callable] = {
-    "full": _log_prob_full,
-    "tied": _log_prob_tied,
-    "diag": _log_prob_diag,
-    "spherical": _log_prob_spherical,
-}
+    if kind.matrix:
+        factors = kind.stack(prec_chol)
+        for k, mu in enumerate(means):
+            # y = (x - mu) U, so |y|^2 is the Mahalanobis distance; no inverse needed.
+            out[:, k] = _squared_norms((X - mu) @ factors[0 if kind.shared else k])
+    elif kind.isotropic:  # one scale per component
+        for k, (mu, scale) in enumerate(zip(means, prec_chol)):
+            out[:, k] = _squared_norms(X - mu) * scale**2
+    else:
+        for k, (mu, scale) in enumerate(zip(means, prec_chol)):
+            # Residuals are formed before squaring: no E[x^2] - mu^2 cancellation.
+            out[:, k] = _squared_norms((X - mu) * scale)
+    return out
 
 
 def estimate_log_gaussian_prob(
@@ -159,13 +139,11 @@ def estimate_log_gaussian_prob(
     -------
     array of shape (n_samples, n_components)
     """
-    if covariance_type not in _MAHALANOBIS:
-        raise ValueError(
-            f"covariance_type must be one of {tuple(_MAHALANOBIS)}, got {covariance_type!r}"
-        )
+    kind = covariance_type_of(covariance_type)
     X = np.asarray(X, dtype=float)
-    squared, log_det = _MAHALANOBIS[covariance_type](
-        X, np.asarray(means, dtype=float), np.asarray(precisions_cholesky, dtype=float)
-    )
+    means = np.asarray(means, dtype=float)
+    prec_chol = np.asarray(precisions_cholesky, dtype=float)
+    squared = _squared_mahalanobis(X, means, prec_chol, kind)
+    log_det = kind.log_det_precision_cholesky(prec_chol, means.shape[0], X.shape[1])
     # -0.5 log det(Sigma) becomes + sum log diag(U).
     return -0.5 * (X.shape[1] * LOG_2PI + squared) + log_det

@@ -10,21 +10,13 @@ from emgmm._base import ParamsMixin
 from emgmm._chunks import row_chunks
 from emgmm._validation import NotFittedError, as_generator, check_data, check_int, check_n_features
 from emgmm.criteria import aic, bic, icl
-from emgmm.fit import EMResult, engine_e_step, fit_em
+from emgmm.engines import engine_e_step
+from emgmm.fit import EMResult, fit_em
 from emgmm.latent import sample_latent
 from emgmm.params import GaussianMixtureParams
 
 # Rows per block of predict() and score_samples(): (block, K) log-responsibilities at a time.
 PREDICT_BLOCK_ROWS = 262_144
-
-
-def _precisions(prec_chol: np.ndarray, covariance_type: str) -> np.ndarray:
-    # Sigma^{-1} = U U^T from the stored factor (no inverse).
-    if covariance_type == "full":
-        return np.einsum("kij,klj->kil", prec_chol, prec_chol)
-    if covariance_type == "tied":
-        return prec_chol @ prec_chol.T
-    return prec_chol**2
 
 
 class GaussianMixtureEM(ParamsMixin):
@@ -147,7 +139,7 @@ class GaussianMixtureEM(ParamsMixin):
         self.means_ = np.array(params.means)
         self.covariances_ = np.array(params.covariances)
         self.precisions_cholesky_ = params.precisions_cholesky
-        self.precisions_ = _precisions(self.precisions_cholesky_, params.covariance_type)
+        self.precisions_ = params.kind.precisions_from_cholesky(self.precisions_cholesky_)
         self.converged_ = result.converged
         self.n_iter_ = result.n_iter
         self.lower_bound_ = result.lower_bound

@@ -1,7 +1,7 @@
 """The one EM loop: ``fit_em(X, K, ...) -> EMResult``.
 
 Each iteration is a function ``(X, params, reg_covar) -> (mean log-likelihood at params,
-next params)``, picked from a dict by ``engine``: ``"reference"``
+next params)``, picked by ``engine`` (:mod:`emgmm.engines`): ``"reference"``
 (:func:`emgmm.steps.reference_em_iteration`, a readable E-step + M-step) or ``"fast"``
 (``emgmm.fast.fused_em_iteration``, numba). ``"auto"`` uses the fast one when it imports.
 
@@ -16,13 +16,29 @@ Rubin 1977); a decrease larger than ``DECREASE_RTOL`` relative (rounding) is rec
 convergence are expected). After each
 iteration collapsed components are re-seeded (:mod:`emgmm.collapse`); the convergence test
 is suspended for the iteration of the re-seeding and the next one.
+
+MAP-EM (``fit_em(..., prior=...)``, Fraley and Raftery 2007) runs in the same loop with the
+iteration :func:`emgmm.map_em.map_em_iteration`, which returns the *total* objective
+:math:`O_t = \\sum_i \\log p(x_i \\mid \\theta_{t-1}) + \\log p(\\theta_{t-1})`. The loop keeps
+the conventions of the former MAP-EM loop (``emgmm.map_em.fit_map_em``), so that its
+results are unchanged:
+
+- the objective scale is :math:`N`: convergence is :math:`|O_t - O_{t-1}| < \\mathrm{tol}\\,N`
+  on the totals (not the change of their means), and it holds whatever the sign of the
+  change (a drop beyond rounding is still recorded in ``EMResult.decreases``; at
+  ``reg_covar = 0`` MAP-EM is exactly monotone);
+- the result is the parameters at which the last objective was evaluated: the loop runs
+  up to ``max_iter + 1`` evaluations, discards the M-step of the last one, and ``n_iter``
+  counts the M-steps kept. ``log_likelihood_history`` holds :math:`O/N` at the start and
+  after every kept M-step (``n_iter + 1`` entries), ``lower_bound`` the mean
+  log-likelihood (without the prior) at the returned parameters and ``log_prior``
+  :math:`\\log p(\\theta)` there.
 """
 
 from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,14 +50,24 @@ from emgmm.collapse import (
     reseed_components,
     variance_floor,
 )
+from emgmm.engines import EMIteration, available_engines, engine_e_step, select_engine
 from emgmm.init import initial_params
+from emgmm.map_em import map_em_iteration
+from emgmm.map_prior import ConjugatePrior, check_compatible, log_prior_density
 from emgmm.params import GaussianMixtureParams
-from emgmm.steps import e_step, reference_em_iteration
+
+__all__ = [
+    "ConvergenceWarning",
+    "EMResult",
+    "LikelihoodDecreaseWarning",
+    "available_engines",
+    "engine_e_step",
+    "fit_em",
+    "run_em",
+    "select_engine",
+]
 
 DECREASE_RTOL = 1e-10
-ENGINES = ("auto", "reference", "fast")
-
-EMIteration = Callable[[np.ndarray, GaussianMixtureParams, float], tuple[float, GaussianMixtureParams]]
 
 
 class ConvergenceWarning(UserWarning):
@@ -60,15 +86,19 @@ class EMResult:
     ----------
     params : GaussianMixtureParams
         Parameters after the last M-step.
-    log_likelihood_history : array of shape (n_iter,)
+    log_likelihood_history : array of shape (n_iter,), or (n_iter + 1,) for MAP-EM
         Mean per-sample log-likelihood at the parameters entering each iteration
-        (scikit-learn's ``lower_bounds_``).
+        (scikit-learn's ``lower_bounds_``). MAP-EM: the per-sample MAP objective
+        :math:`(\\log p(X \\mid \\theta) + \\log p(\\theta)) / N` at the start and after every
+        M-step.
     n_iter : int
-        Number of EM iterations run.
+        Number of EM iterations run (MAP-EM: M-steps leading to ``params``).
     converged : bool
-        Whether the change of mean log-likelihood fell below ``tol``.
+        Whether the change of the objective fell below ``tol`` (see :mod:`emgmm.fit`).
     lower_bound : float
-        Last entry of ``log_likelihood_history`` (``-inf`` when ``max_iter=0``).
+        Last entry of ``log_likelihood_history`` (``-inf`` when ``max_iter=0``). MAP-EM:
+        the mean per-sample log-likelihood :math:`\\log p(X \\mid \\theta) / N` at ``params``,
+        without the prior.
     params_history : tuple of GaussianMixtureParams
         The start and the parameters after every iteration when ``record_params=True``,
         otherwise empty.
@@ -80,6 +110,9 @@ class EMResult:
         The iteration engine used (``"reference"`` or ``"fast"``).
     init_index : int
         Which of the ``n_init`` starts this is.
+    log_prior : float
+        MAP-EM: :func:`emgmm.map_prior.log_prior_density` at ``params`` (up to its
+        constant); 0 for maximum likelihood.
     """
 
     params: GaussianMixtureParams
@@ -92,49 +125,17 @@ class EMResult:
     decreases: tuple[tuple[int, float], ...] = ()
     engine: str = "reference"
     init_index: int = 0
+    log_prior: float = 0.0
 
     def __post_init__(self) -> None:
         history = np.asarray(self.log_likelihood_history, dtype=float)
         history.setflags(write=False)
         object.__setattr__(self, "log_likelihood_history", history)
 
-
-def available_engines() -> dict[str, EMIteration]:
-    """The iteration engines that can run here; ``fast`` only when ``emgmm.fast`` imports."""
-    engines: dict[str, EMIteration] = {"reference": reference_em_iteration}
-    try:
-        from emgmm.fast import fused_em_iteration
-    except Exception:  # numba missing or the module broken: the reference engine remains
-        return engines
-    engines["fast"] = fused_em_iteration
-    return engines
-
-
-def select_engine(engine: str, chunk_size: int | None = None) -> tuple[str, EMIteration]:
-    """``(name, iteration function)`` for ``engine`` in {'auto', 'reference', 'fast'}."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    # The fast module (and numba) is imported only when it may be used.
-    engines = {"reference": reference_em_iteration} if engine == "reference" else available_engines()
-    name = ("fast" if "fast" in engines else "reference") if engine == "auto" else engine
-    if name not in engines:
-        raise ValueError("engine='fast' needs emgmm.fast (numba): install numba or use engine='reference'")
-    iterate = engines[name]
-    if name == "fast" and chunk_size is not None:
-        iterate = functools.partial(iterate, chunk_size=chunk_size)
-    return name, iterate
-
-
-def engine_e_step(X: np.ndarray, params: GaussianMixtureParams,
-                  engine: str = "auto") -> tuple[np.ndarray, np.ndarray]:
-    """``(log_norm, log_resp)`` of :func:`emgmm.steps.e_step`, computed by the engine's E-step
-    (:func:`emgmm.fast.fast_e_step` for ``fast``; the same numbers to rounding)."""
-    name, _ = select_engine(engine)
-    if name == "fast":
-        from emgmm.fast import fast_e_step
-
-        return fast_e_step(X, params)
-    return e_step(X, params)
+    @property
+    def objective(self) -> float:
+        """The per-sample objective the run climbed, at its end: the last history entry."""
+        return float(self.log_likelihood_history[-1]) if self.log_likelihood_history.size else self.lower_bound
 
 
 def _is_decrease(change: float, previous: float) -> bool:
@@ -155,9 +156,16 @@ def run_em(
     engine_name: str = "reference",
     init_index: int = 0,
     verbose: int = 0,
+    prior: ConjugatePrior | None = None,
 ) -> EMResult:
-    """EM from one start ``theta_0`` (inputs already validated)."""
+    """EM from one start ``theta_0`` (inputs already validated).
+
+    With ``prior``, ``iterate`` returns the total MAP objective and the MAP-EM conventions
+    of the module docstring apply.
+    """
     n_samples = X.shape[0]
+    is_map = prior is not None
+    scale = float(n_samples) if is_map else 1.0  # objective units: totals (MAP) or means
     floor = variance_floor(X)
     reseeded: list[tuple[int, int]] = []
     decreases: list[tuple[int, float]] = []
@@ -168,32 +176,43 @@ def run_em(
         reseeded += [(0, int(k)) for k in collapsed]
     params_history = [params] if record_params else []
     history: list[float] = []
-    lower_bound, converged, n_iter = previous_lower_bound, False, 0
+    objective, converged, n_iter = previous_lower_bound * scale, False, 0
+    evaluated = params  # the parameters at which ``objective`` was computed
     checks_suspended = bool(collapsed.size)
-    for n_iter in range(1, max_iter + 1):
-        previous = lower_bound
-        lower_bound, params = iterate(X, params, reg_covar)
-        if not np.isfinite(lower_bound):
+    for n_iter in range(1, max_iter + 1 + is_map):
+        previous, evaluated = objective, params
+        objective, params = iterate(X, params, reg_covar)
+        if not np.isfinite(objective):
             raise ValueError(
                 "the log-likelihood became non-finite: increase reg_covar or scale the input data"
             )
-        history.append(lower_bound)
+        history.append(objective / scale)
         collapsed = collapsed_components(params, n_samples, floor)
         if collapsed.size:
             params = reseed_components(X, params, collapsed, reg_covar, rng)
             reseeded += [(n_iter, int(k)) for k in collapsed]
         if record_params:
             params_history.append(params)
-        change = lower_bound - previous
+        change = objective - previous
         if verbose >= 2:
-            print(f"  iteration {n_iter}: mean log-likelihood {lower_bound:.10g} (change {change:.3g})")
+            name = "MAP objective" if is_map else "mean log-likelihood"
+            print(f"  iteration {n_iter}: {name} {objective / scale:.10g} (change {change / scale:.3g})")
         checks_apply = not (checks_suspended or collapsed.size)
         checks_suspended = bool(collapsed.size)
-        if checks_apply and _is_decrease(change, previous):
-            decreases.append((n_iter, float(change)))
-        elif checks_apply and abs(change) < tol:
+        decreased = checks_apply and _is_decrease(change, previous)
+        if decreased:
+            decreases.append((n_iter, float(change / scale)))
+        # Maximum likelihood: a decrease never counts as convergence; MAP-EM: |change| alone.
+        if checks_apply and abs(change) < tol * scale and (is_map or not decreased):
             converged = True
             break
+    log_prior = 0.0
+    lower_bound = objective
+    if is_map:  # the result is ``evaluated``; the last M-step is discarded
+        n_iter, params = n_iter - 1, evaluated
+        params_history = params_history[: n_iter + 1]
+        log_prior = log_prior_density(params, prior)
+        lower_bound = (objective - log_prior) / scale
     if verbose >= 1:
         print(f"start {init_index}: {n_iter} iterations, converged={converged}, lower bound {lower_bound:.10g}")
     return EMResult(
@@ -207,6 +226,7 @@ def run_em(
         decreases=tuple(decreases),
         engine=engine_name,
         init_index=init_index,
+        log_prior=float(log_prior),
     )
 
 
@@ -239,12 +259,14 @@ def fit_em(
     chunk_size: int | None = None,
     record_params: bool = False,
     verbose: int = 0,
+    prior: ConjugatePrior | None = None,
 ) -> EMResult:
-    """Fit a Gaussian mixture by EM; the best (highest ``lower_bound``) of ``n_init`` starts.
+    """Fit a Gaussian mixture by EM; the best (highest objective) of ``n_init`` starts.
 
     Each start ``theta_0`` comes from ``init_params`` and the user-given ``*_init`` arrays
     (:func:`emgmm.init.initial_params`), or is ``start`` itself (warm start; then
-    ``n_init`` is ignored and ``previous_lower_bound`` seeds the convergence test). Each
+    ``n_init`` is ignored and ``previous_lower_bound`` seeds the convergence test; with a
+    ``prior``, it is a per-sample MAP objective, ``EMResult.objective``). Each
     iteration computes
 
     .. math::
@@ -271,6 +293,11 @@ def fit_em(
         Rows per chunk for the fast engine.
     record_params : bool
         Keep the start and every iteration's parameters in ``EMResult.params_history``.
+    prior : ConjugatePrior, optional
+        Run MAP-EM under this prior (:mod:`emgmm.map_em`; e.g.
+        :func:`emgmm.map_prior.default_conjugate_prior`) instead of maximum likelihood, on
+        the reference engine (``engine`` 'auto' or 'reference'); see the module docstring
+        for what the result then holds.
 
     Returns
     -------
@@ -289,7 +316,14 @@ def fit_em(
         max_iter=max_iter, n_init=n_init, init_params=init_params,
     )
     check_data_for_fit(X, n_components, reg_covar)
-    engine_name, iterate = select_engine(engine, chunk_size)
+    if prior is None:
+        engine_name, iterate = select_engine(engine, chunk_size)
+    elif engine in ("auto", "reference"):
+        check_compatible(covariance_type, n_components, X.shape[1], prior)
+        engine_name, iterate = "reference", functools.partial(map_em_iteration, prior=prior)
+    else:
+        raise ValueError(f"MAP-EM (prior=...) runs on the reference engine: pass engine='auto' or "
+                         f"'reference', got {engine!r}")
     rng = as_generator(random_state)
     if start is not None:
         _check_start(start, n_components, X.shape[1], covariance_type)
@@ -303,9 +337,9 @@ def fit_em(
         result = run_em(
             X, theta0, iterate, tol=tol, reg_covar=reg_covar, max_iter=max_iter, rng=rng,
             record_params=record_params, previous_lower_bound=previous_lower_bound,
-            engine_name=engine_name, init_index=init_index, verbose=verbose,
+            engine_name=engine_name, init_index=init_index, verbose=verbose, prior=prior,
         )
-        if best is None or result.lower_bound > best.lower_bound:
+        if best is None or result.objective > best.objective:
             best = result
     _warn_about(best, max_iter, tol, reg_covar)
     return best

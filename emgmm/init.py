@@ -4,7 +4,7 @@ Every method produces initial responsibilities ``gamma`` (N, K) and one M-step t
 into ``theta_0``, as in scikit-learn. ``kmeans``, ``k-means++`` and ``random_from_data``
 give hard labels: their M-step (:func:`gaussian_parameters_from_labels`) works from the
 labels and row chunks, so that a start needs no (N, K) or (N, D) array beyond X; the soft
-``random`` start goes through :func:`emgmm.steps.estimate_gaussian_parameters`. User-given
+``random`` start goes through :func:`emgmm.steps.m_step`. User-given
 weights / means / precisions (or covariances) replace the corresponding estimates; with all
 three given no data-driven start is computed.
 """
@@ -14,21 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy import linalg
 
 from emgmm._chunks import CHUNK_ROWS, feature_variances, row_chunks
 from emgmm._validation import INIT_METHODS, check_choice
+from emgmm.covariance_types import covariance_type as covariance_type_of
 from emgmm.params import GaussianMixtureParams, covariance_shape
-from emgmm.statistics import SufficientStatistics, params_from_statistics
-from emgmm.steps import estimate_gaussian_parameters
-
-
-# Rows per chunk of the starts' distance computations: temporaries of (chunk, K), not (N, K).
-INIT_CHUNK_ROWS = CHUNK_ROWS
-
-
-def _row_chunks(n_samples: int) -> list[slice]:
-    return row_chunks(n_samples, INIT_CHUNK_ROWS)
+from emgmm.statistics import cluster_means, params_from_statistics, statistics_from_labels
+from emgmm.steps import m_step
 
 
 def squared_norms(X: np.ndarray) -> np.ndarray:
@@ -50,13 +42,14 @@ def squared_distances(X: np.ndarray, centers: np.ndarray,
     return np.maximum(out, 0.0, out=out)
 
 
-def nearest_centers(X: np.ndarray, centers: np.ndarray,
-                    x_squared_norms: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Index of the nearest centre and the squared distance to it, for each row (chunk by chunk)."""
+def nearest_centers(X: np.ndarray, centers: np.ndarray, x_squared_norms: np.ndarray | None = None,
+                    chunk_rows: int = CHUNK_ROWS) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the nearest centre and the squared distance to it, for each row (``chunk_rows``
+    rows at a time: temporaries of (chunk, K), not (N, K))."""
     norms = squared_norms(X) if x_squared_norms is None else x_squared_norms
     labels = np.empty(X.shape[0], dtype=np.intp)
     closest = np.empty(X.shape[0])
-    for rows in _row_chunks(X.shape[0]):
+    for rows in row_chunks(X.shape[0], chunk_rows):
         distances = squared_distances(X[rows], centers, norms[rows])
         labels[rows] = np.argmin(distances, axis=1)
         closest[rows] = np.take_along_axis(distances, labels[rows, None], axis=1)[:, 0]
@@ -64,7 +57,7 @@ def nearest_centers(X: np.ndarray, centers: np.ndarray,
 
 
 def kmeans_plusplus(X: np.ndarray, n_clusters: int, rng: np.random.Generator,
-                    x_squared_norms: np.ndarray | None = None) -> np.ndarray:
+                    x_squared_norms: np.ndarray | None = None, chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
     """Indices of k-means++ seeds (Arthur and Vassilvitskii 2007), greedy variant.
 
     The first seed is uniform; each further seed is drawn with probability proportional to
@@ -75,7 +68,7 @@ def kmeans_plusplus(X: np.ndarray, n_clusters: int, rng: np.random.Generator,
     n_trials = 2 + int(np.log(n_clusters))
     norms = squared_norms(X) if x_squared_norms is None else x_squared_norms
     indices = [int(rng.integers(n_samples))]
-    closest = nearest_centers(X, X[indices], norms)[1]
+    closest = nearest_centers(X, X[indices], norms, chunk_rows)[1]
     for _ in range(1, n_clusters):
         potential = closest.sum()
         if potential <= 0.0:  # every point coincides with a seed: pick a fresh row uniformly
@@ -86,17 +79,18 @@ def kmeans_plusplus(X: np.ndarray, n_clusters: int, rng: np.random.Generator,
         candidates = np.minimum(candidates, n_samples - 1)
         # The potential with each candidate added, summed chunk by chunk.
         potentials = np.zeros(n_trials)
-        for rows in _row_chunks(n_samples):
+        for rows in row_chunks(n_samples, chunk_rows):
             distances = squared_distances(X[rows], X[candidates], norms[rows])
             potentials += np.minimum(closest[rows, None], distances).sum(axis=0)
         best = int(candidates[np.argmin(potentials)])
         indices.append(best)
-        closest = np.minimum(closest, nearest_centers(X, X[[best]], norms)[1])
+        closest = np.minimum(closest, nearest_centers(X, X[[best]], norms, chunk_rows)[1])
     return np.asarray(indices)
 
 
 def kmeans(
-    X: np.ndarray, n_clusters: int, rng: np.random.Generator, max_iter: int = 300, tol: float = 1e-4
+    X: np.ndarray, n_clusters: int, rng: np.random.Generator, max_iter: int = 300, tol: float = 1e-4,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd's k-means from k-means++ seeds.
 
@@ -110,11 +104,11 @@ def kmeans(
     centers : array of shape (n_clusters, n_features)
     """
     norms = squared_norms(X)
-    centers = X[kmeans_plusplus(X, n_clusters, rng, norms)].copy()
+    centers = X[kmeans_plusplus(X, n_clusters, rng, norms, chunk_rows)].copy()
     threshold = tol * np.mean(feature_variances(X))
     labels = np.full(X.shape[0], -1)
     for _ in range(max_iter):
-        new_labels, closest = nearest_centers(X, centers, norms)
+        new_labels, closest = nearest_centers(X, centers, norms, chunk_rows)
         if np.array_equal(new_labels, labels):
             break
         labels = new_labels
@@ -127,44 +121,19 @@ def kmeans(
         centers = new_centers
         if shift <= threshold:
             break
-    return nearest_centers(X, centers, norms)[0], centers
-
-
-def cluster_means(X: np.ndarray, labels: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Mean of the rows of each label (labels 0..K-1; an empty label gives 0), (K, D)."""
-    # One bincount per feature: a pass over a column instead of a boolean mask per cluster.
-    sums = np.stack([np.bincount(labels, weights=column, minlength=counts.shape[0])
-                     for column in X.T], axis=1)
-    return sums / np.maximum(counts, 1)[:, None]
+    return nearest_centers(X, centers, norms, chunk_rows)[0], centers
 
 
 def gaussian_parameters_from_labels(X: np.ndarray, labels: np.ndarray, n_components: int,
-                                    covariance_type: str, reg_covar: float) -> GaussianMixtureParams:
+                                    covariance_type: str, reg_covar: float,
+                                    chunk_rows: int = CHUNK_ROWS) -> GaussianMixtureParams:
     """The M-step on one-hot responsibilities, without forming them.
 
-    Equal (to rounding) to :func:`emgmm.steps.estimate_gaussian_parameters` on
-    ``one_hot(labels)``: the sums :math:`N_k`, :math:`s_k`, :math:`S_k` of
-    :mod:`emgmm.statistics` are taken over the rows of each label, about the label's mean,
-    chunk by chunk (no (N, K) or (N, D) temporary), then
-    :func:`emgmm.statistics.params_from_statistics` applies the M-step formulas.
+    Equal (to rounding) to :func:`emgmm.steps.m_step` on ``one_hot(labels)``: the sums of
+    :func:`emgmm.statistics.statistics_from_labels` (chunk by chunk, about each label's mean)
+    go through the one M-step, :func:`emgmm.statistics.params_from_statistics`.
     """
-    counts = np.bincount(labels, minlength=n_components)
-    shift = cluster_means(X, labels, counts)
-    matrix = covariance_type in ("full", "tied")
-    n_features = X.shape[1]
-    first = np.zeros((n_components, n_features))
-    second = np.zeros((n_components, n_features) + ((n_features,) if matrix else ()))
-    for rows in _row_chunks(X.shape[0]):
-        block, block_labels = X[rows], labels[rows]
-        for k in np.unique(block_labels):
-            residuals = block[block_labels == k] - shift[k]
-            first[k] += residuals.sum(axis=0)
-            second[k] += residuals.T @ residuals if matrix else np.einsum("ij,ij->j", residuals, residuals)
-    stats = SufficientStatistics(
-        log_likelihood=float("nan"),  # no E-step behind hard labels
-        n_samples=X.shape[0], counts=counts.astype(float), first_moments=first,
-        second_moments=second, shift=shift, covariance_type=covariance_type,
-    )
+    stats = statistics_from_labels(X, labels, n_components, covariance_type, chunk_rows)
     return params_from_statistics(stats, reg_covar)
 
 
@@ -210,21 +179,6 @@ _INITIAL_LABELS: dict[str, Callable] = {
 _INITIAL_SOFT_RESPONSIBILITIES: dict[str, Callable] = {"random": _resp_random}
 
 
-def initial_responsibilities(
-    X: np.ndarray, n_components: int, init_params: str, rng: np.random.Generator
-) -> np.ndarray:
-    """Starting responsibilities (N, K) for one of :data:`emgmm._validation.INIT_METHODS`.
-
-    ``kmeans``: one-hot labels of Lloyd's k-means; ``k-means++`` and ``random_from_data``:
-    one-hot labels of the nearest seed (k-means++ seeds or K distinct rows drawn uniformly);
-    ``random``: uniform draws normalised per row.
-    """
-    check_choice(init_params, "init_params", INIT_METHODS)
-    if init_params in _INITIAL_LABELS:
-        return one_hot(_INITIAL_LABELS[init_params](X, n_components, rng), n_components)
-    return _INITIAL_SOFT_RESPONSIBILITIES[init_params](X, n_components, rng)
-
-
 def _estimated_start(X, n_components, covariance_type, reg_covar, init_params, rng):
     """``(weights, means, covariances)`` of the data-driven start: one M-step on the start's
     responsibilities (hard labels: :func:`gaussian_parameters_from_labels`)."""
@@ -234,27 +188,8 @@ def _estimated_start(X, n_components, covariance_type, reg_covar, init_params, r
         params = gaussian_parameters_from_labels(X, labels, n_components, covariance_type, reg_covar)
         return params.weights, params.means, params.covariances
     resp = _INITIAL_SOFT_RESPONSIBILITIES[init_params](X, n_components, rng)
-    nk, means, covariances = estimate_gaussian_parameters(X, resp, covariance_type, reg_covar)
-    return nk / nk.sum(), means, covariances
-
-
-def covariances_from_precisions(precisions: np.ndarray, covariance_type: str) -> np.ndarray:
-    """Covariances from precisions (scikit-learn's ``precisions_init`` layout)."""
-    precisions = np.asarray(precisions, dtype=float)
-    if covariance_type in ("diag", "spherical"):
-        if np.any(precisions <= 0):
-            raise ValueError(f"{covariance_type} precisions_init must be positive")
-        return 1.0 / precisions
-    stack = precisions[None] if covariance_type == "tied" else precisions
-    try:
-        factors = [linalg.cho_factor(p, lower=True) for p in stack]
-    except linalg.LinAlgError:
-        raise ValueError("precisions_init must be symmetric positive definite") from None
-    # Sigma = P^{-1} by two triangular solves against the identity with P's Cholesky factor.
-    identity = np.eye(stack.shape[-1])
-    covariances = np.stack([linalg.cho_solve(factor, identity) for factor in factors])
-    covariances = 0.5 * (covariances + np.swapaxes(covariances, -1, -2))  # exact symmetry
-    return covariances[0] if covariance_type == "tied" else covariances
+    params = m_step(X, resp, covariance_type, reg_covar)
+    return params.weights, params.means, params.covariances
 
 
 def _check_init_shape(name: str, value, expected: tuple[int, ...]) -> np.ndarray:
@@ -293,9 +228,8 @@ def initial_params(
     means = None if means_init is None else _check_init_shape("means_init", means_init, (n_components, n_features))
     covariances = None
     if precisions_init is not None:
-        covariances = covariances_from_precisions(
-            _check_init_shape("precisions_init", precisions_init, cov_shape), covariance_type
-        )
+        covariances = covariance_type_of(covariance_type).covariances_from_precisions(
+            _check_init_shape("precisions_init", precisions_init, cov_shape))
     elif covariances_init is not None:
         covariances = _check_init_shape("covariances_init", covariances_init, cov_shape)
     if weights is not None and (np.any(weights < 0) or not np.isclose(weights.sum(), 1.0)):

@@ -48,29 +48,19 @@ and model-based clustering", J. Classification 24; mclust's ``priorControl``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from emgmm.params import COVARIANCE_TYPES, GaussianMixtureParams
+from emgmm.covariance_types import covariance_type as covariance_type_of
+from emgmm.params import GaussianMixtureParams
 
 # --------------------------------------------------------------------------- the prior
 
 
 def flat_dof(covariance_type: str, n_components: int, n_features: int) -> float:
     """The ``dof`` at which the prior's :math:`\\log|\\Sigma|` term vanishes (flat limit)."""
-    return {
-        "full": -(n_features + 2.0),
-        "tied": -(n_features + 1.0 + n_components),
-        "diag": -3.0,
-        "spherical": -(n_features + 2.0),
-    }[covariance_type]
-
-
-def _scale_shape(covariance_type: str, n_features: int) -> tuple[int, ...]:
-    return {"full": (n_features,) * 2, "tied": (n_features,) * 2, "diag": (n_features,),
-            "spherical": ()}[covariance_type]
+    return -covariance_type_of(covariance_type).prior_dof_offset(n_components, n_features)
 
 
 @dataclass(frozen=True)
@@ -101,10 +91,7 @@ class ConjugatePrior:
     covariance_type: str = "full"
 
     def __post_init__(self) -> None:
-        if self.covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(
-                f"covariance_type must be one of {COVARIANCE_TYPES}, got {self.covariance_type!r}"
-            )
+        kind = covariance_type_of(self.covariance_type)
         alpha = np.atleast_1d(np.asarray(self.weights_concentration, dtype=float))
         mean = np.atleast_1d(np.asarray(self.mean, dtype=float))
         scale = np.asarray(self.scale, dtype=float)
@@ -120,7 +107,7 @@ class ConjugatePrior:
             )
         if not (np.isfinite(self.shrinkage) and self.shrinkage >= 0):
             raise ValueError(f"shrinkage must be finite and >= 0, got {self.shrinkage}")
-        expected = _scale_shape(self.covariance_type, n_features)
+        expected = kind.component_shape(n_features)
         if scale.shape != expected:
             raise ValueError(
                 f"{self.covariance_type} scale must have shape {expected}, got {scale.shape}"
@@ -155,7 +142,7 @@ def flat_conjugate_prior(
         mean=np.zeros(n_features),
         shrinkage=0.0,
         dof=flat_dof(covariance_type, n_components, n_features),
-        scale=np.zeros(_scale_shape(covariance_type, n_features)),
+        scale=np.zeros(covariance_type_of(covariance_type).component_shape(n_features)),
         covariance_type=covariance_type,
     )
 
@@ -183,16 +170,7 @@ def default_conjugate_prior(
         raise ValueError(f"X must have shape (n_samples >= 2, n_features), got {X.shape}")
     n_features = X.shape[1]
     covariance = np.atleast_2d(np.cov(X, rowvar=False)) / n_components ** (2.0 / n_features)
-    scale = {
-        "full": covariance,
-        "tied": covariance,
-        "diag": np.diag(covariance).copy(),
-        "spherical": np.asarray(np.mean(np.diag(covariance))),
-    }
-    if covariance_type not in scale:
-        raise ValueError(
-            f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}"
-        )
+    kind = covariance_type_of(covariance_type)
     return ConjugatePrior(
         weights_concentration=np.broadcast_to(
             np.asarray(weights_concentration, float), (n_components,)
@@ -200,7 +178,7 @@ def default_conjugate_prior(
         mean=X.mean(axis=0),
         shrinkage=shrinkage,
         dof=n_features + 2.0 if dof is None else dof,
-        scale=scale[covariance_type],
+        scale=kind.from_full(covariance),
         covariance_type=covariance_type,
     )
 
@@ -224,45 +202,26 @@ def matched_shrinkage(means_scale: np.ndarray, component_variance: np.ndarray) -
 # --------------------------------------------------------------------------- log prior
 
 
-def _log_prior_full(params, prior):
-    total = 0.0
-    for mu, cov in zip(params.means, params.covariances):
-        chol = np.linalg.cholesky(cov)
-        log_det = 2.0 * np.sum(np.log(np.diag(chol)))
-        inv = np.linalg.inv(cov)
-        diff = mu - prior.mean
-        total += (-0.5 * (prior.dof + prior.mean.size + 2.0) * log_det
-                  - 0.5 * np.sum(prior.scale * inv) - 0.5 * prior.shrinkage * diff @ inv @ diff)
-    return total
-
-
-def _log_prior_tied(params, prior):
-    cov, n_features = params.covariances, params.n_features
-    log_det = np.linalg.slogdet(cov)[1]
-    inv = np.linalg.inv(cov)
+def _log_prior_covariances(params: GaussianMixtureParams, prior: ConjugatePrior) -> float:
+    """The Normal-inverse-Wishart (inverse-gamma) terms: every stored covariance with the
+    means that share it (``tied``: all of them)."""
+    kind = params.kind
+    offset = kind.prior_dof_offset(params.n_components, params.n_features)
     diffs = params.means - prior.mean
-    return (-0.5 * (prior.dof + n_features + 1.0 + params.n_components) * log_det
-            - 0.5 * np.sum(prior.scale * inv)
-            - 0.5 * prior.shrinkage * np.einsum("kd,de,ke->", diffs, inv, diffs))
-
-
-def _log_prior_diag(params, prior):
-    var = params.covariances
-    return np.sum(-0.5 * (prior.dof + 3.0) * np.log(var)
-                  - (prior.scale + prior.shrinkage * (params.means - prior.mean) ** 2) / (2 * var))
-
-
-def _log_prior_spherical(params, prior):
-    var, n_features = params.covariances, params.n_features
-    squared = np.sum((params.means - prior.mean) ** 2, axis=1)
-    return np.sum(-0.5 * (prior.dof + n_features + 2.0) * np.log(var)
-                  - (prior.scale + prior.shrinkage * squared) / (2 * var))
-
-
-_LOG_PRIOR: dict[str, Callable] = {
-    "full": _log_prior_full, "tied": _log_prior_tied,
-    "diag": _log_prior_diag, "spherical": _log_prior_spherical,
-}
+    if kind.matrix:
+        stacked = kind.stack(params.covariances)
+        groups = diffs[None] if kind.shared else diffs[:, None]
+        total = 0.0
+        for cov, group in zip(stacked, groups):
+            log_det = 2.0 * np.sum(np.log(np.diag(np.linalg.cholesky(cov))))
+            inv = np.linalg.inv(cov)
+            total += (-0.5 * (prior.dof + offset) * log_det - 0.5 * np.sum(prior.scale * inv)
+                      - 0.5 * prior.shrinkage * np.einsum("kd,de,ke->", group, inv, group))
+        return total
+    variances = params.covariances
+    squared = np.sum(diffs**2, axis=1) if kind.isotropic else diffs**2
+    return np.sum(-0.5 * (prior.dof + offset) * np.log(variances)
+                  - (prior.scale + prior.shrinkage * squared) / (2 * variances))
 
 
 def log_prior_density(params: GaussianMixtureParams, prior: ConjugatePrior) -> float:
@@ -278,7 +237,7 @@ def log_prior_density(params: GaussianMixtureParams, prior: ConjugatePrior) -> f
     with np.errstate(divide="ignore"):
         log_weights = np.where(prior.weights_concentration > 1, np.log(params.weights), 0.0)
     return float(np.sum((prior.weights_concentration - 1.0) * log_weights)
-                 + _LOG_PRIOR[params.covariance_type](params, prior))
+                 + _log_prior_covariances(params, prior))
 
 
 def check_compatible(covariance_type, n_components, n_features, prior):

@@ -1,15 +1,7 @@
 """Parameters of a Gaussian mixture and their Cholesky-factor representations.
 
-Covariance layouts follow scikit-learn:
-
-============  ==================  =========================================
-type          ``covariances``     meaning
-============  ==================  =========================================
-``full``      (K, D, D)           one full covariance matrix per component
-``tied``      (D, D)              one full covariance matrix shared by all
-``diag``      (K, D)              per-component diagonal variances
-``spherical`` (K,)                per-component single variance
-============  ==================  =========================================
+Covariance layouts follow scikit-learn (table in :mod:`emgmm.covariance_types`):
+(K, D, D) ``full``, (D, D) ``tied``, (K, D) ``diag``, (K,) ``spherical``.
 """
 
 from __future__ import annotations
@@ -17,35 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg
 
-from emgmm.covariance_types import COVARIANCE_TYPES
+from emgmm.covariance_types import COVARIANCE_TYPES, CovarianceType
+from emgmm.covariance_types import covariance_type as covariance_type_of
 
+__all__ = [
+    "COVARIANCE_TYPES",
+    "GaussianMixtureParams",
+    "compute_precision_cholesky",
+    "covariance_shape",
+    "covariances_from_precision_cholesky",
+    "full_covariances",
+]
 
 
 def covariance_shape(covariance_type: str, n_components: int, n_features: int) -> tuple[int, ...]:
     """Shape of the ``covariances`` array for a covariance type."""
-    shapes = {
-        "full": (n_components, n_features, n_features),
-        "tied": (n_features, n_features),
-        "diag": (n_components, n_features),
-        "spherical": (n_components,),
-    }
-    if covariance_type not in shapes:
-        raise ValueError(
-            f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}"
-        )
-    return shapes[covariance_type]
-
-
-def _cholesky_lower(matrix: np.ndarray, what: str) -> np.ndarray:
-    try:
-        return linalg.cholesky(matrix, lower=True)
-    except linalg.LinAlgError:
-        raise ValueError(
-            f"{what} is not positive definite: increase reg_covar, lower the number of "
-            "components, or scale the input data"
-        ) from None
+    return covariance_type_of(covariance_type).shape(n_components, n_features)
 
 
 def compute_precision_cholesky(covariances: np.ndarray, covariance_type: str) -> np.ndarray:
@@ -67,62 +47,21 @@ def compute_precision_cholesky(covariances: np.ndarray, covariance_type: str) ->
     ndarray
         Same layout as ``covariances``: (K, D, D), (D, D), (K, D) or (K,).
     """
-    covariances = np.asarray(covariances, dtype=float)
-    if covariance_type == "full":
-        out = np.empty_like(covariances)
-        for k, cov in enumerate(covariances):
-            chol = _cholesky_lower(cov, f"covariance of component {k}")
-            out[k] = linalg.solve_triangular(chol, np.eye(cov.shape[0]), lower=True).T
-        return out
-    if covariance_type == "tied":
-        chol = _cholesky_lower(covariances, "tied covariance")
-        return linalg.solve_triangular(chol, np.eye(covariances.shape[0]), lower=True).T
-    if covariance_type in ("diag", "spherical"):
-        if np.any(covariances <= 0.0):
-            raise ValueError(
-                f"{covariance_type} variances must be positive: increase reg_covar or "
-                "lower the number of components"
-            )
-        return 1.0 / np.sqrt(covariances)
-    raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}")
+    return covariance_type_of(covariance_type).precision_cholesky(covariances)
 
 
 def covariances_from_precision_cholesky(
     precisions_cholesky: np.ndarray, covariance_type: str
 ) -> np.ndarray:
     """Invert :func:`compute_precision_cholesky`: ``Sigma = (U U^T)^{-1}``."""
-    prec_chol = np.asarray(precisions_cholesky, dtype=float)
-    if covariance_type == "full":
-        return np.stack([_covariance_from_upper(u) for u in prec_chol])
-    if covariance_type == "tied":
-        return _covariance_from_upper(prec_chol)
-    if covariance_type in ("diag", "spherical"):
-        return 1.0 / prec_chol**2
-    raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}")
-
-
-def _covariance_from_upper(upper: np.ndarray) -> np.ndarray:
-    # Sigma = (U U^T)^{-1} = U^{-T} U^{-1}; U^{-1} by a triangular solve.
-    inv_upper = linalg.solve_triangular(upper, np.eye(upper.shape[0]), lower=False)
-    return inv_upper.T @ inv_upper
+    return covariance_type_of(covariance_type).covariances_from_precision_cholesky(precisions_cholesky)
 
 
 def full_covariances(
     covariances: np.ndarray, covariance_type: str, n_components: int, n_features: int
 ) -> np.ndarray:
     """Expand covariances of any type to full matrices of shape (K, D, D)."""
-    covariances = np.asarray(covariances, dtype=float)
-    expanders = {
-        "full": lambda c: c.copy(),
-        "tied": lambda c: np.repeat(c[None], n_components, axis=0),
-        "diag": lambda c: c[:, :, None] * np.eye(n_features),
-        "spherical": lambda c: c[:, None, None] * np.eye(n_features),
-    }
-    if covariance_type not in expanders:
-        raise ValueError(
-            f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}"
-        )
-    return expanders[covariance_type](covariances)
+    return covariance_type_of(covariance_type).to_full(covariances, n_components, n_features)
 
 
 @dataclass(frozen=True)
@@ -172,6 +111,11 @@ class GaussianMixtureParams:
             object.__setattr__(self, name, value)
 
     @property
+    def kind(self) -> CovarianceType:
+        """The :class:`emgmm.covariance_types.CovarianceType` of ``covariance_type``."""
+        return covariance_type_of(self.covariance_type)
+
+    @property
     def n_components(self) -> int:
         return self.weights.shape[0]
 
@@ -193,7 +137,7 @@ class GaussianMixtureParams:
     def permuted(self, order: np.ndarray) -> "GaussianMixtureParams":
         """The same mixture with components reordered as ``order``."""
         order = np.asarray(order)
-        covariances = self.covariances if self.covariance_type == "tied" else self.covariances[order]
+        covariances = self.covariances if self.kind.shared else self.covariances[order]
         return GaussianMixtureParams(
             self.weights[order], self.means[order], covariances, self.covariance_type
         )

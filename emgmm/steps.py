@@ -7,17 +7,12 @@ labels ``z_i``, responsibilities ``gamma_ik = p(z_i = k | x_i, theta)``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from scipy.special import logsumexp
 
 from emgmm.densities import estimate_log_gaussian_prob
-from emgmm.params import COVARIANCE_TYPES, GaussianMixtureParams
-
-# Added to every N_k so that an empty component gives finite (if useless) estimates;
-# the fit loop detects such components and re-seeds them.
-EMPTY_COMPONENT_GUARD = 10.0 * np.finfo(float).eps
+from emgmm.params import GaussianMixtureParams
+from emgmm.statistics import params_from_statistics, statistics_from_responsibilities
 
 
 # --- E-step --------------------------------------------------------------------------------
@@ -66,48 +61,7 @@ def mixture_log_likelihood(X: np.ndarray, params: GaussianMixtureParams) -> floa
     return float(np.sum(logsumexp(estimate_weighted_log_prob(X, params), axis=1)))
 
 
-# --- M-step: covariance estimators per type ------------------------------------------------
-
-
-def _covariance_full(X, resp, nk, means, reg_covar):
-    n_components, n_features = means.shape
-    covariances = np.empty((n_components, n_features, n_features))
-    for k in range(n_components):
-        diff = X - means[k]
-        covariances[k] = (resp[:, k] * diff.T) @ diff / nk[k]
-        covariances[k].flat[:: n_features + 1] += reg_covar
-    return covariances
-
-
-def _covariance_tied(X, resp, nk, means, reg_covar):
-    n_features = X.shape[1]
-    covariance = np.zeros((n_features, n_features))
-    # Sum of centred scatter matrices, not E[x x^T] - mu mu^T: no cancellation.
-    for k in range(means.shape[0]):
-        diff = X - means[k]
-        covariance += (resp[:, k] * diff.T) @ diff
-    covariance /= nk.sum()
-    covariance.flat[:: n_features + 1] += reg_covar
-    return covariance
-
-
-def _covariance_diag(X, resp, nk, means, reg_covar):
-    variances = np.empty_like(means)
-    for k in range(means.shape[0]):
-        variances[k] = resp[:, k] @ (X - means[k]) ** 2 / nk[k]
-    return variances + reg_covar
-
-
-def _covariance_spherical(X, resp, nk, means, reg_covar):
-    return _covariance_diag(X, resp, nk, means, reg_covar).mean(axis=1)
-
-
-_COVARIANCE_ESTIMATORS: dict[str, Callable] = {
-    "full": _covariance_full,
-    "tied": _covariance_tied,
-    "diag": _covariance_diag,
-    "spherical": _covariance_spherical,
-}
+# --- M-step ---------------------------------------------------------------------------------
 
 
 def estimate_gaussian_parameters(
@@ -126,20 +80,19 @@ def estimate_gaussian_parameters(
     :math:`\\Sigma = \\frac1N \\sum_k \\sum_i \\gamma_{ik} (x_i - \\mu_k)(x_i - \\mu_k)^T + \\varepsilon I`;
     ``diag`` keeps the diagonal of :math:`\\Sigma_k`, ``spherical`` its mean.
 
+    The sums go through :func:`emgmm.statistics.statistics_from_responsibilities` and the
+    one M-step, :func:`emgmm.statistics.params_from_statistics`.
+
     Returns
     -------
     nk : array of shape (n_components,)
+        With the empty-component guard :data:`emgmm.statistics.EMPTY_COMPONENT_GUARD`.
     means : array of shape (n_components, n_features)
     covariances : array in the layout of ``covariance_type``
     """
-    if covariance_type not in _COVARIANCE_ESTIMATORS:
-        raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}")
-    X = np.asarray(X, dtype=float)
-    resp = np.asarray(resp, dtype=float)
-    nk = resp.sum(axis=0) + EMPTY_COMPONENT_GUARD
-    means = resp.T @ X / nk[:, None]
-    covariances = _COVARIANCE_ESTIMATORS[covariance_type](X, resp, nk, means, reg_covar)
-    return nk, means, covariances
+    stats = statistics_from_responsibilities(X, resp, covariance_type)
+    params = params_from_statistics(stats, reg_covar)
+    return stats.guarded_counts, params.means, params.covariances
 
 
 def m_step(
@@ -170,8 +123,7 @@ def m_step(
         Positive definiteness is not checked here: the fit loop checks it and re-seeds
         collapsed components (:mod:`emgmm.collapse`).
     """
-    nk, means, covariances = estimate_gaussian_parameters(X, resp, covariance_type, reg_covar)
-    return GaussianMixtureParams(nk / nk.sum(), means, covariances, covariance_type)
+    return params_from_statistics(statistics_from_responsibilities(X, resp, covariance_type), reg_covar)
 
 
 def reference_em_iteration(

@@ -40,6 +40,7 @@ from emgmm._information import (
     pack,
     unpack,
 )
+from emgmm.fit import fit_em
 from emgmm.params import GaussianMixtureParams
 
 __all__ = [
@@ -237,9 +238,8 @@ def align_to_reference(params: GaussianMixtureParams,
     cost = np.empty((reference.n_components, params.n_components))
     for k in range(reference.n_components):
         diff = params.means - reference.means[k]
-        if reference.covariance_type in ("full", "tied"):
-            tied = reference.covariance_type == "tied"
-            upper = precisions_cholesky if tied else precisions_cholesky[k]
+        if reference.kind.matrix:
+            upper = reference.kind.stack(precisions_cholesky)[0 if reference.kind.shared else k]
             cost[k] = np.sum((diff @ upper) ** 2, axis=1)
         else:
             cost[k] = np.sum((diff * precisions_cholesky[k]) ** 2, axis=1)
@@ -247,8 +247,6 @@ def align_to_reference(params: GaussianMixtureParams,
 
 
 def _default_refit(X: np.ndarray, start: GaussianMixtureParams) -> GaussianMixtureParams:
-    from emgmm.fit import fit_em  # the EM loop; imported late to keep this module light
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a resample that stops at max_iter is still a refit
         return fit_em(X, start.n_components, covariance_type=start.covariance_type,

@@ -1,11 +1,9 @@
-"""The EM loop: monotonicity, convergence, decreases, collapses, inits, engines, warm start."""
+"""The EM loop: monotonicity, convergence, decreases, collapses, engines, warm start."""
 
 import warnings
 
 import numpy as np
 import pytest
-from sklearn.cluster import KMeans
-from sklearn.metrics import adjusted_rand_score
 
 from emgmm import (
     COVARIANCE_TYPES,
@@ -17,14 +15,9 @@ from emgmm import (
     available_engines,
     fit_em,
     initial_params,
-    kmeans,
-    kmeans_plusplus,
     reference_em_iteration,
 )
 from emgmm.fit import DECREASE_RTOL, _warn_about, run_em
-
-INITS = ("kmeans", "k-means++", "random", "random_from_data")
-
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("seed", range(4))
@@ -126,59 +119,6 @@ def test_same_seed_same_numbers_and_n_init_keeps_the_best(blobs):
     np.testing.assert_array_equal(one.log_likelihood_history, again.log_likelihood_history)
     several = fit_em(blobs, 3, n_init=5, **kwargs)
     assert several.lower_bound >= one.lower_bound  # start 0 of n_init=5 is the n_init=1 run
-
-
-@pytest.mark.parametrize("init_params", INITS)
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_every_init_gives_a_valid_start_and_fit(init_params, covariance_type, blobs):
-    start = initial_params(blobs, 3, covariance_type, 1e-6, init_params, np.random.default_rng(0))
-    assert np.all(np.isfinite(start.means)) and np.all(np.isfinite(start.precisions_cholesky))
-    result = fit_em(blobs, 3, covariance_type=covariance_type, init_params=init_params, random_state=0,
-                    engine="reference")
-    assert result.converged and np.isfinite(result.lower_bound)
-
-
-def test_random_from_data_and_kmeans_plusplus_start_at_data_rows(blobs):
-    rng = np.random.default_rng(4)
-    seeds = kmeans_plusplus(blobs, 3, rng)
-    assert len(set(seeds.tolist())) == 3
-    # k-means++ spreads the seeds: one per well-separated blob.
-    assert len(set((seeds // 100).tolist())) == 3
-
-
-def test_kmeans_agrees_with_sklearn(blobs):
-    labels, centers = kmeans(blobs, 3, np.random.default_rng(0))
-    reference = KMeans(3, n_init=1, random_state=0).fit(blobs)
-    assert adjusted_rand_score(labels, reference.labels_) == 1.0
-    order = np.argsort(centers[:, 0] + 10 * centers[:, 1])
-    ref_order = np.argsort(reference.cluster_centers_[:, 0] + 10 * reference.cluster_centers_[:, 1])
-    np.testing.assert_allclose(centers[order], reference.cluster_centers_[ref_order], atol=1e-10)
-
-
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_m_step_from_labels_equals_the_one_hot_reference_m_step(covariance_type, monkeypatch):
-    from emgmm import init
-    from emgmm.steps import estimate_gaussian_parameters
-
-    rng = np.random.default_rng(6)
-    X = 50.0 + rng.normal(size=(1000, 3)) * [1.0, 2.0, 0.5]
-    labels = rng.integers(0, 3, size=1000)  # label 3 of 4 stays empty
-    monkeypatch.setattr(init, "INIT_CHUNK_ROWS", 64)  # several chunks, partial last one
-    params = init.gaussian_parameters_from_labels(X, labels, 4, covariance_type, 1e-6)
-    nk, means, covariances = estimate_gaussian_parameters(X, init.one_hot(labels, 4), covariance_type, 1e-6)
-    np.testing.assert_allclose(params.weights, nk / nk.sum(), rtol=1e-12)
-    np.testing.assert_allclose(params.means, means, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(params.covariances, covariances, rtol=1e-10, atol=1e-12)
-
-
-def test_chunked_kmeans_gives_the_labels_of_one_chunk(blobs, monkeypatch):
-    from emgmm import init
-
-    whole = kmeans(blobs, 3, np.random.default_rng(2))
-    monkeypatch.setattr(init, "INIT_CHUNK_ROWS", 7)
-    chunked = kmeans(blobs, 3, np.random.default_rng(2))
-    np.testing.assert_array_equal(whole[0], chunked[0])
-    np.testing.assert_allclose(whole[1], chunked[1], rtol=1e-12)
 
 
 def test_warm_start_continues_where_the_last_fit_stopped(blobs):

@@ -1,23 +1,27 @@
-"""MAP-EM under conjugate priors: flat limit = plain EM, monotone objective, exact M-step."""
+"""MAP-EM (emgmm.map_em) run by fit_em(prior=...): flat limit = plain EM, monotone objective,
+exact M-step, and the same numbers as the former separate MAP-EM loop."""
 
+import importlib.util
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import stats
 from sklearn.mixture import GaussianMixture
 
-from emgmm.fit import fit_em
-from emgmm.map_em import fit_map_em, map_m_step, map_objective
+from emgmm.fit import ConvergenceWarning, fit_em
+from emgmm.map_em import map_m_step, map_objective
 from emgmm.map_prior import (
     ConjugatePrior,
     default_conjugate_prior,
     flat_conjugate_prior,
     log_prior_density,
-    matched_shrinkage,
 )
 from emgmm.params import COVARIANCE_TYPES, GaussianMixtureParams
 from emgmm.steps import e_step
+
+
+DATA = Path(__file__).parent / "data"
 
 
 def three_blobs(seed: int, n: int = 450) -> np.ndarray:
@@ -59,14 +63,16 @@ def test_flat_prior_equals_plain_em(covariance_type):
     with pytest.warns(Warning):  # tol=0 never "converges"
         reference.fit(X)
     prior = flat_conjugate_prior(3, 2, covariance_type)
-    result = fit_map_em(X, 3, prior, covariance_type=covariance_type, init=start, tol=0.0,
+    with pytest.warns(Warning):  # tol=0 never "converges"
+        result = fit_em(X, 3, prior=prior, covariance_type=covariance_type, start=start, tol=0.0,
                         max_iter=40, reg_covar=1e-6)
     assert result.n_iter == reference.n_iter_ == 40
     assert log_prior_density(result.params, prior) == 0.0
     np.testing.assert_allclose(result.params.weights, reference.weights_, atol=1e-6, rtol=0)
     np.testing.assert_allclose(result.params.means, reference.means_, atol=1e-6, rtol=0)
     np.testing.assert_allclose(result.params.covariances, reference.covariances_, atol=1e-6, rtol=0)
-    assert result.log_likelihood / X.shape[0] == pytest.approx(reference.score(X), abs=1e-9)
+    assert result.lower_bound == pytest.approx(reference.score(X), abs=1e-9)
+    assert result.log_prior == 0.0
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -78,8 +84,8 @@ def test_flat_prior_equals_fit_em(covariance_type):
         warnings.simplefilter("ignore")  # tol=0 stops at max_iter: ConvergenceWarning expected
         reference = fit_em(X, 3, covariance_type=covariance_type, start=start, tol=0.0,
                            max_iter=25, reg_covar=1e-6, engine="reference")
-    result = fit_map_em(X, 3, flat_conjugate_prior(3, 2, covariance_type),
-                        covariance_type=covariance_type, init=start, tol=0.0, max_iter=25,
+        result = fit_em(X, 3, prior=flat_conjugate_prior(3, 2, covariance_type),
+                        covariance_type=covariance_type, start=start, tol=0.0, max_iter=25,
                         reg_covar=1e-6)
     assert result.n_iter == reference.n_iter == 25
     for field in ("weights", "means", "covariances"):
@@ -104,11 +110,15 @@ def test_map_objective_never_decreases(covariance_type, seed):
     rng = np.random.default_rng(seed)
     X = three_blobs(seed, n=int(rng.integers(60, 400)))
     for prior in (default_conjugate_prior(X, 3, covariance_type), random_prior(rng, covariance_type, X)):
-        result = fit_map_em(X, 3, prior, covariance_type=covariance_type, init_params="random",
-                            random_state=seed, tol=0.0, max_iter=60)
-        steps = np.diff(result.objective_history)
-        assert np.all(steps >= -1e-9 * np.abs(result.objective_history[1:])), steps.min()
-        assert result.objective_history[-1] == pytest.approx(map_objective(X, result.params, prior))
+        with pytest.warns(ConvergenceWarning):  # tol=0 runs max_iter iterations
+            result = fit_em(X, 3, prior=prior, covariance_type=covariance_type, init_params="random",
+                            random_state=seed, tol=0.0, max_iter=60, reg_covar=0.0)
+        history = result.log_likelihood_history
+        assert history.shape == (61,) and not result.decreases
+        steps = np.diff(history)
+        assert np.all(steps >= -1e-9 * np.abs(history[1:])), steps.min()
+        assert history[-1] * X.shape[0] == pytest.approx(map_objective(X, result.params, prior))
+        assert result.lower_bound * X.shape[0] + result.log_prior == pytest.approx(history[-1] * X.shape[0])
 
 
 def expected_complete_log_posterior(X, resp, params, prior):
@@ -147,99 +157,72 @@ def test_m_step_maximises_expected_complete_log_posterior(covariance_type):
             assert expected_complete_log_posterior(X, resp, perturbed(best, rng, size), prior) < top
 
 
-def scipy_log_prior(params, prior):
-    """The same prior written with scipy.stats densities (normalised)."""
-    alpha, mu0, kappa, nu, psi = (prior.weights_concentration, prior.mean, prior.shrinkage,
-                                  prior.dof, prior.scale)
-    total = stats.dirichlet.logpdf(params.weights, alpha)
-    kind = params.covariance_type
-    for k, mu in enumerate(params.means):
-        if kind == "full":
-            cov = params.covariances[k]
-            total += stats.invwishart.logpdf(cov, nu, psi)
-            total += stats.multivariate_normal.logpdf(mu, mu0, cov / kappa)
-        elif kind == "tied":
-            total += stats.multivariate_normal.logpdf(mu, mu0, params.covariances / kappa)
-        elif kind == "diag":
-            var = params.covariances[k]
-            total += np.sum(stats.invgamma.logpdf(var, nu / 2, scale=psi / 2))
-            total += np.sum(stats.norm.logpdf(mu, mu0, np.sqrt(var / kappa)))
-        else:
-            var = params.covariances[k]
-            total += stats.invgamma.logpdf(var, nu / 2, scale=psi / 2)
-            total += np.sum(stats.norm.logpdf(mu, mu0, np.sqrt(var / kappa)))
-    if kind == "tied":
-        total += stats.invwishart.logpdf(params.covariances, nu, psi)
-    return total
-
-
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_log_prior_density_matches_scipy_up_to_a_constant(covariance_type):
-    rng = np.random.default_rng(11)
-    X = three_blobs(11)
-    prior = random_prior(rng, covariance_type, X)
-    fits = [map_m_step(X, rng.dirichlet(np.ones(3), size=X.shape[0]), prior) for _ in range(4)]
-    ours = np.array([log_prior_density(p, prior) for p in fits])
-    reference = np.array([scipy_log_prior(p, prior) for p in fits])
-    np.testing.assert_allclose(ours - ours[0], reference - reference[0], rtol=1e-9, atol=1e-8)
-
-
-def test_default_prior_follows_mclust():
-    X = three_blobs(2)
-    prior = default_conjugate_prior(X, 3, "full")
-    assert prior.dof == 4.0 and prior.shrinkage == 0.01
-    np.testing.assert_allclose(prior.scale, np.cov(X, rowvar=False) / 3.0)
-    np.testing.assert_allclose(prior.mean, X.mean(axis=0))
-    np.testing.assert_allclose(prior.weights_concentration, np.ones(3))
-    spherical = default_conjugate_prior(X, 3, "spherical")
-    assert spherical.scale.shape == () and spherical.scale == pytest.approx(np.mean(np.var(X, axis=0, ddof=1)) / 3)
-
-
 def test_strong_prior_pulls_the_mode_towards_the_prior():
     X = three_blobs(3)
-    weak = fit_map_em(X, 3, random_state=0)
+    weak = fit_em(X, 3, prior=default_conjugate_prior(X, 3), random_state=0, tol=1e-8, max_iter=500,
+                  reg_covar=0.0)
     strong_prior = ConjugatePrior(np.full(3, 1e4), np.array([10.0, -10.0]), 1e6, 4.0,
                                   np.eye(2), "full")
-    strong = fit_map_em(X, 3, strong_prior, init=weak.params)
+    strong = fit_em(X, 3, prior=strong_prior, start=weak.params, tol=1e-8, max_iter=500, reg_covar=0.0)
     np.testing.assert_allclose(strong.params.means, np.tile([10.0, -10.0], (3, 1)), atol=1e-2)
     np.testing.assert_allclose(strong.params.weights, np.full(3, 1 / 3), atol=0.02)
     assert strong.converged and weak.converged
 
 
-def test_matched_shrinkage():
-    assert matched_shrinkage(np.array([2.0, 4.0]), np.array([1.0, 4.0])) == pytest.approx(0.25)
-    with pytest.raises(ValueError, match="positive"):
-        matched_shrinkage(np.array([0.0]), np.array([1.0]))
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"weights_concentration": np.array([0.5, 1.0, 1.0])}, "weights_concentration"),
-        ({"dof": -10.0}, "dof must be >= -4"),
-        ({"shrinkage": -1.0}, "shrinkage"),
-        ({"scale": np.eye(3)}, "scale must have shape"),
-        ({"scale": -np.eye(2)}, "positive semi-definite"),
-    ],
-)
-def test_invalid_prior_raises(kwargs, message):
-    fields = dict(weights_concentration=np.ones(3), mean=np.zeros(2), shrinkage=0.1, dof=4.0,
-                  scale=np.eye(2), covariance_type="full") | kwargs
-    with pytest.raises(ValueError, match=message):
-        ConjugatePrior(**fields)
-
-
 def test_prior_must_match_the_model():
     X = three_blobs(4)
     with pytest.raises(ValueError, match="prior is for covariance_type='diag'"):
-        fit_map_em(X, 3, flat_conjugate_prior(3, 2, "diag"), covariance_type="full")
+        fit_em(X, 3, prior=flat_conjugate_prior(3, 2, "diag"), covariance_type="full")
     with pytest.raises(ValueError, match="n_samples"):
-        fit_map_em(X[:2], 3)
+        fit_em(X[:2], 3, prior=flat_conjugate_prior(3, 2))
+    with pytest.raises(ValueError, match="reference engine"):
+        fit_em(X, 3, prior=flat_conjugate_prior(3, 2), engine="fast")
 
 
 def test_same_seed_same_fit():
     X = three_blobs(6)
-    first, second = (fit_map_em(X, 3, random_state=42, init_params="random") for _ in range(2))
+    prior = default_conjugate_prior(X, 3)
+    first, second = (fit_em(X, 3, prior=prior, random_state=42, init_params="random", tol=1e-8,
+                            max_iter=500) for _ in range(2))
     np.testing.assert_array_equal(first.params.means, second.params.means)
     log_norm, _ = e_step(X, first.params)
-    assert first.log_likelihood == pytest.approx(log_norm.sum())
+    assert first.lower_bound == pytest.approx(log_norm.mean())
+    assert first.log_prior == pytest.approx(log_prior_density(first.params, prior))
+
+
+def load_reference_cases():
+    """Cases and outputs of the former ``fit_map_em`` (tests/emgmm/data/make_map_em_reference.py)."""
+    spec = importlib.util.spec_from_file_location("make_map_em_reference", DATA / "make_map_em_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module, np.load(DATA / "map_em_reference.npz")
+
+
+@pytest.mark.parametrize("case", ["fit_full", "fit_tied", "fit_diag", "fit_spherical", "refit_full",
+                                  "refit_tied", "refit_diag", "refit_spherical", "max_iter_full"])
+def test_fit_em_with_prior_reproduces_the_former_map_em_loop(case):
+    """``fit_em(..., prior=...)`` gives the numbers of the former ``emgmm.map_em.fit_map_em``.
+
+    The reference arrays were written by ``tests/emgmm/data/make_map_em_reference.py`` run
+    on the commit before MAP-EM moved into the one EM loop (its ``fit_map_em`` call is
+    ``fit_map_em(X, 3, prior, covariance_type=..., **kwargs)`` with the case's keyword
+    arguments); the M-step now goes through the sufficient statistics, hence rounding-level
+    tolerances and exact iteration counts.
+    """
+    module, reference = load_reference_cases()
+    seed, covariance_type, kwargs = module.CASES[case]
+    X = module.problem(seed)
+    prior = default_conjugate_prior(X, 3, covariance_type)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the max_iter case
+        result = fit_em(X, 3, covariance_type=covariance_type, prior=prior, **kwargs)
+    n_samples = X.shape[0]
+    assert result.n_iter == reference[f"{case}/n_iter"]
+    assert result.converged == reference[f"{case}/converged"]
+    for field in ("weights", "means", "covariances"):
+        np.testing.assert_allclose(getattr(result.params, field), reference[f"{case}/{field}"],
+                                   rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(result.log_likelihood_history,
+                               reference[f"{case}/objective_history"] / n_samples, rtol=1e-13)
+    assert result.lower_bound == pytest.approx(reference[f"{case}/log_likelihood"] / n_samples, rel=1e-13)
+    assert result.log_prior == pytest.approx(reference[f"{case}/log_prior"], rel=1e-12, abs=1e-12)

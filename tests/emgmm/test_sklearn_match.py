@@ -7,7 +7,7 @@ import pytest
 from sklearn.mixture import GaussianMixture
 
 from emgmm import COVARIANCE_TYPES, GaussianMixtureEM, GaussianMixtureParams, fit_em
-from emgmm.estimator import _precisions
+from emgmm.covariance_types import covariance_type as covariance_type_of
 
 
 def _perturbed_start(X, covariance_type, seed=1):
@@ -30,7 +30,7 @@ def _perturbed_start(X, covariance_type, seed=1):
 def test_trajectory_matches_sklearn_from_same_start(covariance_type, make_blobs):
     X = make_blobs(seed=3)
     start = _perturbed_start(X, covariance_type)
-    precisions = _precisions(start.precisions_cholesky, covariance_type)
+    precisions = covariance_type_of(covariance_type).precisions_from_cholesky(start.precisions_cholesky)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reference = GaussianMixture(
@@ -55,7 +55,7 @@ def test_estimator_matches_sklearn_with_default_tol(covariance_type, make_blobs)
     start = _perturbed_start(X, covariance_type, seed=2)
     init = dict(
         weights_init=start.weights, means_init=start.means,
-        precisions_init=_precisions(start.precisions_cholesky, covariance_type),
+        precisions_init=covariance_type_of(covariance_type).precisions_from_cholesky(start.precisions_cholesky),
     )
     reference = GaussianMixture(3, covariance_type=covariance_type, max_iter=500, **init).fit(X)
     model = GaussianMixtureEM(3, covariance_type=covariance_type, max_iter=500, engine="reference", **init).fit(X)

@@ -1,7 +1,7 @@
 """Numba kernel of the fused EM pass for full (and tied) precisions, in register tiles.
 
-Same contract as :func:`emgmm._fast_kernels.diag_chunk_statistics` (see that module for the
-statistics). Rows are processed in blocks of ``BLOCK_ROWS``; inside a block the residuals
+Same contract as :func:`emgmm.fast.diag_kernel.diag_chunk_statistics` (the statistics are
+described in :mod:`emgmm.fast.workspace`). Rows are processed in blocks of ``BLOCK_ROWS``; inside a block the residuals
 are stored transposed, :math:`d_i = x_i - m_k` as column i of a (D, B) array, so that the
 rows of the block are contiguous. Both halves of the work are cut into 4 x 4 tiles, so
 that every value loaded from memory takes part in four multiply-adds:
@@ -17,17 +17,18 @@ that every value loaded from memory takes part in four multiply-adds:
 
 The row sums of the M-step (and of :math:`N_k`, :math:`s_k`) are compiled with
 ``SIMD_SUMS`` (the compiler splits each sum into SIMD partial sums, in an order fixed at
-compile time); the E-step with ``CONTRACT`` only (see :mod:`emgmm._fast_kernels`).
-Measured on N = 2e5, D = 50, K = 5 (two threads): 0.15 s per iteration with one rank-one
-update of :math:`S_k` per four rows, 0.066 s with these tiles, 0.060 s once every work
-buffer came from one allocation (:func:`emgmm._fast_kernels.kernel_work`).
+compile time); the E-step with ``CONTRACT`` only (see :mod:`emgmm.fast.workspace`). The
+tiles replaced one rank-one update of :math:`S_k` per four rows (README, "EM speed").
+:func:`precision_cholesky_full` is the small linear algebra of the kernel inputs.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
-from emgmm._fast_kernels import (
+from emgmm.fast.softmax import block_responsibilities
+from emgmm.fast.workspace import (
     BLOCK_ROWS,
     CONTRACT,
     SIMD_SUMS,
@@ -35,7 +36,6 @@ from emgmm._fast_kernels import (
     store_log_densities,
     transpose_block,
 )
-from emgmm._fast_softmax import block_responsibilities
 
 # Features per side of a register tile.
 TILE = 4
@@ -233,3 +233,49 @@ def full_chunk_log_densities(X, means, precisions_cholesky, log_constants, chunk
         block_responsibilities(weighted[:, :n_rows], n_rows, largest, totals, exponents,
                                scale_bits, scales, responsibilities[:, :n_rows])
         store_log_densities(weighted, n_rows, largest, totals, start, out_weighted, out_log_norm)
+
+
+@njit(cache=True, fastmath=False, nogil=True)
+def precision_cholesky_full(covariances, precisions_cholesky):
+    """Upper-triangular :math:`U_k = L_k^{-T}` for :math:`\\Sigma_k = L_k L_k^T`, without BLAS.
+
+    Small-matrix linear algebra in the kernel avoids the per-call overhead of LAPACK
+    wrappers (and their thread start-up), which dominates EM on small problems.
+
+    Parameters
+    ----------
+    covariances : array of shape (n_components, n_features, n_features)
+    precisions_cholesky : array of shape (n_components, n_features, n_features)
+        Out: :math:`U_k`, zero below the diagonal.
+
+    Returns
+    -------
+    bool
+        False if some :math:`\\Sigma_k` is not numerically positive definite.
+    """
+    n_components, n_features, _ = covariances.shape
+    lower = np.zeros((n_features, n_features))
+    for k in range(n_components):
+        # Cholesky-Banachiewicz, row by row: L_ij = (S_ij - sum_{m<j} L_im L_jm) / L_jj.
+        for i in range(n_features):
+            for j in range(i + 1):
+                total = covariances[k, i, j]
+                for m in range(j):
+                    total -= lower[i, m] * lower[j, m]
+                if i == j:
+                    if not total > 0.0:
+                        return False
+                    lower[i, i] = np.sqrt(total)
+                else:
+                    lower[i, j] = total / lower[j, j]
+        # Forward substitution for Z = L^{-1} (lower triangular); U = Z^T.
+        out = precisions_cholesky[k]
+        out[:, :] = 0.0
+        for j in range(n_features):
+            out[j, j] = 1.0 / lower[j, j]
+            for i in range(j + 1, n_features):
+                total = 0.0
+                for m in range(j, i):
+                    total -= lower[i, m] * out[j, m]
+                out[j, i] = total / lower[i, i]
+    return True

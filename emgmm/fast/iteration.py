@@ -1,4 +1,4 @@
-"""The fast EM iteration: one fused E+M pass over row chunks, numba kernels, two threads.
+"""The fast EM iteration: one fused E+M pass over row chunks, numba kernels, a thread pool.
 
 :func:`fused_em_iteration` computes exactly what :func:`emgmm.steps.reference_em_iteration`
 computes (the same numbers up to rounding) but reads ``X`` once per iteration and never
@@ -23,36 +23,32 @@ chunk and added in chunk order, so the numbers do not depend on the number of th
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from emgmm._fast_full_kernel import full_chunk_log_densities, full_chunk_statistics
-from emgmm._fast_kernels import (
-    diag_chunk_log_densities,
-    diag_chunk_statistics,
+from emgmm.densities import LOG_2PI
+from emgmm.fast.diag_kernel import diag_chunk_log_densities, diag_chunk_statistics
+from emgmm.fast.full_kernel import (
+    full_chunk_log_densities,
+    full_chunk_statistics,
     precision_cholesky_full,
 )
-from emgmm._fast_threads import run_over_chunks
+from emgmm.fast.threads import run_over_chunks
 from emgmm.params import GaussianMixtureParams
 from emgmm.statistics import SufficientStatistics, params_from_statistics
 
-LOG_2PI = np.log(2.0 * np.pi)
 # Rows per chunk unless told otherwise; large enough to amortise the per-chunk bookkeeping.
 MIN_CHUNK_SIZE = 4096
 
 __all__ = [
-    "SufficientStatistics",
     "accumulate_statistics",
     "default_chunk_size",
     "fast_e_step",
     "fused_em_iteration",
-    "params_from_statistics",
     "precisions_cholesky",
 ]
 
 
-# --- kernel inputs per covariance type ---------------------------------------------------
+# --- kernel inputs --------------------------------------------------------------------------
 
 
 def precisions_cholesky(params: GaussianMixtureParams) -> np.ndarray:
@@ -62,59 +58,44 @@ def precisions_cholesky(params: GaussianMixtureParams) -> np.ndarray:
     to :func:`emgmm.params.compute_precision_cholesky`, which raises the one-line ValueError.
     """
     covariances = params.covariances
-    if params.covariance_type in ("full", "tied"):
-        stacked = np.ascontiguousarray(covariances.reshape((-1,) + covariances.shape[-2:]))
+    if params.kind.matrix:
+        stacked = np.ascontiguousarray(params.kind.stack(covariances))
         factors = np.empty_like(stacked)
         if precision_cholesky_full(stacked, factors):
-            return factors.reshape(covariances.shape)
+            return params.kind.unstack(factors)
     elif np.all(covariances > 0.0):
         return 1.0 / np.sqrt(covariances)
     return params.precisions_cholesky
 
 
-def _full_kernel_inputs(params: GaussianMixtureParams, prec_chol: np.ndarray):
-    # -0.5 log det(Sigma_k) = sum_j log (U_k)_jj for the upper-triangular precision factor.
-    log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
-    # The kernel relies on exact zeros below the diagonal.
-    return np.ascontiguousarray(np.triu(prec_chol)), log_det
-
-
-def _tied_kernel_inputs(params: GaussianMixtureParams, prec_chol: np.ndarray):
-    log_det = np.full(params.n_components, np.log(np.diag(prec_chol)).sum())
-    stacked = np.repeat(np.triu(prec_chol)[None], params.n_components, axis=0)
-    return stacked, log_det
-
-
-def _diag_kernel_inputs(params: GaussianMixtureParams, prec_chol: np.ndarray):
-    return np.ascontiguousarray(prec_chol), np.log(prec_chol).sum(axis=1)
-
-
-def _spherical_kernel_inputs(params: GaussianMixtureParams, prec_chol: np.ndarray):
-    per_feature = np.repeat(prec_chol[:, None], params.n_features, axis=1)
-    return per_feature, params.n_features * np.log(prec_chol)
-
-
-_KERNEL_INPUTS: dict[str, Callable] = {
-    "full": _full_kernel_inputs,
-    "tied": _tied_kernel_inputs,
-    "diag": _diag_kernel_inputs,
-    "spherical": _spherical_kernel_inputs,
-}
-
-_SECOND_MOMENT_IS_MATRIX = {"full": True, "tied": True, "diag": False, "spherical": False}
-_STATISTICS_KERNELS = {"full": full_chunk_statistics, "tied": full_chunk_statistics,
-                       "diag": diag_chunk_statistics, "spherical": diag_chunk_statistics}
-_LOG_DENSITY_KERNELS = {"full": full_chunk_log_densities, "tied": full_chunk_log_densities,
-                        "diag": diag_chunk_log_densities, "spherical": diag_chunk_log_densities}
-
-
 def _kernel_arguments(params: GaussianMixtureParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(means, precisions, log_constants)`` as every kernel takes them, with
-    :math:`\\log\\pi_k - \\tfrac D2 \\log 2\\pi - \\tfrac12 \\log\\det\\Sigma_k` as log constants."""
-    precisions, log_det = _KERNEL_INPUTS[params.covariance_type](params, precisions_cholesky(params))
+    :math:`\\log\\pi_k - \\tfrac D2 \\log 2\\pi - \\tfrac12 \\log\\det\\Sigma_k` as log constants.
+
+    Matrix types: one upper-triangular factor per component (``tied`` repeated; the full
+    kernel relies on exact zeros below the diagonal); variance types: (K, D) per-feature
+    factors (``spherical`` repeated over the features).
+    """
+    kind, n_components, n_features = params.kind, params.n_components, params.n_features
+    prec_chol = precisions_cholesky(params)
+    # -0.5 log det(Sigma_k) = sum_j log (U_k)_jj for the upper-triangular precision factor.
+    log_det = kind.log_det_precision_cholesky(prec_chol, n_components, n_features)
+    if kind.matrix:
+        factors = np.triu(kind.stack(prec_chol))
+        precisions = np.repeat(factors, n_components, axis=0) if kind.shared else factors
+    else:
+        precisions = kind.per_feature(prec_chol, n_features)
     with np.errstate(divide="ignore"):  # a zero weight gives log 0 = -inf, which is exact
-        log_constants = np.log(params.weights) - 0.5 * params.n_features * LOG_2PI + log_det
-    return np.ascontiguousarray(params.means), precisions, log_constants
+        log_constants = np.log(params.weights) - 0.5 * n_features * LOG_2PI + log_det
+    return np.ascontiguousarray(params.means), np.ascontiguousarray(precisions), log_constants
+
+
+def _kernels(params: GaussianMixtureParams):
+    """``(statistics kernel, log-density kernel)`` of the covariance type: numba compiles
+    one kernel per layout (see :mod:`emgmm.fast`)."""
+    if params.kind.matrix:
+        return full_chunk_statistics, full_chunk_log_densities
+    return diag_chunk_statistics, diag_chunk_log_densities
 
 
 # --- threads and chunks ----------------------------------------------------------------------
@@ -180,9 +161,9 @@ def accumulate_statistics(
     n_components = params.n_components
     chunk_size = int(chunk_size or default_chunk_size(n_samples, n_components, n_features))
     n_chunks = -(-n_samples // chunk_size)
-    kernel = _STATISTICS_KERNELS[params.covariance_type]
+    kernel = _kernels(params)[0]
     means, precisions, log_constants = _kernel_arguments(params)
-    matrix = _SECOND_MOMENT_IS_MATRIX[params.covariance_type]
+    matrix = params.kind.matrix
     log_likelihood = np.zeros(n_chunks)
     counts = np.zeros((n_chunks, n_components))
     first = np.zeros((n_chunks, n_components, n_features))
@@ -239,7 +220,7 @@ def fast_e_step(
     X = _check_inputs(X, params, chunk_size, n_threads)
     n_samples, n_features = X.shape
     chunk_size = int(chunk_size or default_chunk_size(n_samples, params.n_components, n_features))
-    kernel = _LOG_DENSITY_KERNELS[params.covariance_type]
+    kernel = _kernels(params)[1]
     means, precisions, log_constants = _kernel_arguments(params)
     log_resp = np.empty((n_samples, params.n_components))
     log_norm = np.empty(n_samples)
