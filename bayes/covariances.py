@@ -63,9 +63,10 @@ def scale_distribution(scale_prior: str, n_features: int):
 
 
 def lkj_cholesky(name: str, priors: ResolvedPriors, n_features: int, unit):
-    """Lower Cholesky factor diag(unit) L_std (D, D); L_std has LKJ(eta) correlations."""
+    """Lower Cholesky factor diag(unit) L_std (D, D); L_std (packed: ``name``) has LKJ(eta)
+    correlations and unit scale-prior sds."""
     packed = pm.LKJCholeskyCov(
-        f"{name}_std",
+        name,
         n=n_features,
         eta=priors.lkj_eta,
         sd_dist=scale_distribution(priors.scale_prior, n_features),
@@ -78,7 +79,7 @@ def full_choleskys(n_components: int, n_features: int, priors: ResolvedPriors, u
     """One LKJ Cholesky factor per component (LKJCholeskyCov is not batched)."""
     if n_features == 1:
         return diag_choleskys(n_components, n_features, priors, unit)
-    return [lkj_cholesky(f"chol_cov_{k}", priors, n_features, unit)
+    return [lkj_cholesky(f"chol_cov_std_{k}", priors, n_features, unit)
             for k in range(n_components)]
 
 
@@ -87,7 +88,7 @@ def tied_choleskys(n_components: int, n_features: int, priors: ResolvedPriors, u
     if n_features == 1:
         chol = pt.diag(scale_variable("scales", priors.scale_prior, ("dim",), unit))
     else:
-        chol = lkj_cholesky("chol_cov", priors, n_features, unit)
+        chol = lkj_cholesky("chol_cov_std", priors, n_features, unit)
     return [chol] * n_components
 
 
