@@ -22,6 +22,8 @@ keeps IEEE semantics, so kernels compute the same numbers however they were comp
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 import time
 from dataclasses import dataclass
 
@@ -29,6 +31,7 @@ import numpy as np
 import pymc as pm
 import pytensor
 from pymc.blocking import DictToArrayBijection
+from pymc.initial_point import make_initial_point_fn
 from pymc.model.transform.optimization import freeze_model
 
 from bayes.model import DATA_NAME, build_explicit_model, build_model
@@ -131,6 +134,47 @@ def compiled_model(X: np.ndarray, n_components: int, covariance_type: str, prior
             compile_pymc_functions(entry.model)
     MODELS[key] = entry
     return entry, False, time.perf_counter() - start
+
+
+# --------------------------------------------------------------------------- nutpie
+
+
+def nutpie_model(entry: CompiledModel, X: np.ndarray, resolved: ResolvedPriors,
+                 initvals: dict, jitter: bool):
+    """nutpie's compiled model of ``entry`` with data ``X`` and these starting values.
+
+    nutpie compiles its own numba logp (``nutpie.compile_pymc_model``) and keeps the
+    shared variables as runtime data: it is compiled once per entry, then
+    ``with_data`` swaps the data containers and a new initial-point function the starts.
+    """
+    import nutpie  # optional extra, imported only when asked for
+
+    if entry.nutpie_model is None:
+        with pytensor.config.change_flags(**DETERMINISTIC_FLAGS):
+            entry.nutpie_model = nutpie.compile_pymc_model(entry.model, backend="numba")
+    compiled = entry.nutpie_model.with_data(**prior_data(resolved), **{DATA_NAME: X})
+    return dataclasses.replace(
+        compiled, initial_point_func=flat_initial_point_fn(entry.model, initvals, jitter))
+
+
+def flat_initial_point_fn(model: pm.Model, initvals: dict, jitter: bool):
+    """seed -> flat start (nutpie's layout: free variables in model order, raveled).
+
+    ``jitter=False`` starts exactly at ``initvals``; ``True`` jitters every free variable.
+    """
+    point_fn = make_initial_point_fn(
+        model=model, overrides=initvals, return_transformed=True,
+        jitter_rvs=set(model.free_RVs) if jitter else set(),
+    )
+    names = [model.rvs_to_values[rv].name for rv in model.free_RVs]
+    lock = threading.Lock()  # nutpie may call it from several threads
+
+    def initial_point(seed):
+        with lock:
+            point = point_fn(seed)
+        return np.concatenate([np.asarray(point[name], dtype=float).ravel() for name in names])
+
+    return initial_point
 
 
 def clear_model_cache() -> None:

@@ -20,7 +20,9 @@ import pymc as pm
 import pytensor
 import xarray as xr
 
-from bayes.compiled import DETERMINISTIC_FLAGS, compiled_model
+from pymc.backends.arviz import patch_nutpie_idata
+
+from bayes.compiled import DETERMINISTIC_FLAGS, compiled_model, nutpie_model
 from bayes.initvals import em_initvals, jitter_initvals
 from bayes.latent import latent_dataset, log_likelihood_dataset, membership_and_log_likelihood
 from bayes.model import OBSERVED_NAME
@@ -64,17 +66,6 @@ def pymc_options(initvals: dict, jitter: bool, cores, target_accept: float) -> d
     }
 
 
-def nutpie_options(initvals: dict, jitter: bool, cores, target_accept: float) -> dict:
-    """pm.sample arguments for nutpie (jitter disabled by an empty ``jitter_rvs``)."""
-    compile_kwargs = {} if jitter else {"jitter_rvs": set()}
-    return {
-        "initvals": initvals,
-        "compile_kwargs": compile_kwargs,
-        "cores": cores,
-        "nuts": {"target_accept": target_accept},
-    }
-
-
 def numpyro_options(initvals: dict, jitter: bool, cores, target_accept: float) -> dict:
     """pm.sample arguments for numpyro (chains run one after the other on one CPU device)."""
     return {
@@ -83,7 +74,8 @@ def numpyro_options(initvals: dict, jitter: bool, cores, target_accept: float) -
     }
 
 
-SAMPLER_OPTIONS = {"pymc": pymc_options, "nutpie": nutpie_options, "numpyro": numpyro_options}
+# pm.sample arguments per sampler (nutpie runs on a cached compiled model: run_nutpie)
+SAMPLER_OPTIONS = {"pymc": pymc_options, "numpyro": numpyro_options}
 
 
 def initial_labels(X: np.ndarray, initvals: dict, resolved: ResolvedPriors) -> np.ndarray:
@@ -126,6 +118,22 @@ def run_sampler(model, sampler, options, draws, tune, chains, seed, progressbar)
             compute_convergence_checks=False,
             **options,
         )
+
+
+def run_nutpie(entry, X, resolved, initvals, jitter, draws, tune, chains, cores, seed,
+               target_accept):
+    """nutpie on the cached compiled model (what ``pm.sample(nuts_sampler="nutpie")`` does,
+    without recompiling for every data set)."""
+    import nutpie  # optional extra, imported only when asked for
+
+    compiled = nutpie_model(entry, X, resolved, initvals, jitter)
+    start = time.perf_counter()
+    tree = nutpie.sample(compiled, draws=draws, tune=max(tune, 1), chains=chains,
+                         cores=cores or chains, seed=seed, save_warmup=False,
+                         store_unconstrained=False, progress_bar=False,
+                         target_accept=target_accept)
+    patch_nutpie_idata(tree, entry.model, sampling_time=time.perf_counter() - start)
+    return tree
 
 
 def provenance(priors: Priors, resolved, **fields) -> dict:
@@ -236,10 +244,14 @@ def sample(
     entry, reused, build_time = compiled_model(
         X, n_components, covariance_type, priors, resolved, formulation=formulation,
         order_means=order_means, sampler=sampler)
-    options = SAMPLER_OPTIONS[sampler](initvals, init == "jitter", cores, target_accept)
     start = time.perf_counter()
-    tree = run_sampler(entry.model, sampler, options, draws, tune, chains, seeds["sampler"],
-                       progressbar)
+    if sampler == "nutpie":
+        tree = run_nutpie(entry, X, resolved, initvals, init == "jitter", draws, tune, chains,
+                          cores, seeds["sampler"], target_accept)
+    else:
+        options = SAMPLER_OPTIONS[sampler](initvals, init == "jitter", cores, target_accept)
+        tree = run_sampler(entry.model, sampler, options, draws, tune, chains,
+                           seeds["sampler"], progressbar)
     wall_time = time.perf_counter() - start
     tree = add_derived_groups(tree, X, posterior_predictive, seeds["predictive"])
     reported = tree["posterior"].attrs.get("sampling_time")

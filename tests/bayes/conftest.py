@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 
 POSTERIORDB_DATA = Path(__file__).resolve().parents[1] / "data" / "posteriordb" / "low_dim_gauss_mix.json"
 SEPARATED_MEANS = np.array([[-4.0, 0.0], [0.0, 3.0], [4.0, -1.0]])
@@ -20,6 +21,19 @@ def make_separated_data(n_samples: int, seed: int) -> tuple[np.ndarray, np.ndarr
     labels = rng.choice(3, size=n_samples, p=[0.3, 0.3, 0.4])
     X = SEPARATED_MEANS[labels] + rng.standard_normal((n_samples, 2)) @ SEPARATED_CHOLESKY.T
     return X, labels
+
+
+def random_posterior(rng, chains=2, draws=7, n_components=3, n_features=2) -> xr.Dataset:
+    """A posterior-shaped Dataset of random mixture parameters."""
+    weights = rng.dirichlet(np.ones(n_components), size=(chains, draws))
+    means = rng.normal(scale=3.0, size=(chains, draws, n_components, n_features))
+    factors = rng.normal(size=(chains, draws, n_components, n_features, n_features))
+    covariances = factors @ np.swapaxes(factors, -1, -2) + 0.5 * np.eye(n_features)
+    return xr.Dataset({
+        "weights": (("chain", "draw", "component"), weights),
+        "means": (("chain", "draw", "component", "dim"), means),
+        "covariances": (("chain", "draw", "component", "dim", "dim2"), covariances),
+    })
 
 
 @pytest.fixture(scope="session")
