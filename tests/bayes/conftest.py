@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import bayes
+
 POSTERIORDB_DATA = Path(__file__).resolve().parents[1] / "data" / "posteriordb" / "low_dim_gauss_mix.json"
 SEPARATED_MEANS = np.array([[-4.0, 0.0], [0.0, 3.0], [4.0, -1.0]])
 SEPARATED_CHOLESKY = np.array([[0.8, 0.0], [0.3, 0.6]])
@@ -44,8 +46,6 @@ def separated_data() -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="session")
 def separated_fit(separated_data):
     """The 2-D K=3 full-covariance posterior every sampled 2-D test reuses."""
-    import bayes
-
     X, _ = separated_data
     return bayes.sample(X, 3, "full", draws=SEPARATED_DRAWS, tune=1000, chains=2, cores=1,
                         random_seed=11)

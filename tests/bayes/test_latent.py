@@ -8,9 +8,9 @@ import xarray as xr
 from scipy import stats
 
 import bayes
-from tests.bayes.conftest import random_posterior
 from bayes import latent
 from bayes.latent import membership_and_log_likelihood
+from tests.bayes.conftest import random_posterior
 
 
 def scipy_joint(X, weights, means, covariances) -> np.ndarray:
