@@ -105,8 +105,11 @@ def compile_pymc_functions(model: pm.Model) -> None:
     ``pm.sample``'s NUTS initialisation and its NDArray trace).
     """
     point = model.initial_point(0)
+    continuous = {var.name for var in model.continuous_value_vars}
     logp_dlogp = model.logp_dlogp_function(ravel_inputs=True)
-    logp_dlogp([DictToArrayBijection.map(point).data], extra_vars={})
+    raveled = DictToArrayBijection.map({k: v for k, v in point.items() if k in continuous})
+    # discrete values (the explicit formulation's Z) are extra inputs, not differentiated
+    logp_dlogp([raveled.data], extra_vars={k: v for k, v in point.items() if k not in continuous})
     pm.backends.NDArray(model=model, test_point=point)
 
 

@@ -5,8 +5,9 @@ Problem: N=500, D=2, K=3 well-separated full-covariance mixture, 2 chains x (100
 
 Every sampler runs in a fresh subprocess twice with its own PyTensor cache directory: the
 first run is cold (empty cache: PyTensor/numba or JAX compilation from scratch), the
-second warm (cache filled by the first). Compile time is the wall time of ``pm.sample``
-minus the sampling time the sampler reports; min ESS/s is the smallest bulk ESS over
+second warm (cache filled by the first). Compile time is the ``compile_time`` attr (model
+build and compilation; for numpyro the wall time of ``pm.sample`` minus the sampling time
+it reports); min ESS/s is the smallest bulk ESS over
 ``weights``, ``means`` and ``covariances`` divided by the sampling time.
 
 ``--sequence`` instead times what a sweep does: 6 fits of that shape on 6 different data
@@ -63,7 +64,7 @@ def measure(sampler: str) -> dict:
     return {
         "sampler": sampler,
         "total_s": total,
-        "compile_s": tree.attrs["sample_wall_time"] - sampling,
+        "compile_s": tree.attrs["compile_time"],
         "sampling_s": sampling,
         "min_ess_bulk": min_ess,
         "min_ess_per_s": min_ess / sampling,
