@@ -25,7 +25,6 @@ from scipy.special import logsumexp
 
 # upper bound on the elements of the (draws, components, obs, dims) temporaries of a chunk
 CHUNK_ELEMENTS = 2**22
-SAMPLE_DIMS = ("chain", "draw")
 
 
 def posterior_dataset(posterior) -> xr.Dataset:
@@ -102,11 +101,6 @@ def membership_probabilities(X: np.ndarray, posterior: xr.Dataset | xr.DataTree)
         Rows sum to one.
     """
     return membership_and_log_likelihood(X, posterior)[0]
-
-
-def pointwise_log_likelihood(X: np.ndarray, posterior: xr.Dataset | xr.DataTree) -> np.ndarray:
-    """log p(x_i | theta^(s)) marginal over Z, shape (chain, draw, n_samples)."""
-    return membership_and_log_likelihood(X, posterior)[1]
 
 
 def latent_dataset(membership: np.ndarray) -> xr.Dataset:

@@ -17,7 +17,14 @@ and Gibbs for the labels):
 Priors are described in :mod:`bayes.priors`, covariance parameterisations in
 :mod:`bayes.covariances`. Label switching is removed by ordering the first coordinate of
 the means, :math:`\\mu_{11} < \\mu_{21} < \\dots < \\mu_{K1}` (the ordered transform on the
-(K,) vector ``means_first``; the other coordinates ``means_rest`` (K, D-1) are free).
+(K,) vector ``means_first_std``; the other coordinates ``means_rest_std`` (K, D-1) are free).
+
+The observed ``X`` (container ``X_data``) and the data-scaled prior parameters (``means_loc``, ``means_scale``,
+``scale_unit``, see :func:`bayes.priors.prior_data`) are ``pm.Data`` containers, and the
+free variables are standardised (means :math:`\\mu = m + s\\,\\mu^\\text{std}` with
+:math:`\\mu^\\text{std} \\sim \\mathcal N(0, 1)`; scales see :mod:`bayes.covariances`):
+no data value is a constant of the model graph, so a model compiled once serves every
+data set of the same shape (``pm.set_data``, :mod:`bayes.compiled`).
 """
 
 from __future__ import annotations
@@ -28,10 +35,11 @@ import pytensor.tensor as pt
 from pymc.distributions import transforms
 
 from bayes.covariances import add_covariances
-from bayes.priors import Priors, ResolvedPriors, resolve_priors
+from bayes.priors import Priors, ResolvedPriors, prior_data, resolve_priors
 from bayes.validation import check_model_args
 
 OBSERVED_NAME = "X"
+DATA_NAME = "X_data"  # the data container of the observed X
 
 
 def model_coords(n_samples: int, n_components: int, n_features: int) -> dict:
@@ -55,39 +63,47 @@ def add_weights(priors: ResolvedPriors, n_components: int):
     return pm.Dirichlet("weights", a=priors.weights_concentration, dims="component")
 
 
-def add_means(priors: ResolvedPriors, n_components: int, n_features: int, order_means: bool):
-    """Component means ``means`` (component, dim) with Normal(loc, scale) priors.
+def add_means(n_components: int, n_features: int, order_means: bool):
+    """Component means ``means`` (component, dim) = means_loc + means_scale x standardised.
 
-    With ``order_means`` (and K > 1) the first coordinate is the ordered (K,) vector
-    ``means_first`` and the remaining coordinates ``means_rest`` (K, D-1); ``means`` is
-    then a Deterministic joining them.
+    The standardised coordinates have Normal(0, 1) priors, so ``means`` has the
+    Normal(means_loc, means_scale) prior. With ``order_means`` (and K > 1) the first
+    standardised coordinate is the ordered (K,) vector ``means_first_std`` (ordering it
+    orders the means, as means_scale > 0) and the others ``means_rest_std`` (K, D-1).
     """
-    loc, scale = priors.means_loc, priors.means_scale
+    model = pm.modelcontext(None)
+    loc, scale = model["means_loc"], model["means_scale"]
     if not order_means or n_components == 1:
-        return pm.Normal("means", mu=loc, sigma=scale, dims=("component", "dim"))
-    first = pm.Normal(
-        "means_first",
-        mu=loc[0],
-        sigma=scale[0],
-        dims="component",
-        transform=transforms.ordered,
-    )
-    if n_features == 1:
-        return pm.Deterministic("means", first[:, None], dims=("component", "dim"))
-    pm.modelcontext(None).add_coord("dim_rest", np.arange(1, n_features))
-    rest = pm.Normal("means_rest", mu=loc[1:], sigma=scale[1:], dims=("component", "dim_rest"))
-    return pm.Deterministic(
-        "means", pt.concatenate([first[:, None], rest], axis=1), dims=("component", "dim")
-    )
+        standardised = pm.Normal("means_std", 0.0, 1.0, dims=("component", "dim"))
+    else:
+        first = pm.Normal("means_first_std", 0.0, 1.0, dims="component",
+                          transform=transforms.ordered)
+        standardised = first[:, None]
+        if n_features > 1:
+            model.add_coord("dim_rest", np.arange(1, n_features))
+            rest = pm.Normal("means_rest_std", 0.0, 1.0, dims=("component", "dim_rest"))
+            standardised = pt.concatenate([standardised, rest], axis=1)
+    return pm.Deterministic("means", loc + scale * standardised, dims=("component", "dim"))
+
+
+def add_data(X: np.ndarray, resolved: ResolvedPriors, covariance_type: str):
+    """The data containers: observed ``X`` (obs, dim) and the prior parameters."""
+    values = prior_data(resolved)
+    unit_dims = () if covariance_type == "spherical" else ("dim",)
+    pm.Data("means_loc", values["means_loc"], dims="dim")
+    pm.Data("means_scale", values["means_scale"], dims="dim")
+    pm.Data("scale_unit", values["scale_unit"], dims=unit_dims)
+    return pm.Data(DATA_NAME, X, dims=("obs", "dim"))
 
 
 def add_parameters(X, n_components, covariance_type, priors, order_means):
-    """Shared part of both formulations: weights, means, Cholesky factors."""
+    """Shared part of both formulations: data containers, weights, means, Cholesky factors."""
     resolved = resolve_priors(priors, X, n_components, covariance_type)
+    data = add_data(X, resolved, covariance_type)
     weights = add_weights(resolved, n_components)
-    means = add_means(resolved, n_components, X.shape[1], order_means)
+    means = add_means(n_components, X.shape[1], order_means)
     choleskys = add_covariances(covariance_type, n_components, X.shape[1], resolved)
-    return weights, means, choleskys
+    return data, weights, means, choleskys
 
 
 def build_model(
@@ -121,18 +137,18 @@ def build_model(
     X, n_components, covariance_type = check_model_args(X, n_components, covariance_type)
     coords = model_coords(X.shape[0], n_components, X.shape[1])
     with pm.Model(coords=coords) as model:
-        weights, means, choleskys = add_parameters(
+        data, weights, means, choleskys = add_parameters(
             X, n_components, covariance_type, priors, order_means
         )
         if n_components == 1:
             # One component: the Gaussian itself (pm.Mixture of one component misbehaves).
-            pm.MvNormal(OBSERVED_NAME, mu=means[0], chol=choleskys[0], observed=X,
+            pm.MvNormal(OBSERVED_NAME, mu=means[0], chol=choleskys[0], observed=data,
                         dims=("obs", "dim"))
             return model
         components = [
             pm.MvNormal.dist(mu=means[k], chol=choleskys[k]) for k in range(n_components)
         ]
-        pm.Mixture(OBSERVED_NAME, w=weights, comp_dists=components, observed=X,
+        pm.Mixture(OBSERVED_NAME, w=weights, comp_dists=components, observed=data,
                    dims=("obs", "dim"))
     return model
 
@@ -154,11 +170,11 @@ def build_explicit_model(
     X, n_components, covariance_type = check_model_args(X, n_components, covariance_type)
     coords = model_coords(X.shape[0], n_components, X.shape[1])
     with pm.Model(coords=coords) as model:
-        weights, means, choleskys = add_parameters(
+        data, weights, means, choleskys = add_parameters(
             X, n_components, covariance_type, priors, order_means
         )
         labels = pm.Categorical("Z", p=weights, dims="obs")
         chol_stack = pt.stack(choleskys)
-        pm.MvNormal(OBSERVED_NAME, mu=means[labels], chol=chol_stack[labels], observed=X,
+        pm.MvNormal(OBSERVED_NAME, mu=means[labels], chol=chol_stack[labels], observed=data,
                     dims=("obs", "dim"))
     return model

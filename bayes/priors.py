@@ -200,3 +200,16 @@ def resolve_priors(
         scale_param=scale_param,
         lkj_eta=priors.lkj_eta,
     )
+
+
+def prior_data(resolved: ResolvedPriors) -> dict[str, np.ndarray]:
+    """The data-scaled prior parameters as the model's data containers.
+
+    ``means_loc``, ``means_scale`` (D,) and ``scale_unit`` ((D,), or () for spherical):
+    the scale of the HalfNormal/HalfCauchy prior, or the inverse of the Exponential rate.
+    """
+    param = np.asarray(resolved.scale_param, dtype=float)
+    unit = 1.0 / param if resolved.scale_prior == "exponential" else param
+    return {"means_loc": np.asarray(resolved.means_loc, dtype=float),
+            "means_scale": np.asarray(resolved.means_scale, dtype=float),
+            "scale_unit": np.array(unit)}

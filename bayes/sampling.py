@@ -17,18 +17,21 @@ import warnings
 import arviz
 import numpy as np
 import pymc as pm
+import pytensor
 import xarray as xr
 
+from pymc.backends.arviz import patch_nutpie_idata
+
+from bayes.compiled import DETERMINISTIC_FLAGS, compiled_model, nutpie_model
 from bayes.initvals import em_initvals, jitter_initvals
 from bayes.latent import latent_dataset, log_likelihood_dataset, membership_and_log_likelihood
-from bayes.model import OBSERVED_NAME, build_explicit_model, build_model
+from bayes.model import OBSERVED_NAME
 from bayes.predictive import posterior_predictive_dataset
-from bayes.priors import Priors, resolve_priors
+from bayes.priors import Priors, ResolvedPriors, resolve_priors
 from bayes.validation import check_model_args, check_sampling_args
 
 # sampler -> the optional module it needs (installed by the extra of the same name)
 OPTIONAL_MODULES = {"pymc": None, "nutpie": "nutpie", "numpyro": "numpyro"}
-MODEL_BUILDERS = {"marginalized": build_model, "explicit": build_explicit_model}
 
 
 def module_available(name: str) -> bool:
@@ -63,17 +66,6 @@ def pymc_options(initvals: dict, jitter: bool, cores, target_accept: float) -> d
     }
 
 
-def nutpie_options(initvals: dict, jitter: bool, cores, target_accept: float) -> dict:
-    """pm.sample arguments for nutpie (jitter disabled by an empty ``jitter_rvs``)."""
-    compile_kwargs = {} if jitter else {"jitter_rvs": set()}
-    return {
-        "initvals": initvals,
-        "compile_kwargs": compile_kwargs,
-        "cores": cores,
-        "nuts": {"target_accept": target_accept},
-    }
-
-
 def numpyro_options(initvals: dict, jitter: bool, cores, target_accept: float) -> dict:
     """pm.sample arguments for numpyro (chains run one after the other on one CPU device)."""
     return {
@@ -82,35 +74,38 @@ def numpyro_options(initvals: dict, jitter: bool, cores, target_accept: float) -
     }
 
 
-SAMPLER_OPTIONS = {"pymc": pymc_options, "nutpie": nutpie_options, "numpyro": numpyro_options}
+# pm.sample arguments per sampler (nutpie runs on a cached compiled model: run_nutpie)
+SAMPLER_OPTIONS = {"pymc": pymc_options, "numpyro": numpyro_options}
 
 
-def initial_labels(X: np.ndarray, initvals: dict) -> np.ndarray:
-    """Start of the explicit labels Z: the nearest starting mean (first coordinate if only it)."""
-    if "means" in initvals:
-        means = initvals["means"]
-    elif "means_rest" in initvals:
-        means = np.column_stack([initvals["means_first"], initvals["means_rest"]])
+def initial_labels(X: np.ndarray, initvals: dict, resolved: ResolvedPriors) -> np.ndarray:
+    """Start of the explicit labels Z: the nearest starting mean, in standardised units."""
+    if "means_std" in initvals:
+        means = initvals["means_std"]
+    elif "means_rest_std" in initvals:
+        means = np.column_stack([initvals["means_first_std"], initvals["means_rest_std"]])
     else:
-        means = np.asarray(initvals["means_first"])[:, None]
-    distances = ((X[:, None, : means.shape[1]] - means[None]) ** 2).sum(axis=-1)
+        means = np.asarray(initvals["means_first_std"])[:, None]
+    standardised = (X - resolved.means_loc) / resolved.means_scale
+    distances = ((standardised[:, None, : means.shape[1]] - means[None]) ** 2).sum(axis=-1)
     return np.argmin(distances, axis=1)
 
 
-def starting_values(X, n_components, covariance_type, order_means, init, formulation, seed):
+def starting_values(X, n_components, covariance_type, order_means, init, formulation, seed,
+                    resolved):
     """Initial values for ``pm.sample``: EM solution or minimal jitter starts."""
     if init == "em":
-        initvals = em_initvals(X, n_components, covariance_type, order_means, seed)
+        initvals = em_initvals(X, n_components, covariance_type, order_means, seed, resolved)
     else:
-        initvals = jitter_initvals(X, n_components, order_means)
+        initvals = jitter_initvals(X, n_components, order_means, resolved)
     if formulation == "explicit" and initvals:
-        initvals["Z"] = initial_labels(X, initvals)
+        initvals["Z"] = initial_labels(X, initvals, resolved)
     return initvals
 
 
 def run_sampler(model, sampler, options, draws, tune, chains, seed, progressbar):
     """pm.sample with an explicit ``nuts_sampler`` (PyMC 6.4 would pick nutpie silently)."""
-    with model, warnings.catch_warnings():
+    with model, warnings.catch_warnings(), pytensor.config.change_flags(**DETERMINISTIC_FLAGS):
         warnings.filterwarnings("ignore", message=".*not enough devices.*")
         return pm.sample(
             draws=draws,
@@ -123,6 +118,22 @@ def run_sampler(model, sampler, options, draws, tune, chains, seed, progressbar)
             compute_convergence_checks=False,
             **options,
         )
+
+
+def run_nutpie(entry, X, resolved, initvals, jitter, draws, tune, chains, cores, seed,
+               target_accept):
+    """nutpie on the cached compiled model (what ``pm.sample(nuts_sampler="nutpie")`` does,
+    without recompiling for every data set)."""
+    import nutpie  # optional extra, imported only when asked for
+
+    compiled = nutpie_model(entry, X, resolved, initvals, jitter)
+    start = time.perf_counter()
+    tree = nutpie.sample(compiled, draws=draws, tune=max(tune, 1), chains=chains,
+                         cores=cores or chains, seed=seed, save_warmup=False,
+                         store_unconstrained=False, progress_bar=False,
+                         target_accept=target_accept)
+    patch_nutpie_idata(tree, entry.model, sampling_time=time.perf_counter() - start)
+    return tree
 
 
 def provenance(priors: Priors, resolved, **fields) -> dict:
@@ -228,23 +239,29 @@ def sample(
 
     start = time.perf_counter()
     initvals = starting_values(X, n_components, covariance_type, order_means, init,
-                               formulation, seeds["em"])
+                               formulation, seeds["em"], resolved)
     init_time = time.perf_counter() - start
-    model = MODEL_BUILDERS[formulation](X, n_components, covariance_type, priors,
-                                       order_means=order_means)
-    options = SAMPLER_OPTIONS[sampler](initvals, init == "jitter", cores, target_accept)
+    entry, reused, build_time = compiled_model(
+        X, n_components, covariance_type, priors, resolved, formulation=formulation,
+        order_means=order_means, sampler=sampler)
     start = time.perf_counter()
-    tree = run_sampler(model, sampler, options, draws, tune, chains, seeds["sampler"],
-                       progressbar)
+    if sampler == "nutpie":
+        tree = run_nutpie(entry, X, resolved, initvals, init == "jitter", draws, tune, chains,
+                          cores, seeds["sampler"], target_accept)
+    else:
+        options = SAMPLER_OPTIONS[sampler](initvals, init == "jitter", cores, target_accept)
+        tree = run_sampler(entry.model, sampler, options, draws, tune, chains,
+                           seeds["sampler"], progressbar)
     wall_time = time.perf_counter() - start
     tree = add_derived_groups(tree, X, posterior_predictive, seeds["predictive"])
     reported = tree["posterior"].attrs.get("sampling_time")
+    sampling_time = float(reported) if reported is not None else float(wall_time)
     tree.attrs.update(provenance(
         priors, resolved, sampler=sampler, formulation=formulation, init=init,
         random_seed=random_seed, covariance_type=covariance_type, n_components=n_components,
         order_means=order_means, draws=draws, tune=tune, chains=chains,
-        target_accept=float(target_accept),
-        sampling_time=float(reported) if reported is not None else float(wall_time),
-        sample_wall_time=float(wall_time), init_time=float(init_time),
+        target_accept=float(target_accept), sampling_time=sampling_time,
+        compile_time=float(build_time + max(wall_time - sampling_time, 0.0)),
+        model_reused=reused, sample_wall_time=float(wall_time), init_time=float(init_time),
     ))
     return tree

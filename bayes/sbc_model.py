@@ -30,6 +30,7 @@ from collections.abc import Callable
 import numpy as np
 
 from bayes.priors import Priors, ResolvedPriors, resolve_priors
+from bayes.sampling import sample
 from bayes.sbc import SBCResult, run_sbc
 
 # --------------------------------------------------------------------------- prior draws
@@ -186,8 +187,6 @@ def run_bayes_sbc(
     SBCResult
         Ranks of ``weights``, ``means`` and ``covariances`` (see :func:`free_scalars`).
     """
-    from bayes.sampling import sample  # PyMC is imported only when a fit is run
-
     resolved = check_sbc_priors(priors, n_components, n_features, covariance_type)
 
     def make_prior_draw(generator):

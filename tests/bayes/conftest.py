@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
+
+import bayes
 
 POSTERIORDB_DATA = Path(__file__).resolve().parents[1] / "data" / "posteriordb" / "low_dim_gauss_mix.json"
 SEPARATED_MEANS = np.array([[-4.0, 0.0], [0.0, 3.0], [4.0, -1.0]])
@@ -22,6 +25,19 @@ def make_separated_data(n_samples: int, seed: int) -> tuple[np.ndarray, np.ndarr
     return X, labels
 
 
+def random_posterior(rng, chains=2, draws=7, n_components=3, n_features=2) -> xr.Dataset:
+    """A posterior-shaped Dataset of random mixture parameters."""
+    weights = rng.dirichlet(np.ones(n_components), size=(chains, draws))
+    means = rng.normal(scale=3.0, size=(chains, draws, n_components, n_features))
+    factors = rng.normal(size=(chains, draws, n_components, n_features, n_features))
+    covariances = factors @ np.swapaxes(factors, -1, -2) + 0.5 * np.eye(n_features)
+    return xr.Dataset({
+        "weights": (("chain", "draw", "component"), weights),
+        "means": (("chain", "draw", "component", "dim"), means),
+        "covariances": (("chain", "draw", "component", "dim", "dim2"), covariances),
+    })
+
+
 @pytest.fixture(scope="session")
 def separated_data() -> tuple[np.ndarray, np.ndarray]:
     return make_separated_data(300, seed=1)
@@ -30,8 +46,6 @@ def separated_data() -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="session")
 def separated_fit(separated_data):
     """The 2-D K=3 full-covariance posterior every sampled 2-D test reuses."""
-    import bayes
-
     X, _ = separated_data
     return bayes.sample(X, 3, "full", draws=SEPARATED_DRAWS, tune=1000, chains=2, cores=1,
                         random_seed=11)

@@ -1,4 +1,4 @@
-"""Memberships, pointwise log-likelihood and predictive draws against scipy (no sampling)."""
+"""Memberships and pointwise log-likelihood against a scipy loop (no sampling)."""
 
 from __future__ import annotations
 
@@ -10,20 +10,7 @@ from scipy import stats
 import bayes
 from bayes import latent
 from bayes.latent import membership_and_log_likelihood
-from bayes.predictive import posterior_predictive_draws
-
-
-def random_posterior(rng, chains=2, draws=7, n_components=3, n_features=2) -> xr.Dataset:
-    """A posterior-shaped Dataset of random mixture parameters."""
-    weights = rng.dirichlet(np.ones(n_components), size=(chains, draws))
-    means = rng.normal(scale=3.0, size=(chains, draws, n_components, n_features))
-    factors = rng.normal(size=(chains, draws, n_components, n_features, n_features))
-    covariances = factors @ np.swapaxes(factors, -1, -2) + 0.5 * np.eye(n_features)
-    return xr.Dataset({
-        "weights": (("chain", "draw", "component"), weights),
-        "means": (("chain", "draw", "component", "dim"), means),
-        "covariances": (("chain", "draw", "component", "dim", "dim2"), covariances),
-    })
+from tests.bayes.conftest import random_posterior
 
 
 def scipy_joint(X, weights, means, covariances) -> np.ndarray:
@@ -70,27 +57,3 @@ def test_public_membership_accepts_a_datatree():
     tree = xr.DataTree.from_dict({"posterior": posterior})
     np.testing.assert_allclose(bayes.membership_probabilities(X, tree),
                                bayes.membership_probabilities(X, posterior))
-
-
-def test_posterior_predictive_draws_have_the_mixture_moments():
-    rng = np.random.default_rng(3)
-    posterior = random_posterior(rng, chains=1, draws=1)
-    draws = posterior_predictive_draws(posterior, 200_000, np.random.default_rng(4))
-    assert draws.shape == (1, 1, 200_000, 2)
-    w = posterior["weights"].values[0, 0]
-    mu = posterior["means"].values[0, 0]
-    cov = posterior["covariances"].values[0, 0]
-    mixture_mean = w @ mu
-    centred = mu - mixture_mean
-    mixture_cov = np.einsum("k,kij->ij", w, cov) + np.einsum("k,ki,kj->ij", w, centred, centred)
-    sample = draws[0, 0]
-    scale = np.sqrt(np.diag(mixture_cov))
-    np.testing.assert_allclose(sample.mean(axis=0), mixture_mean, atol=0.02 * scale.max())
-    np.testing.assert_allclose(np.cov(sample.T), mixture_cov, atol=0.03 * mixture_cov.max())
-
-
-def test_posterior_predictive_is_reproducible_from_the_generator():
-    posterior = random_posterior(np.random.default_rng(5))
-    a = posterior_predictive_draws(posterior, 50, np.random.default_rng(6))
-    b = posterior_predictive_draws(posterior, 50, np.random.default_rng(6))
-    np.testing.assert_array_equal(a, b)

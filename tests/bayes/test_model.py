@@ -8,6 +8,8 @@ log-density must equal the scipy densities of the documented priors.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from pymc.initial_point import make_initial_point_fn
@@ -15,9 +17,8 @@ from scipy import stats
 
 import bayes
 from bayes.initvals import em_initvals, fit_em_solution, jitter_initvals
-from bayes.priors import resolve_priors
-
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+from bayes.priors import prior_data, resolve_priors
+from emgmm.covariance_types import COVARIANCE_TYPES
 
 
 def two_cluster_data(n_features: int) -> np.ndarray:
@@ -61,7 +62,8 @@ def test_model_at_em_start_matches_em_estimate_and_scipy_likelihood(covariance_t
     model = bayes.build_model(X, 2, covariance_type)
     assert set(model.coords) >= {"component", "dim", "obs"}
     assert model.named_vars_to_dims["covariances"] == ("component", "dim", "dim2")
-    initvals = em_initvals(X, 2, covariance_type, order_means=True, random_seed=0)
+    initvals = em_initvals(X, 2, covariance_type, order_means=True, random_seed=0,
+                           resolved=resolve_priors(None, X, 2, covariance_type))
     assert not any(name.endswith("initval") for name in initvals)
     observed_logp, covariances, means, weights = evaluate_at(
         model, initvals,
@@ -82,16 +84,16 @@ def test_model_at_em_start_matches_em_estimate_and_scipy_likelihood(covariance_t
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_one_component_model_is_the_gaussian(covariance_type, n_features):
     """K = 1: weight fixed at 1 (no free simplex), unordered means, likelihood of one Gaussian."""
-    import warnings
-
     X = two_cluster_data(n_features)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # e.g. PyMC's single-component Mixture warning
         model = bayes.build_model(X, 1, covariance_type)
-    assert {v.name for v in model.free_RVs}.isdisjoint({"weights", "means_first"})
-    initvals = em_initvals(X, 1, covariance_type, order_means=True, random_seed=0)
-    assert "weights" not in initvals and "means_first" not in initvals
-    assert jitter_initvals(X, 1, order_means=True) == {}
+    assert {v.name for v in model.free_RVs}.isdisjoint({"weights", "means_first_std"})
+    resolved = resolve_priors(None, X, 1, covariance_type)
+    initvals = em_initvals(X, 1, covariance_type, order_means=True, random_seed=0,
+                           resolved=resolved)
+    assert "weights" not in initvals and "means_first_std" not in initvals
+    assert jitter_initvals(X, 1, order_means=True, resolved=resolved) == {}
     observed_logp, covariances, means, weights = evaluate_at(
         model, initvals,
         [model.logp(vars=model.observed_RVs), model["covariances"], model["means"],
@@ -107,16 +109,23 @@ def test_one_component_model_is_the_gaussian(covariance_type, n_features):
 @pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
 @pytest.mark.parametrize("scale_prior", ["halfnormal", "exponential", "halfcauchy"])
 def test_prior_log_density_matches_scipy(covariance_type, scale_prior):
+    """The standardised free variables carry the documented priors on weights, means, scales.
+
+    The model's density is over (weights, means_std, scales_std); the documented one over
+    (weights, means, scales) with means = loc + scale means_std and scales = unit
+    scales_std, so the two differ by the log-Jacobian sum log scale + sum log unit.
+    """
     X = two_cluster_data(2)
     priors = bayes.Priors(weights_concentration=[2.0, 3.0], scale_prior=scale_prior)
     model = bayes.build_model(X, 2, covariance_type, priors)
-    initvals = em_initvals(X, 2, covariance_type, order_means=True, random_seed=0)
-    prior_logp, means, weights = evaluate_at(
-        model, initvals,
-        [model.logp(vars=model.free_RVs, jacobian=False), model["means"], model["weights"]],
-    )
     resolved = resolve_priors(priors, X, 2, covariance_type)
-    scales = initvals["scales"]
+    initvals = em_initvals(X, 2, covariance_type, order_means=True, random_seed=0,
+                           resolved=resolved)
+    prior_logp, means, weights, scales = evaluate_at(
+        model, initvals,
+        [model.logp(vars=model.free_RVs, jacobian=False), model["means"], model["weights"],
+         model["scales"]],
+    )
     scale_logpdf = {
         "halfnormal": lambda s, p: stats.halfnorm(scale=p).logpdf(s),
         "exponential": lambda s, p: stats.expon(scale=1.0 / p).logpdf(s),
@@ -127,7 +136,9 @@ def test_prior_log_density_matches_scipy(covariance_type, scale_prior):
         + stats.norm(resolved.means_loc, resolved.means_scale).logpdf(means).sum()
         + np.sum(scale_logpdf(scales, resolved.scale_param))
     )
-    np.testing.assert_allclose(prior_logp, expected, rtol=1e-9)
+    unit = np.broadcast_to(prior_data(resolved)["scale_unit"], scales.shape)
+    log_jacobian = 2 * np.log(resolved.means_scale).sum() + np.log(unit).sum()
+    np.testing.assert_allclose(prior_logp - log_jacobian, expected, rtol=1e-9)
 
 
 @pytest.mark.parametrize("n_features", [1, 2])
@@ -135,7 +146,7 @@ def test_prior_log_density_matches_scipy(covariance_type, scale_prior):
 def test_unordered_and_explicit_models_build(covariance_type, n_features):
     X = two_cluster_data(n_features)
     unordered = bayes.build_model(X, 3, covariance_type, order_means=False)
-    assert "means" in {v.name for v in unordered.free_RVs}
+    assert "means_std" in {v.name for v in unordered.free_RVs}
     explicit = bayes.build_explicit_model(X, 3, covariance_type)
     assert explicit.named_vars_to_dims["Z"] == ("obs",)
     assert {v.name for v in explicit.observed_RVs} == {"X"}
@@ -145,10 +156,11 @@ def test_ordered_transform_acts_on_the_first_coordinate_only():
     X = two_cluster_data(2)
     model = bayes.build_model(X, 3, "diag")
     transformed = {v.name: model.rvs_to_transforms[v] for v in model.free_RVs}
-    assert type(transformed["means_first"]).__name__ == "Ordered"
-    assert transformed["means_rest"] is None
-    assert model.named_vars_to_dims["means_first"] == ("component",)
-    start = jitter_initvals(X, 3, order_means=True)["means_first"]
+    assert type(transformed["means_first_std"]).__name__ == "Ordered"
+    assert transformed["means_rest_std"] is None
+    assert model.named_vars_to_dims["means_first_std"] == ("component",)
+    resolved = resolve_priors(None, X, 3, "diag")
+    start = jitter_initvals(X, 3, order_means=True, resolved=resolved)["means_first_std"]
     assert np.all(np.diff(start) > 0)
 
 

@@ -10,8 +10,9 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import confusion_matrix
 
 import bayes
-from bayes import sampling
+from bayes import compiled, sampling
 from bayes.initvals import fit_em_solution
+from bayes.relabel import relabel_dataset
 from tests.bayes.conftest import SEPARATED_DRAWS
 
 FAST = {"draws": 100, "tune": 100, "chains": 2, "cores": 1}
@@ -39,7 +40,7 @@ def test_bad_input_raises_value_error_before_building_a_model(kwargs, parameter,
     def no_model(*args, **kwargs):
         raise AssertionError("the model must not be built for invalid input")
 
-    monkeypatch.setattr(sampling, "MODEL_BUILDERS", {"marginalized": no_model,
+    monkeypatch.setattr(compiled, "MODEL_BUILDERS", {"marginalized": no_model,
                                                      "explicit": no_model})
     X = np.random.default_rng(0).normal(size=(10, 2))
     args = {"X": X, "n_components": 3} | kwargs
@@ -86,6 +87,7 @@ def test_groups_dims_and_attrs(separated_fit, separated_data):
     assert settings == ("pymc", "marginalized", "em")
     assert attrs["random_seed"] == 11
     assert isinstance(attrs["sampling_time"], float) and attrs["sampling_time"] > 0
+    assert isinstance(attrs["compile_time"], float) and attrs["compile_time"] >= 0
     assert attrs["pymc_version"] and attrs["arviz_version"]
     assert np.all(np.isfinite(tree["log_likelihood"]["X"].values))
 
@@ -141,14 +143,12 @@ def test_relabelling_repairs_rhat_of_switched_chains(separated_fit, separated_da
     repaired = bayes.relabel_draws(scrambled, em_means[np.argsort(em_means[:, 0])])
     after = az.rhat(repaired, var_names=["means", "weights", "covariances"])
     assert max(float(after[v].max()) for v in after.data_vars) < 1.01
-    for name in ("weights", "means", "covariances", "chol_cov_0", "chol_cov_2"):
+    for name in ("weights", "means", "covariances", "chol_cov_std_0", "chol_cov_std_2"):
         np.testing.assert_allclose(repaired[name].values, post[name].values)
 
 
 def sampling_relabel_by(post: xr.Dataset, permutations: np.ndarray) -> xr.Dataset:
     """Scramble component labels of a posterior with given per-draw permutations."""
-    from bayes.relabel import relabel_dataset
-
     return relabel_dataset(post, permutations.reshape(-1, 3))
 
 

@@ -1,0 +1,185 @@
+"""One compiled model per model shape and process, reused across data sets.
+
+The model graphs of :mod:`bayes.model` hold the data ``X`` and the data-scaled prior
+parameters in ``pm.Data`` containers, so two data sets of the same shape give the same
+graph. :func:`compiled_model` builds and freezes the model once per :class:`ModelKey`
+(``pymc.model.transform.optimization.freeze_model``: the frozen model caches its compiled
+logp/gradient and trace functions) and, for later data sets, swaps the data with
+``pm.set_data``. The cache is a module-level dict, so it lives as long as the process: the
+process and Dask executors, whose workers outlive a task, reuse it across replicates and
+cells without doing anything.
+
+Bit-identical results whatever the compile cache holds: PyTensor's numba backend compiles
+with LLVM fast-math flags by default (``reassoc``, ``contract``, ...). Under these flags the
+code LLVM generates for a kernel depends on what it is compiled together with: a graph
+compiled fresh inlines its per-operation kernels and reassociates or fuses (FMA) across
+them, while kernels loaded from PyTensor's on-disk cache are linked as they were first
+compiled. Cold, warm and partially warm caches then give different floating-point
+results, and MCMC amplifies the last-bit differences into different draws. Every model here
+is compiled and run under ``numba__fastmath=False`` (:data:`DETERMINISTIC_FLAGS`), which
+keeps IEEE semantics, so kernels compute the same numbers however they were compiled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+import pytensor
+from pymc.blocking import DictToArrayBijection
+from pymc.initial_point import make_initial_point_fn
+from pymc.model.transform.optimization import freeze_model
+
+from bayes.model import DATA_NAME, build_explicit_model, build_model
+from bayes.priors import Priors, ResolvedPriors, prior_data
+
+MODEL_BUILDERS = {"marginalized": build_model, "explicit": build_explicit_model}
+# compile flags of every bayes model (see the module docstring)
+DETERMINISTIC_FLAGS = {"numba__fastmath": False}
+
+
+@dataclass(frozen=True)
+class ModelKey:
+    """Everything that fixes the compiled graph; data values and data-scaled priors do not.
+
+    ``n_samples`` is part of the key only for the explicit formulation, whose labels ``Z``
+    are a free variable of length N; the marginalized models accept any N.
+    """
+
+    formulation: str
+    covariance_type: str
+    n_components: int
+    n_features: int
+    order_means: bool
+    scale_prior: str
+    weights_concentration: tuple[float, ...]
+    lkj_eta: float
+    sampler: str
+    n_samples: int | None
+
+
+@dataclass
+class CompiledModel:
+    """A frozen model and, for nutpie, its compiled nutpie model (built on first use)."""
+
+    model: pm.Model
+    nutpie_model: object | None = None
+
+
+# the per-process cache: ModelKey -> CompiledModel
+MODELS: dict[ModelKey, CompiledModel] = {}
+
+
+def model_key(X: np.ndarray, n_components: int, covariance_type: str,
+              resolved: ResolvedPriors, *, formulation: str, order_means: bool,
+              sampler: str) -> ModelKey:
+    """The cache key of a model for data ``X`` (n_samples, n_features)."""
+    return ModelKey(
+        formulation=formulation,
+        covariance_type=covariance_type,
+        n_components=n_components,
+        n_features=X.shape[1],
+        order_means=bool(order_means),
+        scale_prior=resolved.scale_prior,
+        weights_concentration=tuple(float(a) for a in resolved.weights_concentration),
+        lkj_eta=float(resolved.lkj_eta),
+        sampler=sampler,
+        n_samples=X.shape[0] if formulation == "explicit" else None,
+    )
+
+
+def set_model_data(model: pm.Model, X: np.ndarray, resolved: ResolvedPriors) -> None:
+    """Swap the data containers of a (frozen) model to the data set ``X``."""
+    values = prior_data(resolved) | {DATA_NAME: X}
+    pm.set_data(values, model=model, coords={"obs": np.arange(X.shape[0])})
+
+
+def compile_pymc_functions(model: pm.Model) -> None:
+    """Compile and call once what ``pm.sample`` uses: logp and gradient, and the trace.
+
+    The frozen model caches both, so ``pm.sample`` then reuses them (same arguments as
+    ``pm.sample``'s NUTS initialisation and its NDArray trace).
+    """
+    point = model.initial_point(0)
+    continuous = {var.name for var in model.continuous_value_vars}
+    logp_dlogp = model.logp_dlogp_function(ravel_inputs=True)
+    raveled = DictToArrayBijection.map({k: v for k, v in point.items() if k in continuous})
+    # discrete values (the explicit formulation's Z) are extra inputs, not differentiated
+    logp_dlogp([raveled.data], extra_vars={k: v for k, v in point.items() if k not in continuous})
+    pm.backends.NDArray(model=model, test_point=point)
+
+
+def compiled_model(X: np.ndarray, n_components: int, covariance_type: str, priors: Priors,
+                   resolved: ResolvedPriors, *, formulation: str, order_means: bool,
+                   sampler: str) -> tuple[CompiledModel, bool, float]:
+    """The cached model of this shape holding data ``X``: (entry, was_cached, seconds).
+
+    On a miss the model is built (its data containers filled with ``X``), frozen and, for
+    the PyMC sampler, its functions compiled and run once (numba compiles on first call),
+    so that the returned seconds hold all the compilation and sampling none of it.
+    """
+    key = model_key(X, n_components, covariance_type, resolved, formulation=formulation,
+                    order_means=order_means, sampler=sampler)
+    entry = MODELS.get(key)
+    if entry is not None:
+        set_model_data(entry.model, X, resolved)
+        return entry, True, 0.0
+    start = time.perf_counter()
+    with pytensor.config.change_flags(**DETERMINISTIC_FLAGS):
+        model = MODEL_BUILDERS[formulation](X, n_components, covariance_type, priors,
+                                           order_means=order_means)
+        entry = CompiledModel(freeze_model(model))
+        if sampler == "pymc":
+            compile_pymc_functions(entry.model)
+    MODELS[key] = entry
+    return entry, False, time.perf_counter() - start
+
+
+# --------------------------------------------------------------------------- nutpie
+
+
+def nutpie_model(entry: CompiledModel, X: np.ndarray, resolved: ResolvedPriors,
+                 initvals: dict, jitter: bool):
+    """nutpie's compiled model of ``entry`` with data ``X`` and these starting values.
+
+    nutpie compiles its own numba logp (``nutpie.compile_pymc_model``) and keeps the
+    shared variables as runtime data: it is compiled once per entry, then
+    ``with_data`` swaps the data containers and a new initial-point function the starts.
+    """
+    import nutpie  # optional extra, imported only when asked for
+
+    if entry.nutpie_model is None:
+        with pytensor.config.change_flags(**DETERMINISTIC_FLAGS):
+            entry.nutpie_model = nutpie.compile_pymc_model(entry.model, backend="numba")
+    compiled = entry.nutpie_model.with_data(**prior_data(resolved), **{DATA_NAME: X})
+    return dataclasses.replace(
+        compiled, initial_point_func=flat_initial_point_fn(entry.model, initvals, jitter))
+
+
+def flat_initial_point_fn(model: pm.Model, initvals: dict, jitter: bool):
+    """seed -> flat start (nutpie's layout: free variables in model order, raveled).
+
+    ``jitter=False`` starts exactly at ``initvals``; ``True`` jitters every free variable.
+    """
+    point_fn = make_initial_point_fn(
+        model=model, overrides=initvals, return_transformed=True,
+        jitter_rvs=set(model.free_RVs) if jitter else set(),
+    )
+    names = [model.rvs_to_values[rv].name for rv in model.free_RVs]
+    lock = threading.Lock()  # nutpie may call it from several threads
+
+    def initial_point(seed):
+        with lock:
+            point = point_fn(seed)
+        return np.concatenate([np.asarray(point[name], dtype=float).ravel() for name in names])
+
+    return initial_point
+
+
+def clear_model_cache() -> None:
+    """Forget every compiled model of this process."""
+    MODELS.clear()

@@ -1,0 +1,117 @@
+"""The per-process model cache and results that do not depend on PyTensor's compile cache.
+
+The sampled tests use one tiny shape (K = 2, D = 1, spherical: the shape of
+test_explicit.py and test_posteriordb.py) with short chains.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bayes
+from bayes import compiled
+from bayes.priors import Priors, resolve_priors
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = {"draws": 30, "tune": 30, "chains": 1, "cores": 1, "posterior_predictive": False}
+
+
+def tiny_data(seed: int, n_samples: int = 40) -> np.ndarray:
+    """Two 1-D clusters at -2 and 2."""
+    rng = np.random.default_rng(seed)
+    centres = np.where(rng.random(n_samples) < 0.5, -2.0, 2.0)
+    return (centres + rng.normal(size=n_samples))[:, None]
+
+
+def tiny_draws(seed: int) -> np.ndarray:
+    """Posterior draws of the means of a tiny fit (also the process-pool task)."""
+    tree = bayes.sample(tiny_data(seed), 2, "spherical", random_seed=seed, **TINY)
+    return tree["posterior"]["means"].values
+
+
+def key_of(X, n_components=2, covariance_type="spherical", priors=None, **kwargs):
+    resolved = resolve_priors(priors, X, n_components, covariance_type)
+    settings = {"formulation": "marginalized", "order_means": True, "sampler": "pymc"} | kwargs
+    return compiled.model_key(X, n_components, covariance_type, resolved, **settings)
+
+
+def test_key_ignores_data_values_and_n_but_not_the_shape():
+    assert key_of(tiny_data(0)) == key_of(tiny_data(1, n_samples=90) * 100.0)
+    assert key_of(tiny_data(0)) != key_of(np.hstack([tiny_data(0), tiny_data(1)]))
+    assert key_of(tiny_data(0)) != key_of(tiny_data(0), n_components=3)
+    assert key_of(tiny_data(0)) != key_of(tiny_data(0), covariance_type="diag")
+    assert key_of(tiny_data(0)) != key_of(tiny_data(0), sampler="nutpie")
+    assert key_of(tiny_data(0)) != key_of(tiny_data(0), priors=Priors(lkj_eta=1.0))
+    assert key_of(tiny_data(0)) != key_of(tiny_data(0), priors=Priors(scale_prior="halfcauchy"))
+    # user-given prior locations and scales are data of the model, not part of its key
+    assert key_of(tiny_data(0)) == key_of(tiny_data(0), priors=Priors(means_loc=3.0))
+
+
+def test_explicit_labels_make_n_part_of_the_key():
+    first = key_of(tiny_data(0), formulation="explicit")
+    assert first == key_of(tiny_data(1), formulation="explicit")
+    assert first != key_of(tiny_data(0, n_samples=41), formulation="explicit")
+
+
+@pytest.mark.slow
+def test_reused_model_gives_the_draws_of_a_fresh_one():
+    compiled.clear_model_cache()
+    first = bayes.sample(tiny_data(0), 2, "spherical", random_seed=1, **TINY)
+    # another data set (and N) of the same shape: the compiled model is reused
+    reused = bayes.sample(tiny_data(2, n_samples=55), 2, "spherical", random_seed=3, **TINY)
+    compiled.clear_model_cache()
+    fresh = bayes.sample(tiny_data(2, n_samples=55), 2, "spherical", random_seed=3, **TINY)
+    assert (first.attrs["model_reused"], reused.attrs["model_reused"]) == (0, 1)
+    assert fresh.attrs["model_reused"] == 0
+    assert reused.attrs["compile_time"] < 0.5 * fresh.attrs["compile_time"]
+    for name in ("means", "weights", "covariances"):
+        np.testing.assert_array_equal(reused["posterior"][name].values,
+                                      fresh["posterior"][name].values)
+    np.testing.assert_array_equal(reused["observed_data"]["X"].values,
+                                  tiny_data(2, n_samples=55))
+
+
+def run_in_fresh_process(seeds: list[int], compile_dir: Path) -> list[np.ndarray]:
+    """``tiny_draws`` for each seed in a new interpreter using ``compile_dir`` as cache."""
+    out = compile_dir.parent / "draws.npy"
+    code = (
+        "import numpy as np; from tests.bayes.test_compiled import tiny_draws; "
+        f"np.save({str(out)!r}, np.stack([tiny_draws(s) for s in {seeds!r}]))"
+    )
+    python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={compile_dir}",
+               PYTHONPATH=python_path)
+    subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True, timeout=1200)
+    return list(np.load(out))
+
+
+@pytest.mark.slow
+def test_draws_do_not_depend_on_the_compile_cache_or_the_executor(tmp_path, monkeypatch):
+    """A process pool on a fresh compile cache (cold: its two workers compile at once and
+    mix fresh and cached kernels), a new process on the cache it filled (warm) and this
+    process (whatever its cache holds) give identical draws.
+
+    With PyTensor's default fast-math kernels, cold and warm runs differed (freshly
+    compiled and cached kernels round differently), and a pool on a cold cache gave a third
+    answer.
+    """
+    seeds = [5, 6]
+    cache = tmp_path / "cache"
+    python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    monkeypatch.setenv("PYTENSOR_FLAGS", f"base_compiledir={cache}")
+    monkeypatch.setenv("PYTHONPATH", python_path)
+    with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
+        pooled = list(pool.map(tiny_draws, seeds))
+    warm = run_in_fresh_process(seeds, cache)
+    here = [tiny_draws(seed) for seed in seeds]
+    for seed, a, b, c in zip(seeds, pooled, warm, here, strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=f"cold pool vs warm process, seed {seed}")
+        np.testing.assert_array_equal(a, c, err_msg=f"cold pool vs this process, seed {seed}")
