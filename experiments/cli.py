@@ -22,7 +22,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from experiments.executors import EXECUTORS
+from experiments.run.executors import EXECUTORS
 
 PROG = "gmm-compare"
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -83,7 +83,7 @@ def load(argument: str | None, quick: bool = False):
     unreachable overlap target is bad input, reported before anything is written.
     """
     from experiments.config import load_config, resolve_config_argument
-    from experiments.plan import check_reachable
+    from experiments.run.plan import check_reachable
 
     config = load_config(resolve_config_argument(argument), quick=quick)
     check_reachable(config)
@@ -103,13 +103,13 @@ def run_options(args: argparse.Namespace) -> tuple[int, str | None]:
 
 
 def command_run(args: argparse.Namespace, console: Console) -> int:
-    from experiments.artifacts import check_output_dir
-    from experiments.runner import run_experiment
+    from experiments.run.files import check_output_dir
+    from experiments.run.runner import run_experiment
 
     config = load(args.config, args.quick)
     workers, scheduler = run_options(args)
     if scheduler is not None:
-        from experiments.executors import check_scheduler
+        from experiments.run.executors import check_scheduler
 
         try:
             check_scheduler(scheduler)
@@ -152,7 +152,7 @@ def build_report_if_available(run_dir: Path, console: Console) -> int:
 
 
 def command_validate(args: argparse.Namespace, console: Console) -> int:
-    from experiments.plan import plan_cells
+    from experiments.run.plan import plan_cells
 
     config = load(args.config, args.quick)
     n_cells = len(plan_cells(config))
@@ -174,7 +174,7 @@ def command_configs(args: argparse.Namespace, console: Console) -> int:
 
 
 def command_report(args: argparse.Namespace, console: Console) -> int:
-    from experiments.artifacts import CONFIG_FILE
+    from experiments.run.files import CONFIG_FILE
 
     if not (args.run_dir / CONFIG_FILE).is_file():
         raise BadInput(f"{args.run_dir} is not a run directory (no {CONFIG_FILE})")
@@ -205,7 +205,7 @@ def _one_line(error: BaseException) -> str:
 
 
 def _bad_input_types() -> tuple[type[BaseException], ...]:
-    from experiments.artifacts import OutputDirError
+    from experiments.run.files import OutputDirError
     from experiments.config import ConfigError
 
     return (BadInput, ConfigError, OutputDirError)

@@ -137,7 +137,7 @@ def test_bad_arguments(tmp_path, capsys, monkeypatch, argv, words):
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1:9", "not-an-address"])
 def test_unreachable_scheduler_exit_2_one_line_nothing_written(tmp_path, capsys, monkeypatch,
                                                                 address):
-    from experiments import executors
+    from experiments.run import executors
 
     monkeypatch.setattr(executors, "SCHEDULER_TIMEOUT_S", 1.0)
     config = tmp_path / "good.toml"

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from experiments.config import ConfigError, ExperimentConfig
-from experiments.generate import DataSpec, draw_reachable_geometry
+from experiments.simulate.generate import DataSpec, draw_reachable_geometry
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class ReplicateSeeds:
     ----------
     cell_index, replicate : int
     data : int
-        Seed of :func:`experiments.generate.simulate_mixture`.
+        Seed of :func:`experiments.simulate.generate.simulate_mixture`.
     em : int
         ``random_state`` of the EM fit.
     mcmc : int
@@ -139,7 +139,7 @@ def check_reachable(config: ExperimentConfig) -> None:
     """Check that the overlap target of every (cell, replicate) can be reached.
 
     Repeats the first step of data generation,
-    :func:`experiments.generate.draw_reachable_geometry`, with the seeds the run will use,
+    :func:`experiments.simulate.generate.draw_reachable_geometry`, with the seeds the run will use,
     so a config that passes here generates without an overlap error. It costs about one
     overlap evaluation per (cell, replicate), not the whole root search.
 

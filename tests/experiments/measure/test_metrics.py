@@ -8,7 +8,7 @@ import xarray as xr
 from sklearn.mixture import GaussianMixture
 
 from emgmm import GaussianMixtureParams
-from experiments import metrics
+from experiments.measure import metrics
 
 TRUTH = GaussianMixtureParams(
     weights=np.array([0.2, 0.3, 0.5]),

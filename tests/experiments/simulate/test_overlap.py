@@ -6,14 +6,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from experiments.overlap import (
+from experiments.simulate.overlap import (
     UnreachableOverlapError,
     misclassification_probability,
     mixture_overlap,
     scale_to_overlap,
     supremum_overlap,
 )
-from experiments.quadform import QuadraticForm, quadratic_form_cdf
+from experiments.simulate.quadform import QuadraticForm, quadratic_form_cdf
 
 
 # A quadrature that did not converge would be a bug: make its warning an error.

@@ -15,7 +15,7 @@ from experiments.config import (
     parse_config,
     resolve_config_argument,
 )
-from experiments.generate import DataSpec
+from experiments.simulate.generate import DataSpec
 
 MINIMAL = """
 [data]

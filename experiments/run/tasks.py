@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from experiments.config import ExperimentConfig
-from experiments.plan import plan_cells
-from experiments.replicate import ReplicateTask
+from experiments.run.plan import plan_cells
+from experiments.run.replicate import ReplicateTask
 
 
 def resolved_config_text(config: ExperimentConfig) -> str:
@@ -35,7 +35,7 @@ def mcmc_options(config: ExperimentConfig) -> dict | None:
 
 
 def selection_options(config: ExperimentConfig) -> dict | None:
-    """Keyword arguments of :func:`experiments.selection.selection_columns`; None when off."""
+    """Keyword arguments of :func:`experiments.measure.selection.selection_columns`; None when off."""
     selection = config.selection
     if not selection.enabled:
         return None

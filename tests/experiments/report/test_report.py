@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 
-from tests.experiments import report_fixtures  # noqa: E402
+from tests.experiments.report import fixtures as report_fixtures  # noqa: E402
 
 from experiments.report import build_report  # noqa: E402
 from experiments.report import comparison_figures as cmp  # noqa: E402
@@ -446,7 +446,7 @@ def test_page_loads_in_headless_chromium(mcmc_run, tmp_path):
 def test_every_function_named_in_the_em_document_exists():
     import importlib
 
-    text = (Path(__file__).parents[2] / "docs" / "em-for-gmm.md").read_text()
+    text = (Path(__file__).parents[3] / "docs" / "em-for-gmm.md").read_text()
     names = sorted(set(re.findall(r"`((?:emgmm|bayes|experiments)(?:\.[A-Za-z_]\w*)+)", text)))
     assert len(names) > 30
     missing = []

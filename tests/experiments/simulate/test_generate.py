@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from experiments.generate import (
+from experiments.simulate.generate import (
     WEIGHT_FLOOR,
     DataSpec,
     cap_eccentricity,

@@ -1,9 +1,9 @@
 """Config sections of the uncertainty study: ``[selection]``, ``[sbc]`` and ``[quick]``.
 
 - ``[selection]``: choose the number of components K by BIC and ICL (EM) and by PSIS-LOO
-  (the Bayesian fits), for every replicate's data set (:mod:`experiments.selection`).
+  (the Bayesian fits), for every replicate's data set (:mod:`experiments.measure.selection`).
 - ``[sbc]``: simulation-based calibration of the Bayesian model on its own prior
-  (:mod:`experiments.sbc_tasks`).
+  (:mod:`experiments.measure.sbc`).
 - ``[quick]``: overrides applied by ``gmm-compare run CONFIG --quick``, a table per
   section (``[quick.experiment]``, ``[quick.mcmc]``, ...) deep-merged into the config and
   validated like the rest; errors name the key as ``quick.<section>.<key>``.
@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from experiments.config_checks import (
+from emgmm.covariance_types import COVARIANCE_TYPES
+from experiments.config.checks import (
     ConfigError,
     boolean,
     choice,
@@ -28,8 +29,7 @@ from experiments.config_checks import (
     table,
 )
 
-SBC_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
-SBC_SCALE_PRIORS = ("halfnormal", "exponential", "halfcauchy")
+SCALE_PRIORS = ("halfnormal", "exponential", "halfcauchy")  # bayes.priors.SCALE_PRIORS
 QUICK_SUFFIX = "-quick"
 
 
@@ -58,7 +58,7 @@ class SBCSettings:
     n_samples: int = setting(60, integer(2))
     n_components: int = setting(2, integer(1))
     n_features: int = setting(1, integer(1))
-    covariance_type: str = setting("spherical", choice(SBC_COVARIANCE_TYPES))
+    covariance_type: str = setting("spherical", choice(COVARIANCE_TYPES))
     draws: int = setting(100, integer(1))
     tune: int = setting(200, integer(0))
     chains: int = setting(1, integer(1))
@@ -67,7 +67,7 @@ class SBCSettings:
     weights_concentration: float = setting(5.0, positive())
     means_loc: float = setting(0.0, real())
     means_scale: float = setting(2.0, positive())
-    scale_prior: str = setting("halfnormal", choice(SBC_SCALE_PRIORS))
+    scale_prior: str = setting("halfnormal", choice(SCALE_PRIORS))
     scale_param: float = setting(2.0, positive())
     lkj_eta: float = setting(2.0, positive())
 

@@ -11,7 +11,7 @@ intervals of probability ``metrics.interval_prob``,
 
 over the same free parameters as the posterior's ``coverage`` (weights, means, the lower
 triangle of full and tied covariances, the diagonal otherwise;
-:func:`experiments.metrics.free_parameters`), with EM's components already aligned to the
+:func:`experiments.measure.metrics.free_parameters`), with EM's components already aligned to the
 truth. The observed information is only meaningful at a maximum, so the intervals are
 computed at EM's estimate refined to a tight tolerance (a few more EM iterations from the
 fitted solution, :data:`POLISH_TOL`). The bootstrap's generator is a ``SeedSequence``
@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 
 from emgmm import GaussianMixtureParams
-from experiments.metrics import free_parameters
+from experiments.measure.metrics import free_parameters
 
 POLISH_TOL = 1e-8
 POLISH_MAX_ITER = 2000
@@ -120,7 +120,7 @@ def em_interval_columns(
     reg_covar : float
     refit : callable ``(X, start) -> GaussianMixtureParams``, optional
         The estimator being bootstrapped and polished (default: ML EM via ``fit_em``; MAP-EM
-        passes :func:`experiments.map_fit.map_refit`).
+        passes :func:`experiments.measure.map_fit.map_refit`).
 
     Returns
     -------

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from experiments import runner
+from experiments.run import runner
 from experiments.config import load_config
-from experiments.runner import run_experiment
+from experiments.run.runner import run_experiment
 
 EM_FIT_KEYS = {
     "responsibilities", "map_labels", "log_likelihood_history", "snapshot_iterations",
@@ -220,7 +220,7 @@ def test_mcmc_end_to_end_aligned_artifacts_and_metrics(tmp_path):
     """The quickstart's model shape (2-D, K=3, full), so the PyTensor cache is shared."""
     import arviz as az
 
-    from experiments.metrics import TIMING_COLUMNS
+    from experiments.measure.metrics import TIMING_COLUMNS
 
     config = tmp_path / "mcmc.toml"
     config.write_text(QUICKSTART_SHAPED)

@@ -20,7 +20,7 @@ and :math:`L_i^T \\Sigma_j^{-1} L_i = V \\operatorname{diag}(\\lambda) V^T`,
 
 the CDF of a quadratic form in independent standard normals (a linear combination of
 noncentral chi-square(1) variables plus a normal term), computed exactly up to quadrature
-error by :func:`experiments.quadform.quadratic_form_cdf` (Imhof's inversion).
+error by :func:`experiments.simulate.quadform.quadratic_form_cdf` (Imhof's inversion).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Literal
 import numpy as np
 from scipy import linalg, optimize
 
-from experiments.quadform import QuadraticForm, quadratic_form_cdf
+from experiments.simulate.quadform import QuadraticForm, quadratic_form_cdf
 
 OverlapKind = Literal["average", "max"]
 

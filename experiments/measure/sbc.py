@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.artifacts import read_json, write_atomic, write_json_atomic
+from experiments.run.files import read_json, write_atomic, write_json_atomic
 
 SBC_STREAM = 0x5BC  # second entropy word: SBC seeds independent of the replicate seeds
 SBC_DIR = "sbc"
@@ -38,7 +38,7 @@ class SBCTask:
     run_dir : str
     simulation : int
     seed : int
-    settings : experiments.config_study.SBCSettings
+    settings : experiments.config.study.SBCSettings
     """
 
     run_dir: str
@@ -87,7 +87,7 @@ def run_sbc_simulation(task: SBCTask) -> dict:
     A failed fit is recorded in ``error`` (one line) and retried by a rerun.
     """
     from bayes.sbc_model import run_bayes_sbc
-    from experiments.replicate import one_line
+    from experiments.run.replicate import one_line
 
     s = task.settings
     record = {"simulation": task.simulation, "seed": task.seed, "error": None}
@@ -107,7 +107,7 @@ def run_sbc_simulation(task: SBCTask) -> dict:
 
 def sbc_failure_record(task: SBCTask, error: BaseException) -> dict:
     """The record of a simulation whose worker died before writing one."""
-    from experiments.replicate import one_line
+    from experiments.run.replicate import one_line
 
     record = {"simulation": task.simulation, "seed": task.seed, "error": one_line(error)}
     write_json_atomic(task.path, record)

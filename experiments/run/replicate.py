@@ -6,7 +6,7 @@ replicate's artifacts atomically (``metrics.json`` last) and returns the metrics
 It never raises for a failure of EM or MCMC: the error (one line) goes into the rows and
 the sweep goes on.
 
-Seeds: the task carries the plan's :class:`experiments.plan.ReplicateSeeds`, three integer
+Seeds: the task carries the plan's :class:`experiments.run.plan.ReplicateSeeds`, three integer
 seeds from independent ``SeedSequence`` children for the data, EM and MCMC, so each stage's
 randomness is independent of the others and of the executor.
 """
@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from emgmm import GaussianMixtureParams
-from experiments import metrics
-from experiments.artifacts import (
+from experiments.measure import metrics
+from experiments.run.files import (
     METRICS_FILE,
     replicate_dir,
     save_datatree_atomic,
@@ -46,8 +46,8 @@ class ReplicateTask:
     replicate : int
     parameters : dict
         The cell's grid values, copied into every row of results.csv.
-    data_spec : experiments.generate.DataSpec
-    seeds : experiments.plan.ReplicateSeeds
+    data_spec : experiments.simulate.generate.DataSpec
+    seeds : experiments.run.plan.ReplicateSeeds
         Integer seeds ``data``, ``em`` and ``mcmc``.
     n_components : int
         Components fitted by both methods.
@@ -60,13 +60,13 @@ class ReplicateTask:
     interval_prob : float
         Probability of the central posterior intervals (and of EM's intervals).
     em_method : {'ml', 'map'}
-        Maximum likelihood (:func:`emgmm.fit_em`) or MAP-EM (:mod:`experiments.map_fit`).
+        Maximum likelihood (:func:`emgmm.fit_em`) or MAP-EM (:mod:`experiments.measure.map_fit`).
     em_intervals : tuple of str
         EM interval methods whose coverage is measured: ``bootstrap``, ``information``.
     n_bootstrap : int
         Bootstrap resamples per replicate.
     selection : dict or None
-        Keyword arguments of :func:`experiments.selection.selection_columns`; None: off.
+        Keyword arguments of :func:`experiments.measure.selection.selection_columns`; None: off.
     progressbar : bool
         Show PyMC's progress bar (serial runs only).
     """
@@ -114,7 +114,7 @@ def snapshot_indices(n_iter: int) -> list[int]:
 
 
 def simulate(task: ReplicateTask, rng: np.random.Generator):
-    from experiments.generate import simulate_mixture
+    from experiments.simulate.generate import simulate_mixture
 
     data = simulate_mixture(task.data_spec, rng)
     truth = GaussianMixtureParams(data.weights, data.means, data.covariances, "full")
@@ -125,7 +125,7 @@ def fit_em_stage(task: ReplicateTask, X: np.ndarray, truth) -> dict:
     """Fit EM, align it to the truth, and return the aligned pieces and its runtime."""
     from emgmm.fit import fit_em
     from emgmm.steps import e_step
-    from experiments.map_fit import map_fit
+    from experiments.measure.map_fit import map_fit
 
     fitters = {"ml": fit_em, "map": map_fit}
     start = time.perf_counter()
@@ -295,8 +295,8 @@ def em_row(data, truth, em: dict) -> dict:
 
 def _em_interval_columns(task: ReplicateTask, X: np.ndarray, truth, em: dict) -> dict:
     """``coverage_bootstrap`` / ``coverage_information``; a failed method becomes a warning."""
-    from experiments.calibration import em_interval_columns
-    from experiments.map_fit import map_prior, map_refit
+    from experiments.measure.calibration import em_interval_columns
+    from experiments.measure.map_fit import map_prior, map_refit
 
     refit = None
     if task.em_method == "map" and task.em_intervals:
@@ -312,7 +312,7 @@ def _em_interval_columns(task: ReplicateTask, X: np.ndarray, truth, em: dict) ->
 
 def _selection_row(task: ReplicateTask, data, payload: dict) -> dict:
     """K chosen by BIC, ICL (and PSIS-LOO); a failure is recorded on this row only."""
-    from experiments.selection import selection_columns
+    from experiments.measure.selection import selection_columns
 
     try:
         return selection_columns(data.X, data.spec.n_components, seed=task.seeds.mcmc,

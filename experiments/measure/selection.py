@@ -71,7 +71,7 @@ def selection_columns(X: np.ndarray, k_true: int, *, seed: int, covariance_type:
     covariance_type : str
         EM's covariance type.
     em_options : dict
-        The run's EM settings (:func:`experiments.tasks.em_options`).
+        The run's EM settings (:func:`experiments.run.tasks.em_options`).
     k_values : tuple of int
     loo_options : dict or None
         Keyword arguments of :func:`bayes.sample` (priors, sampler, draws, tune, chains,

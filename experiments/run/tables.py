@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from experiments.artifacts import all_metrics_files, read_json
+from experiments.run.files import all_metrics_files, read_json
 
 ID_COLUMNS = ("cell_id", "replicate", "method")
 METRIC_COLUMNS = (
@@ -117,7 +117,7 @@ def _keep_keys(summary: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def write_tables(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rebuild ``results.csv`` and ``summary.csv`` from every ``metrics.json``."""
-    from experiments.artifacts import RESULTS_FILE, SUMMARY_FILE, write_atomic
+    from experiments.run.files import RESULTS_FILE, SUMMARY_FILE, write_atomic
 
     results = collect_results(run_dir)
     summary = summarize(results)

@@ -4,15 +4,15 @@
 directory have been validated:
 
 1. write ``config.toml`` (the resolved config) and ``versions.json``;
-2. build one :class:`~experiments.replicate.ReplicateTask` per cell x replicate, each with
+2. build one :class:`~experiments.run.replicate.ReplicateTask` per cell x replicate, each with
    its own ``SeedSequence`` from the plan, and skip those whose ``metrics.json`` records a
    finished replicate (failed ones are retried);
-3. run the rest on the chosen executor (:mod:`experiments.executors`) under a rich
+3. run the rest on the chosen executor (:mod:`experiments.run.executors`) under a rich
    progress bar;
 4. rebuild ``results.csv`` and ``summary.csv`` from every ``metrics.json`` and print the
    aggregated table.
 
-With ``[sbc] enabled``, the SBC simulations (:mod:`experiments.sbc_tasks`) are tasks of the
+With ``[sbc] enabled``, the SBC simulations (:mod:`experiments.measure.sbc`) are tasks of the
 same executor pass, skipped when finished like the replicates, and ``sbc_ranks.csv`` and
 ``sbc_summary.csv`` are rebuilt at the end.
 """
@@ -26,7 +26,7 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from experiments.artifacts import (
+from experiments.run.files import (
     CONFIG_FILE,
     METRICS_FILE,
     VERSIONS_FILE,
@@ -36,9 +36,9 @@ from experiments.artifacts import (
     write_json_atomic,
     write_text_atomic,
 )
-from experiments.executors import EXECUTORS
-from experiments.replicate import ReplicateTask, one_line, run_replicate
-from experiments.sbc_tasks import (
+from experiments.run.executors import EXECUTORS
+from experiments.run.replicate import ReplicateTask, one_line, run_replicate
+from experiments.measure.sbc import (
     SBCTask,
     build_sbc_tasks,
     is_sbc_finished,
@@ -46,8 +46,8 @@ from experiments.sbc_tasks import (
     sbc_failure_record,
     write_sbc_tables,
 )
-from experiments.tables import console_table, write_tables
-from experiments.tasks import build_tasks, resolved_config_text
+from experiments.run.tables import console_table, write_tables
+from experiments.run.tasks import build_tasks, resolved_config_text
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def run_experiment(
     config : experiments.config.ExperimentConfig
         A validated config.
     run_dir : Path
-        Validated beforehand (:func:`experiments.artifacts.check_output_dir`).
+        Validated beforehand (:func:`experiments.run.files.check_output_dir`).
     executor : {'serial', 'process', 'dask'}
     workers : int
         Worker processes for ``process`` and a local Dask cluster.

@@ -13,7 +13,7 @@ numerically inverting the characteristic function (Imhof 1961; Gil-Pelaez 1951):
 
 This form of :math:`\\varphi` stays finite when :math:`a_l \\to 0`, where the usual noncentral
 chi-square parametrisation (weight :math:`a_l`, noncentrality :math:`b_l^2 / 4 a_l^2`)
-degenerates. :mod:`experiments.overlap` uses it for MixSim's misclassification
+degenerates. :mod:`experiments.simulate.overlap` uses it for MixSim's misclassification
 probabilities.
 """
 

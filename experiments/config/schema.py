@@ -3,7 +3,7 @@
 A config has the sections ``[experiment]``, ``[data]``, ``[em]``, ``[mcmc]`` (with
 ``[mcmc.priors]``), ``[metrics]`` and ``[report]``; README "Experiment configs" lists every
 key. Any ``[data]`` key may be a list: the cartesian product of the list-valued keys makes
-the cells of the experiment (:mod:`experiments.plan`). Every problem raises
+the cells of the experiment (:mod:`experiments.run.plan`). Every problem raises
 :class:`ConfigError` with one line ``<key path>: <what is wrong>, got <value>``.
 No key takes a filesystem path, so a config cannot write outside its run directory.
 """
@@ -19,7 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from experiments.config_checks import (
+from emgmm.covariance_types import COVARIANCE_TYPES
+from experiments.config.checks import (
     NAME_PATTERN,
     ConfigError,
     boolean,
@@ -38,7 +39,8 @@ from experiments.config_checks import (
     table,
     text,
 )
-from experiments.config_study import (
+from experiments.config.study import (
+    SCALE_PRIORS,
     SBCSettings,
     SelectionSettings,
     check_quick_tables,
@@ -47,18 +49,16 @@ from experiments.config_study import (
     prefixed,
     quick_name,
 )
-from experiments.generate import COVARIANCE_SHAPES, OVERLAP_KINDS, DataSpec
+from experiments.simulate.generate import COVARIANCE_SHAPES, OVERLAP_KINDS, DataSpec
 
 __all__ = ["ConfigError", "ExperimentConfig", "bundled_configs", "load_config", "parse_config",
            "resolve_config_argument"]
 
 DEFAULT_CONFIG = "quickstart"
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 SAMPLERS = ("pymc", "nutpie", "numpyro")
 MCMC_INITS = ("em", "jitter")
 FORMULATIONS = ("marginalized", "explicit")
-SCALE_PRIORS = ("halfnormal", "exponential", "halfcauchy")
 EM_INTERVALS = ("none", "bootstrap", "information", "both")
 EM_METHODS = ("ml", "map")
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from experiments.config import parse_config
-from experiments.runner import run_experiment
-from experiments.sbc_tasks import (
+from experiments.run.runner import run_experiment
+from experiments.measure.sbc import (
     build_sbc_tasks,
     sbc_priors,
     simulation_path,
@@ -85,7 +85,7 @@ def test_loo_choice_ranks_fits_by_elpd(monkeypatch):
     import arviz as az
 
     import bayes
-    from experiments.selection import loo_choice, loo_seed, selection_columns
+    from experiments.measure.selection import loo_choice, loo_seed, selection_columns
 
     rng = np.random.default_rng(0)
     level = {1: -2.0, 2: -1.5, 3: -1.0}
@@ -113,7 +113,7 @@ def test_loo_choice_ranks_fits_by_elpd(monkeypatch):
 def test_loo_choice_with_real_posterior_fits():
     """PSIS-LOO on real fits (numpyro: a few seconds of compilation per K, where PyMC's
     numba backend would take minutes cold): three well-separated 1-D groups give K = 3."""
-    from experiments.selection import loo_choice
+    from experiments.measure.selection import loo_choice
 
     rng = np.random.default_rng(11)
     X = np.concatenate([rng.normal(centre, 0.5, 50) for centre in (-6.0, 0.0, 6.0)])[:, None]

@@ -4,7 +4,7 @@ The recipe follows MixSim (Melnykov, Chen and Maitra 2012): weights from a Diric
 distribution with a floor, means uniform in the unit hypercube, covariances from Wishart
 draws with their eccentricity capped, then one scalar multiplying every covariance, chosen
 so that the average (or maximum) pairwise overlap :math:`\\omega_{ij}` hits the target
-(:mod:`experiments.overlap`). Points are drawn from the components, optionally from
+(:mod:`experiments.simulate.overlap`). Points are drawn from the components, optionally from
 multivariate Student-t components with the same location and scale, and optionally mixed
 with uniform outliers labelled ``-1``.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.overlap import Overlap, mixture_overlap, scale_to_overlap, supremum_overlap
+from experiments.simulate.overlap import Overlap, mixture_overlap, scale_to_overlap, supremum_overlap
 
 COVARIANCE_SHAPES = ("spherical", "diag", "full")
 OVERLAP_KINDS = ("average", "max")
@@ -310,7 +310,7 @@ def draw_reachable_geometry(
     """Weights, means and unscaled covariances that can reach the target overlap.
 
     Means are uniform in :math:`[0, 1]^D`. A draw whose overlap stays below the target
-    however large the covariances (:func:`experiments.overlap.supremum_overlap`) is replaced
+    however large the covariances (:func:`experiments.simulate.overlap.supremum_overlap`) is replaced
     by fresh means and covariances, up to ``MAX_ATTEMPTS`` draws, as MixSim does.
 
     Returns
@@ -342,7 +342,7 @@ def draw_parameters(spec: DataSpec, rng: np.random.Generator) -> MixtureTruth:
     """True weights, means and covariances, scaled to the target overlap.
 
     :func:`draw_reachable_geometry`, then the scale from
-    :func:`experiments.overlap.scale_to_overlap` (a single component is left unscaled).
+    :func:`experiments.simulate.overlap.scale_to_overlap` (a single component is left unscaled).
     """
     weights, means, covariances, attempts = draw_reachable_geometry(spec, rng)
     scale = 1.0
