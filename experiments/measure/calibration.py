@@ -26,11 +26,12 @@ from collections.abc import Callable
 import numpy as np
 
 from emgmm import GaussianMixtureParams
+from emgmm.fit import fit_em
+from emgmm.uncertainty import bootstrap_standard_errors, information_standard_errors
 from experiments.measure.metrics import free_parameters
 
 POLISH_TOL = 1e-8
 POLISH_MAX_ITER = 2000
-INTERVAL_METHODS = ("bootstrap", "information")
 
 
 def full_layout(values: np.ndarray, covariance_type: str, n_components: int) -> np.ndarray:
@@ -76,8 +77,6 @@ def coverage_of_truth(uncertainty, truth: GaussianMixtureParams, covariance_type
 def polished_estimate(X: np.ndarray, estimate: GaussianMixtureParams, reg_covar: float
                       ) -> GaussianMixtureParams:
     """EM's estimate iterated to :data:`POLISH_TOL` from itself (component order kept)."""
-    from emgmm.fit import fit_em
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # stopping at POLISH_MAX_ITER still gives an estimate
         return fit_em(X, estimate.n_components, covariance_type=estimate.covariance_type,
@@ -130,8 +129,6 @@ def em_interval_columns(
     notes : list of str
         ``"<method> intervals: <reason>"`` for each method left out.
     """
-    from emgmm.uncertainty import bootstrap_standard_errors, information_standard_errors
-
     if not methods:
         return {}, []
     estimate = (polished_estimate(X, estimate, reg_covar) if refit is None

@@ -18,8 +18,10 @@ from collections.abc import Callable
 import numpy as np
 
 from emgmm import GaussianMixtureParams
+from emgmm.fit import EMResult
+from emgmm.map_em import fit_map_em
+from emgmm.map_prior import default_conjugate_prior
 
-EM_METHODS = ("ml", "map")
 REFIT_TOL = 1e-8
 REFIT_MAX_ITER = 500
 MAX_TOL = 1e-6  # MAP-EM from k-means can creep for its first iterations: cap the tolerance
@@ -27,8 +29,6 @@ MAX_TOL = 1e-6  # MAP-EM from k-means can creep for its first iterations: cap th
 
 def map_prior(X: np.ndarray, n_components: int, covariance_type: str):
     """The documented conjugate prior of the replicate (fixed from its data)."""
-    from emgmm.map_prior import default_conjugate_prior
-
     return default_conjugate_prior(X, n_components, covariance_type)
 
 
@@ -41,9 +41,6 @@ def map_fit(X: np.ndarray, n_components: int, *, covariance_type: str, random_st
     ``tol = 1e-3`` MAP-EM stopped after 3 iterations with merged components on a 2-D,
     K = 2 data set where ML EM at the same tolerance found both.
     """
-    from emgmm.fit import EMResult
-    from emgmm.map_em import fit_map_em
-
     result = fit_map_em(X, n_components, map_prior(X, n_components, covariance_type),
                         covariance_type=covariance_type, init_params=init_params,
                         random_state=random_state, tol=min(tol, MAX_TOL), max_iter=max_iter,
@@ -57,8 +54,6 @@ def map_fit(X: np.ndarray, n_components: int, *, covariance_type: str, random_st
 
 def map_refit(prior) -> Callable[[np.ndarray, GaussianMixtureParams], GaussianMixtureParams]:
     """``(X, start) -> mode``: MAP-EM from ``start`` under ``prior`` (bootstrap, polishing)."""
-    from emgmm.map_em import fit_map_em
-
     def refit(X: np.ndarray, start: GaussianMixtureParams) -> GaussianMixtureParams:
         return fit_map_em(X, start.n_components, prior, covariance_type=start.covariance_type,
                           init=start, tol=REFIT_TOL, max_iter=REFIT_MAX_ITER).params

@@ -19,6 +19,7 @@ where the small weight term only breaks ties between components with equal means
 
 from __future__ import annotations
 
+import arviz as az
 import numpy as np
 import xarray as xr
 from scipy.special import logsumexp
@@ -32,12 +33,9 @@ DEFAULT_INTERVAL_PROB = 0.9
 WEIGHT_TIE_BREAK = 1e-6
 OUTLIER_LABEL = -1
 
-# Columns whose values depend on wall-clock time (excluded when comparing executors).
-TIMING_COLUMNS = ("runtime_s", "ess_per_second")
 
 __all__ = [
     "DEFAULT_INTERVAL_PROB",
-    "TIMING_COLUMNS",
     "align_components",
     "align_labels",
     "em_mcmc_agreement",
@@ -288,8 +286,6 @@ def sampling_diagnostics(
 
 def _arviz_diagnostic(free: xr.Dataset, name: str, **kwargs) -> np.ndarray:
     """``arviz.rhat`` or ``arviz.ess`` of every parameter of ``free["theta"]``."""
-    import arviz as az
-
     return np.asarray(getattr(az, name)(free, **kwargs)["theta"].values)
 
 

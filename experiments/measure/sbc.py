@@ -21,12 +21,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayes import Priors
+from bayes.sbc import sbc_uniformity_test
+from bayes.sbc_model import run_bayes_sbc
+from experiments.errors import one_line
 from experiments.run.files import read_json, write_atomic, write_json_atomic
+from experiments.run.rundir import RunDirectory
 
 SBC_STREAM = 0x5BC  # second entropy word: SBC seeds independent of the replicate seeds
-SBC_DIR = "sbc"
-SBC_RANKS_FILE = "sbc_ranks.csv"
-SBC_SUMMARY_FILE = "sbc_summary.csv"
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class SBCTask:
 
 def simulation_path(run_dir: Path, simulation: int) -> Path:
     """``RUN_DIR/sbc/sim-<s>.json``."""
-    return Path(run_dir) / SBC_DIR / f"sim-{simulation:04d}.json"
+    return RunDirectory(run_dir).sbc_simulation(simulation)
 
 
 def simulation_seeds(seed: int, n_simulations: int) -> list[int]:
@@ -73,8 +75,6 @@ def build_sbc_tasks(config, run_dir: Path) -> list[SBCTask]:
 
 def sbc_priors(settings):
     """The fully specified ``bayes.Priors`` of the SBC model."""
-    from bayes import Priors
-
     return Priors(weights_concentration=settings.weights_concentration,
                   means_loc=settings.means_loc, means_scale=settings.means_scale,
                   scale_prior=settings.scale_prior, scale_param=settings.scale_param,
@@ -86,9 +86,6 @@ def run_sbc_simulation(task: SBCTask) -> dict:
 
     A failed fit is recorded in ``error`` (one line) and retried by a rerun.
     """
-    from bayes.sbc_model import run_bayes_sbc
-    from experiments.run.replicate import one_line
-
     s = task.settings
     record = {"simulation": task.simulation, "seed": task.seed, "error": None}
     try:
@@ -107,8 +104,6 @@ def run_sbc_simulation(task: SBCTask) -> dict:
 
 def sbc_failure_record(task: SBCTask, error: BaseException) -> dict:
     """The record of a simulation whose worker died before writing one."""
-    from experiments.run.replicate import one_line
-
     record = {"simulation": task.simulation, "seed": task.seed, "error": one_line(error)}
     write_json_atomic(task.path, record)
     return record
@@ -141,8 +136,6 @@ def collect_sbc_ranks(run_dir: Path, n_simulations: int) -> pd.DataFrame:
 
 def sbc_summary(ranks: pd.DataFrame, n_bins: int) -> pd.DataFrame:
     """Chi-square statistic and p-value of the uniformity of each scalar's ranks."""
-    from bayes.sbc import sbc_uniformity_test
-
     columns = ["parameter", "n_simulations", "n_posterior_draws", "bins", "statistic", "pvalue"]
     if len(ranks) < 2:
         return pd.DataFrame(columns=columns)
@@ -159,6 +152,7 @@ def write_sbc_tables(run_dir: Path, settings) -> tuple[pd.DataFrame, pd.DataFram
     """Rebuild ``sbc_ranks.csv`` and ``sbc_summary.csv`` from the simulation records."""
     ranks = collect_sbc_ranks(run_dir, settings.n_simulations)
     summary = sbc_summary(ranks, settings.bins)
-    write_atomic(Path(run_dir) / SBC_RANKS_FILE, lambda p: ranks.to_csv(p, index=False))
-    write_atomic(Path(run_dir) / SBC_SUMMARY_FILE, lambda p: summary.to_csv(p, index=False))
+    paths = RunDirectory(run_dir)
+    write_atomic(paths.sbc_ranks, lambda p: ranks.to_csv(p, index=False))
+    write_atomic(paths.sbc_summary, lambda p: summary.to_csv(p, index=False))
     return ranks, summary

@@ -18,14 +18,73 @@ The columns go on the replicate's ``selection`` row of results.csv.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import arviz as az
 import numpy as np
+
+from bayes import sample
+from emgmm.selection import select_model
+from experiments.measure.base import Method, MethodResult, ReplicateInput
+from experiments.measure.em import em_options
+from experiments.measure.mcmc import sample_options
+
+COLUMNS = ("k_true", "k_bic", "k_icl", "k_loo", "k_bic_correct", "k_icl_correct",
+           "k_loo_correct", "elpd_loo_best")
+
+
+@dataclass(frozen=True)
+class SelectionOptions:
+    """The ``[selection]`` section as the replicate needs it.
+
+    Attributes
+    ----------
+    k_values : tuple of int
+    covariance_type : str
+        EM's covariance type.
+    em_fit : dict
+        The run's EM settings (keyword arguments of :func:`emgmm.fit_em`).
+    loo : dict or None
+        Keyword arguments of :func:`bayes.sample` (priors, sampler, draws, tune, chains,
+        target_accept, covariance_type) for the PSIS-LOO fits; None skips PSIS-LOO.
+    """
+
+    k_values: tuple[int, ...]
+    covariance_type: str
+    em_fit: dict
+    loo: dict | None
+
+
+def selection_options(config, progressbar: bool = False) -> SelectionOptions | None:
+    """:class:`SelectionOptions`; None when ``[selection] enabled = false``. PSIS-LOO needs
+    ``[selection] loo`` and ``[mcmc] enabled``."""
+    selection = config.selection
+    if not selection.enabled:
+        return None
+    loo = None
+    if selection.loo and config.mcmc.enabled:
+        mcmc = sample_options(config)
+        loo = {"priors": mcmc["priors"], "sampler": mcmc["sampler"],
+               "target_accept": mcmc["target_accept"], "draws": selection.draws,
+               "tune": selection.tune, "chains": selection.chains,
+               "covariance_type": config.mcmc.covariance_type}
+    return SelectionOptions(selection.k_values, config.em.covariance_type,
+                            em_options(config).fit, loo)
+
+
+def run_selection(inputs: ReplicateInput, options: SelectionOptions) -> MethodResult:
+    """The ``selection`` row of one replicate (seeded by its MCMC seed)."""
+    dataset = inputs.dataset
+    return MethodResult(selection_columns(
+        dataset.X, dataset.n_components, seed=inputs.seeds.mcmc,
+        covariance_type=options.covariance_type, em_options=options.em_fit,
+        k_values=options.k_values, loo_options=options.loo))
 
 
 def em_choices(X: np.ndarray, k_values: tuple[int, ...], covariance_type: str,
                em_options: dict, seed: int) -> dict[str, int]:
     """``k_bic`` and ``k_icl``: the K of lowest BIC and of lowest ICL among ``k_values``."""
-    from emgmm.selection import select_model
-
     options = {key: em_options[key] for key in ("tol", "reg_covar", "max_iter", "n_init",
                                                 "init_params") if key in em_options}
     table = select_model(X, k_values, [covariance_type], criterion="bic", random_state=seed,
@@ -40,14 +99,13 @@ def loo_seed(seed: int, n_components: int) -> int:
 
 
 def loo_choice(X: np.ndarray, k_values: tuple[int, ...], seed: int, covariance_type: str,
-               **sample_options) -> dict[str, int | float]:
-    """``k_loo``: the K whose posterior has the highest PSIS-LOO elpd, and its elpd."""
-    import arviz as az
+               *, fit_posterior: Callable = sample, **sample_options) -> dict[str, int | float]:
+    """``k_loo``: the K whose posterior has the highest PSIS-LOO elpd, and its elpd.
 
-    from bayes import sample
-
+    ``fit_posterior`` has the signature of :func:`bayes.sample` (tests pass a stand-in).
+    """
     trees = {
-        k: sample(X, k, covariance_type, random_seed=loo_seed(seed, k), cores=1,
+        k: fit_posterior(X, k, covariance_type, random_seed=loo_seed(seed, k), cores=1,
                   posterior_predictive=False, progressbar=False, **sample_options)
         for k in k_values
     }
@@ -59,7 +117,8 @@ def loo_choice(X: np.ndarray, k_values: tuple[int, ...], seed: int, covariance_t
 
 def selection_columns(X: np.ndarray, k_true: int, *, seed: int, covariance_type: str,
                       em_options: dict, k_values: tuple[int, ...],
-                      loo_options: dict | None = None) -> dict:
+                      loo_options: dict | None = None, fit_posterior: Callable = sample
+                      ) -> dict:
     """The ``selection`` row: ``k_true``, each method's K and whether it equals ``k_true``.
 
     Parameters
@@ -71,18 +130,24 @@ def selection_columns(X: np.ndarray, k_true: int, *, seed: int, covariance_type:
     covariance_type : str
         EM's covariance type.
     em_options : dict
-        The run's EM settings (:func:`experiments.run.tasks.em_options`).
+        The run's EM settings (:attr:`SelectionOptions.em_fit`).
     k_values : tuple of int
     loo_options : dict or None
         Keyword arguments of :func:`bayes.sample` (priors, sampler, draws, tune, chains,
         target_accept, covariance_type) for the PSIS-LOO fits; None skips PSIS-LOO.
+    fit_posterior : callable
+        :func:`bayes.sample` or a stand-in with its signature.
     """
     columns: dict = {"k_true": int(k_true), **em_choices(X, k_values, covariance_type,
                                                          em_options, seed)}
     if loo_options is not None:
         options = dict(loo_options)
-        columns |= loo_choice(X, k_values, seed, options.pop("covariance_type"), **options)
+        columns |= loo_choice(X, k_values, seed, options.pop("covariance_type"),
+                              fit_posterior=fit_posterior, **options)
     for method in ("bic", "icl", "loo"):
         if f"k_{method}" in columns:
             columns[f"k_{method}_correct"] = columns[f"k_{method}"] == k_true
     return columns
+
+
+SELECTION = Method("selection", "selection", selection_options, run_selection, COLUMNS)

@@ -9,13 +9,13 @@ from experiments.report import comparison_figures as cmp
 from experiments.report import em_figures as emf
 from experiments.report import mcmc_figures as mcf
 from experiments.report.flags import RHAT_THRESHOLD, row_flags
-from experiments.report.load import Replicate, metric_rows, open_mcmc
+from experiments.report.load import Replicate, open_mcmc
 from experiments.report.render import FigureWriter, escape, note, table_html
 
 
 def metrics_table(replicate: Replicate) -> str:
     """This replicate's rows of results.csv (from metrics.json), one row per method."""
-    rows = metric_rows(replicate.metrics)
+    rows = replicate.rows
     if not rows:
         return note("No metrics recorded for this replicate.", kind="warn")
     frame = pd.DataFrame(rows)
@@ -24,9 +24,9 @@ def metrics_table(replicate: Replicate) -> str:
 
 
 def flags_list(replicate: Replicate, min_ess: float) -> list[str]:
-    flags = [f for row in metric_rows(replicate.metrics)
+    flags = [f for row in replicate.rows
              for f in (f"{row.get('method', '')}: {m}" for m in row_flags(row, min_ess))]
-    flags += [str(w) for w in replicate.metrics.get("warnings", []) or []]
+    flags += [str(w) for w in replicate.warnings]
     return list(dict.fromkeys(flags))
 
 

@@ -22,7 +22,11 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
+from distributed import Client, LocalCluster
+from distributed import as_completed as dask_as_completed
 from threadpoolctl import threadpool_limits
+
+from experiments.errors import one_line
 
 Outcome = Any
 Executor = Callable[[Callable, Sequence, int, str | None], Iterator[tuple[Any, Outcome]]]
@@ -70,8 +74,6 @@ def run_dask(
     function: Callable, tasks: Sequence, workers: int = 1, scheduler: str | None = None
 ) -> Iterator[tuple[Any, Outcome]]:
     """Run the tasks on Dask: a new LocalCluster, or the cluster at ``scheduler``."""
-    from distributed import Client, LocalCluster, as_completed as dask_as_completed
-
     with _dask_client(Client, LocalCluster, workers, scheduler) as client:
         # pure=False: identical-looking tasks are still separate computations.
         futures = {client.submit(call_single_threaded, function, task, pure=False): task
@@ -91,13 +93,11 @@ def check_scheduler(address: str) -> None:
     Called before a run writes anything, so that a wrong address costs no half-made run
     directory.
     """
-    from distributed import Client
-
     try:
         with Client(address, timeout=f"{SCHEDULER_TIMEOUT_S}s"):
             pass
     except (OSError, TimeoutError, ValueError, TypeError) as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        reason = one_line(error, with_type=False)
         raise ValueError(
             f"cannot reach the Dask scheduler at {address!r} within {SCHEDULER_TIMEOUT_S:g} s "
             f"({reason}): start it (`dask scheduler` and `dask worker ADDRESS`) or drop --scheduler"

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from experiments.config import ConfigError, ExperimentConfig
-from experiments.simulate.generate import DataSpec, draw_reachable_geometry
+from experiments.simulate.generate import DataSpec
+from experiments.simulate.sources import SYNTHETIC
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,8 @@ def plan_cells(config: ExperimentConfig) -> tuple[Cell, ...]:
 def check_reachable(config: ExperimentConfig) -> None:
     """Check that the overlap target of every (cell, replicate) can be reached.
 
-    Repeats the first step of data generation,
-    :func:`experiments.simulate.generate.draw_reachable_geometry`, with the seeds the run will use,
+    Repeats the first step of data generation (the synthetic source's check,
+    :func:`experiments.simulate.generate.draw_reachable_geometry`) with the seeds the run will use,
     so a config that passes here generates without an overlap error. It costs about one
     overlap evaluation per (cell, replicate), not the whole root search.
 
@@ -151,7 +152,7 @@ def check_reachable(config: ExperimentConfig) -> None:
     for cell in plan_cells(config):
         for seeds in cell.seeds:
             try:
-                draw_reachable_geometry(cell.data_spec, seeds.data_rng())
+                SYNTHETIC.check(cell.data_spec, seeds.data_rng())
             except ValueError as error:
                 key, _, problem = str(error).partition(": ")
                 raise ConfigError(f"data.{key}", f"{problem} (cell {cell.cell_id}, replicate "

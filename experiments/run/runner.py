@@ -19,6 +19,7 @@ same executor pass, skipped when finished like the replicates, and ``sbc_ranks.c
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,18 +27,9 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from experiments.run.files import (
-    CONFIG_FILE,
-    METRICS_FILE,
-    VERSIONS_FILE,
-    package_versions,
-    read_json,
-    replicate_dir,
-    write_json_atomic,
-    write_text_atomic,
-)
-from experiments.run.executors import EXECUTORS
-from experiments.run.replicate import ReplicateTask, one_line, run_replicate
+from experiments.errors import one_line
+from experiments.measure.base import Method
+from experiments.measure.methods import METHODS
 from experiments.measure.sbc import (
     SBCTask,
     build_sbc_tasks,
@@ -46,8 +38,12 @@ from experiments.measure.sbc import (
     sbc_failure_record,
     write_sbc_tables,
 )
+from experiments.run.executors import EXECUTORS
+from experiments.run.files import package_versions, write_json_atomic, write_text_atomic
+from experiments.run.replicate import ReplicateTask, run_replicate
+from experiments.run.rundir import ReplicateRecord, RunDirectory
 from experiments.run.tables import console_table, write_tables
-from experiments.run.tasks import build_tasks, resolved_config_text
+from experiments.run.tasks import build_tasks
 
 
 @dataclass(frozen=True)
@@ -83,44 +79,30 @@ class RunOutcome:
 
 def is_finished(task: ReplicateTask) -> bool:
     """True if the replicate's metrics.json exists and records no error."""
-    path = replicate_dir(Path(task.run_dir), task.cell_id, task.replicate) / METRICS_FILE
+    path = task.files.metrics
     if not path.is_file():
         return False
     try:
-        return read_json(path).get("error") is None
+        return ReplicateRecord.read(path).finished
     except ValueError:  # unreadable: recompute (atomic writes make this unlikely)
         return False
 
 
-def failure_payload(task: ReplicateTask, error: BaseException) -> dict:
-    """metrics.json of a replicate whose worker died before writing one."""
-    message = one_line(error)
-    base = {"cell_id": task.cell_id, "replicate": task.replicate, **task.parameters}
-    methods = ("em", "mcmc") if task.mcmc_options is not None else ("em",)
-    return {
-        "cell_id": task.cell_id, "cell_index": task.cell_index, "replicate": task.replicate,
-        "seeds": {"data": task.seeds.data, "em": task.seeds.em, "mcmc": task.seeds.mcmc},
-        "rows": [{**base, "method": m, "error": message} for m in methods],
-        "permutations": {}, "warnings": [], "error": message,
-    }
+def record_replicate_failure(task: ReplicateTask, error: BaseException) -> ReplicateRecord:
+    """Write the metrics.json of a replicate whose worker died before writing one."""
+    record = task.failure_record(one_line(error))
+    write_text_atomic(task.files.metrics, record.to_json())
+    return record
 
 
-def record_replicate_failure(task: ReplicateTask, error: BaseException) -> None:
-    path = replicate_dir(Path(task.run_dir), task.cell_id, task.replicate)
-    write_json_atomic(path / METRICS_FILE, failure_payload(task, error))
+# task type -> the function that runs it, and the record written when its worker crashed
+TASK_RUNNERS = {ReplicateTask: run_replicate, SBCTask: run_sbc_simulation}
+TASK_FAILURES = {ReplicateTask: record_replicate_failure, SBCTask: sbc_failure_record}
 
 
-def run_task(task: ReplicateTask | SBCTask) -> dict:
+def run_task(task: ReplicateTask | SBCTask):
     """Run a replicate or an SBC simulation (the function every executor maps)."""
     return TASK_RUNNERS[type(task)](task)
-
-
-# task type -> its runner, and the record written when its worker crashed (looked up at
-# call time, so that the module's functions can be replaced, e.g. in tests)
-TASK_RUNNERS = {ReplicateTask: lambda task: run_replicate(task),
-                SBCTask: lambda task: run_sbc_simulation(task)}
-TASK_FAILURES = {ReplicateTask: lambda task, error: record_replicate_failure(task, error),
-                 SBCTask: lambda task, error: sbc_failure_record(task, error)}
 
 
 def task_label(task: ReplicateTask | SBCTask) -> str:
@@ -132,8 +114,8 @@ def task_label(task: ReplicateTask | SBCTask) -> str:
 def write_provenance(config, run_dir: Path) -> None:
     """config.toml (the resolved config) and versions.json."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run_dir / CONFIG_FILE, resolved_config_text(config))
-    write_json_atomic(run_dir / VERSIONS_FILE, package_versions())
+    write_text_atomic(RunDirectory(run_dir).config, config.to_toml())
+    write_json_atomic(RunDirectory(run_dir).versions, package_versions())
 
 
 def run_experiment(
@@ -143,6 +125,9 @@ def run_experiment(
     workers: int = 1,
     scheduler: str | None = None,
     console: Console | None = None,
+    *,
+    methods: Mapping[str, Method] = METHODS,
+    task_runner: Callable = run_task,
 ) -> RunOutcome:
     """Run every unfinished cell x replicate of ``config`` into ``run_dir``.
 
@@ -158,6 +143,11 @@ def run_experiment(
     scheduler : str, optional
         Address of a running Dask scheduler (``dask`` only).
     console : rich.console.Console, optional
+    methods : mapping
+        The method registry (:data:`experiments.measure.methods.METHODS`); tests pass a
+        modified one.
+    task_runner : callable
+        The function the executor maps over the tasks (default :func:`run_task`).
 
     Returns
     -------
@@ -168,7 +158,7 @@ def run_experiment(
     console = console or Console()
     run_dir = Path(run_dir)
     write_provenance(config, run_dir)
-    tasks = build_tasks(config, run_dir, progressbar=executor == "serial")
+    tasks = build_tasks(config, run_dir, progressbar=executor == "serial", methods=methods)
     sbc_tasks = build_sbc_tasks(config, run_dir)
     pending = [task for task in tasks if not is_finished(task)]
     pending_sbc = [task for task in sbc_tasks if not is_sbc_finished(task)]
@@ -180,7 +170,7 @@ def run_experiment(
             f"Resuming {run_dir}: skipping {n_skipped} finished replicate(s) of {len(tasks)}"
             f"{sbc_note}; {len(pending) + len(pending_sbc)} to run."
         )
-    _execute(pending + pending_sbc, executor, workers, scheduler, console)
+    _execute(pending + pending_sbc, task_runner, executor, workers, scheduler, console)
     results, summary = write_tables(run_dir)
     console.print(console_table(summary, results, title=f"{run_dir}"))
     failed = results.loc[results["error"].astype(str) != "", ["cell_id", "replicate"]]
@@ -196,7 +186,8 @@ def run_experiment(
                       sbc_summary, n_sbc_failed)
 
 
-def _execute(tasks: list, executor: str, workers: int, scheduler, console) -> None:
+def _execute(tasks: list, task_runner: Callable, executor: str, workers: int, scheduler,
+             console) -> None:
     if not tasks:
         return
     columns = (
@@ -208,7 +199,7 @@ def _execute(tasks: list, executor: str, workers: int, scheduler, console) -> No
     label = f"{n_cells} cell(s), replicates" + (f" + {n_sbc} SBC simulation(s)" if n_sbc else "")
     with Progress(*columns, console=console, transient=False) as progress:
         bar = progress.add_task(label, total=len(tasks))
-        for task, outcome in EXECUTORS[executor](run_task, tasks, workers, scheduler):
+        for task, outcome in EXECUTORS[executor](task_runner, tasks, workers, scheduler):
             if isinstance(outcome, BaseException):
                 TASK_FAILURES[type(task)](task, outcome)
                 progress.console.print(f"{task_label(task)}: {one_line(outcome)}")

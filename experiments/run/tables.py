@@ -1,8 +1,8 @@
 """results.csv, summary.csv and the aggregated console table, rebuilt from metrics.json.
 
-``results.csv`` has one row per cell x replicate x method (``em``, ``mcmc``); the
-EM-versus-MCMC comparison columns live on the ``mcmc`` row. Columns are documented in the
-README (``## results.csv columns``); a metric that does not apply to a row's method is
+``results.csv`` has one row per cell x replicate x method (the registered methods); the
+EM-versus-MCMC comparison columns live on the ``mcmc`` row. Columns are defined in
+:mod:`experiments.run.rundir` and documented in the README (``## results.csv columns``); a metric that does not apply to a row's method is
 empty. ``summary.csv`` has one row per cell and method with ``n_replicates``,
 ``n_failed`` and ``<metric>_mean`` / ``<metric>_std`` (sample standard deviation over the
 replicates that produced the metric; empty with fewer than two).
@@ -16,29 +16,19 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from experiments.run.files import all_metrics_files, read_json
-
-ID_COLUMNS = ("cell_id", "replicate", "method")
-METRIC_COLUMNS = (
-    # the simulated data set (same on every row of a replicate)
-    "achieved_overlap",
-    # both methods (MCMC at its posterior mean)
-    "log_likelihood", "log_likelihood_truth", "weights_error", "means_error",
-    "covariances_error", "ari", "accuracy", "runtime_s",
-    # EM only (coverage of EM's intervals with [em] intervals)
-    "n_iter", "converged", "coverage_bootstrap", "coverage_information",
-    # MCMC only
-    "max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "ess_per_second", "coverage",
-    "label_switching_repaired", "relabelled_fraction",
-    # EM against MCMC (on the mcmc row)
-    "em_in_interval", "em_distance_sd_mean", "em_distance_sd_max", "em_mcmc_ari",
-    "em_mcmc_accuracy", "responsibility_mad",
-    # model selection (on the selection row, with [selection] enabled)
-    "k_true", "k_bic", "k_icl", "k_loo", "k_bic_correct", "k_icl_correct", "k_loo_correct",
-    "elpd_loo_best",
+from experiments.measure.methods import METHODS
+from experiments.run.files import write_atomic
+from experiments.run.rundir import (
+    ERROR_COLUMN,
+    ID_COLUMNS,
+    METRIC_COLUMNS,
+    SUMMARY_COUNT_COLUMNS,
+    ReplicateRecord,
+    RunDirectory,
 )
-ERROR_COLUMN = "error"
-METHOD_ORDER = {"em": 0, "mcmc": 1, "selection": 2}
+
+# rows of a replicate in the registry's order of the methods
+METHOD_ORDER = {name: index for index, name in enumerate(METHODS)}
 
 # (column, header) of the console table; each shows mean +- std over replicates.
 CONSOLE_COLUMNS = (
@@ -63,10 +53,9 @@ def collect_results(run_dir: Path) -> pd.DataFrame:
     :data:`ID_COLUMNS`, the cell's grid parameters, :data:`METRIC_COLUMNS`, ``error``.
     """
     records = []
-    for path in all_metrics_files(run_dir):
-        payload = read_json(path)
-        for row in payload["rows"]:
-            records.append({"_cell_index": payload.get("cell_index", 0), **row})
+    for path in RunDirectory(run_dir).metrics_files():
+        record = ReplicateRecord.read(path)
+        records.extend({"_cell_index": record.cell_index, **row} for row in record.rows)
     if not records:
         return pd.DataFrame(columns=[*ID_COLUMNS, *METRIC_COLUMNS, ERROR_COLUMN])
     frame = pd.DataFrame.from_records(records)
@@ -95,7 +84,7 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """Mean and sample standard deviation of every metric per cell and method."""
     keys = ["cell_id", *parameter_columns(results.columns), "method"]
     if results.empty:
-        return pd.DataFrame(columns=[*keys, "n_replicates", "n_failed"])
+        return pd.DataFrame(columns=[*keys, *SUMMARY_COUNT_COLUMNS])
     metrics = results[list(METRIC_COLUMNS)].apply(pd.to_numeric, errors="coerce")
     frame = pd.concat([results[keys], metrics], axis=1)
     frame["_failed"] = results[ERROR_COLUMN].astype(str).str.len() > 0
@@ -117,12 +106,11 @@ def _keep_keys(summary: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def write_tables(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rebuild ``results.csv`` and ``summary.csv`` from every ``metrics.json``."""
-    from experiments.run.files import RESULTS_FILE, SUMMARY_FILE, write_atomic
-
     results = collect_results(run_dir)
     summary = summarize(results)
-    write_atomic(Path(run_dir) / RESULTS_FILE, lambda p: results.to_csv(p, index=False))
-    write_atomic(Path(run_dir) / SUMMARY_FILE, lambda p: summary.to_csv(p, index=False))
+    paths = RunDirectory(run_dir)
+    write_atomic(paths.results, lambda p: results.to_csv(p, index=False))
+    write_atomic(paths.summary, lambda p: summary.to_csv(p, index=False))
     return results, summary
 
 

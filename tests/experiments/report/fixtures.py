@@ -21,7 +21,15 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-SNAPSHOT_ITERATIONS = (0, 1, 2, 5, 20)
+from experiments.measure.em import SNAPSHOT_ITERATIONS
+from experiments.run.rundir import (
+    DataArrays,
+    EMFitArrays,
+    ReplicateFiles,
+    ReplicateRecord,
+    RunDirectory,
+)
+
 TRUE_WEIGHTS = np.array([0.3, 0.3, 0.4])
 TRUE_MEANS = np.array([[-4.0, 0.0], [0.0, 3.0], [4.0, -1.0]])
 TRUE_COVARIANCES = np.array(
@@ -98,11 +106,12 @@ def align_to_truth(means: np.ndarray) -> np.ndarray:
     return order
 
 
-def write_replicate(rep_dir: Path, X, labels, em_params, history, dt, mcmc_error=None) -> dict:
-    """Write one cell x replicate directory; returns its metrics rows."""
-    rep_dir.mkdir(parents=True, exist_ok=True)
-    np.savez(rep_dir / "data.npz", X=X, labels=labels, weights=TRUE_WEIGHTS,
-             means=TRUE_MEANS, covariances=TRUE_COVARIANCES)
+def write_replicate(files: ReplicateFiles, cell_index: int, X, labels, em_params, history, dt,
+                    mcmc_error=None) -> ReplicateRecord:
+    """Write one cell x replicate directory; returns its metrics.json record."""
+    files.path.mkdir(parents=True, exist_ok=True)
+    np.savez(files.data, **DataArrays(X, labels, TRUE_WEIGHTS, TRUE_MEANS,
+                                      TRUE_COVARIANCES).as_dict())
     order = align_to_truth(em_params[-1][1])
     last = len(em_params) - 1
     iters = [i for i in SNAPSHOT_ITERATIONS if i < last] + [last]
@@ -110,15 +119,14 @@ def write_replicate(rep_dir: Path, X, labels, em_params, history, dt, mcmc_error
     import emgmm
 
     resp = emgmm.responsibilities(X, emgmm.GaussianMixtureParams(w[-1], m[-1], c[-1], "full"))
-    np.savez(rep_dir / "em_fit.npz", responsibilities=resp, map_labels=resp.argmax(1),
-             log_likelihood_history=history, snapshot_iterations=np.array(iters),
-             snapshot_weights=w, snapshot_means=m, snapshot_covariances=c)
-    np.savez(rep_dir / "em_model.npz", weights=w[-1], means=m[-1], covariances=c[-1])
+    np.savez(files.em_fit, **EMFitArrays(resp, resp.argmax(1), history, np.array(iters), w, m,
+                                         c).as_dict())
+    np.savez(files.em_model, weights=w[-1], means=m[-1], covariances=c[-1])
     em_row = {"method": "em", "ari": _ari(labels, resp.argmax(1)), "converged": True,
               "n_iter": last, "log_likelihood": float(history[-1])}
     rows = [em_row]
     if dt is not None:
-        dt.to_netcdf(rep_dir / "mcmc.nc", engine="h5netcdf")
+        dt.to_netcdf(files.mcmc, engine="h5netcdf")
         import arviz as az
 
         summary = az.summary(dt, var_names=["weights", "means"], kind="diagnostics")
@@ -133,10 +141,14 @@ def write_replicate(rep_dir: Path, X, labels, em_params, history, dt, mcmc_error
                      "responsibility_mad": float(np.abs(resp - membership).mean())})
     elif mcmc_error:
         rows.append({"method": "mcmc", "error": mcmc_error})
-    metrics = {"rows": rows, "permutations": {"em": order.tolist(), "mcmc": [0, 1, 2]},
-               "warnings": [] if mcmc_error is None else [f"MCMC failed: {mcmc_error}"]}
-    (rep_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    return metrics
+    rows = [{"cell_id": files.cell_id, "replicate": files.replicate, **row} for row in rows]
+    record = ReplicateRecord(
+        files.cell_id, cell_index, files.replicate, seeds={}, rows=rows,
+        permutations={"em": order.tolist(), "mcmc": [0, 1, 2]},
+        warnings=() if mcmc_error is None else (f"MCMC failed: {mcmc_error}",),
+        error=mcmc_error)
+    files.metrics.write_text(record.to_json())
+    return record
 
 
 def _ari(a, b) -> float:
@@ -158,11 +170,11 @@ def write_run_dir(
     The first cell gets a real MCMC fit when ``with_mcmc``; the second cell's MCMC is
     recorded as failed, so that the report's EM-only path is exercised too.
     """
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.toml").write_text(CONFIG_TOML.format(
+    paths = RunDirectory(run_dir)
+    paths.path.mkdir(parents=True, exist_ok=True)
+    paths.config.write_text(CONFIG_TOML.format(
         n_samples=n_samples, overlaps=list(overlaps), max_detailed=max_detailed))
-    (run_dir / "versions.json").write_text(json.dumps(
+    paths.versions.write_text(json.dumps(
         {"python": "3.12", "numpy": np.__version__, "pandas": pd.__version__}, indent=2))
     rng = np.random.default_rng(seed)
     all_rows = []
@@ -172,28 +184,28 @@ def write_run_dir(
         em_params, history = em_history(X, seed + index)
         dt = sample_posterior(X, seed) if with_mcmc and index == 0 else None
         error = None if dt is not None else "sampling disabled in this fixture"
-        metrics = write_replicate(run_dir / "cells" / cell_id / "rep-0", X, labels,
-                                  em_params, history, dt, error)
-        for row in metrics["rows"]:
-            all_rows.append({"cell_id": cell_id, "replicate": 0, "overlap": overlap, **row})
+        record = write_replicate(paths.replicate(cell_id, 0), index, X, labels, em_params,
+                                 history, dt, error)
+        all_rows += [{**row, "overlap": overlap} for row in record.rows]
     results = pd.DataFrame(all_rows)
-    results.to_csv(run_dir / "results.csv", index=False)
+    results.to_csv(paths.results, index=False)
     numeric = results.select_dtypes("number").columns.difference(["replicate", "overlap"])
     summary = results.groupby(["cell_id", "overlap", "method"])[list(numeric)].agg(["mean", "std"])
     summary.columns = [f"{a}_{b}" for a, b in summary.columns]
-    summary.reset_index().to_csv(run_dir / "summary.csv", index=False)
-    return run_dir
+    summary.reset_index().to_csv(paths.summary, index=False)
+    return paths.path
 
 
 def replicate_cells(run_dir: Path, n_copies: int) -> Path:
     """Copy the first cell ``n_copies`` times (a large sweep's layout, without refitting)."""
-    results = pd.read_csv(run_dir / "results.csv")
+    paths = RunDirectory(run_dir)
+    results = pd.read_csv(paths.results)
     first = results["cell_id"].iloc[0]
-    source = run_dir / "cells" / first
+    source = paths.cells / first
     rows = [results]
     for i in range(n_copies):
         cell_id = f"copy-{i:03d}"
-        shutil.copytree(source, run_dir / "cells" / cell_id)
+        shutil.copytree(source, paths.cells / cell_id)
         rows.append(results[results["cell_id"] == first].assign(cell_id=cell_id, overlap=0.1 + i))
-    pd.concat(rows).to_csv(run_dir / "results.csv", index=False)
+    pd.concat(rows).to_csv(paths.results, index=False)
     return run_dir

@@ -17,14 +17,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments.config import parse_config
+from experiments.report import build_report
+from experiments.report import comparison_figures as cmp
+from experiments.report import em_figures as emf
+from experiments.report.flags import row_flags, run_flags
+from experiments.report.load import Replicate, load_run
+from experiments.run.rundir import DataArrays, EMFitArrays, ReplicateRecord
+from tests.experiments.report import fixtures as report_fixtures
 
-from tests.experiments.report import fixtures as report_fixtures  # noqa: E402
-
-from experiments.report import build_report  # noqa: E402
-from experiments.report import comparison_figures as cmp  # noqa: E402
-from experiments.report import em_figures as emf  # noqa: E402
-from experiments.report.flags import row_flags, run_flags  # noqa: E402
-from experiments.report.load import load_run  # noqa: E402
+TWO_CHAINS = {"data": {"n_samples": 100, "n_features": 2, "n_components": 2},
+              "mcmc": {"chains": 2}}
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 IMG_SRC = re.compile(r'<img src="data:image/png;base64,([^"]+)"')
@@ -122,8 +125,6 @@ def test_ellipse_axes_follow_the_covariance():
 def test_em_pictures_for_one_and_many_dimensions(n_features):
     import emgmm
 
-    from experiments.report.load import EMFit, Truth
-
     rng = np.random.default_rng(n_features)
     means = rng.normal(scale=6.0, size=(3, n_features))
     labels = rng.integers(0, 3, size=150)
@@ -134,10 +135,10 @@ def test_em_pictures_for_one_and_many_dimensions(n_features):
     snapshots = [i for i in (0, 1, 2, 5, 20) if i < len(history) - 1] + [len(history) - 1]
     full = [history[i].full_covariances() for i in snapshots]
     resp = emgmm.responsibilities(X, result.params)
-    em = EMFit(resp, resp.argmax(1), np.asarray(result.log_likelihood_history),
+    em = EMFitArrays(resp, resp.argmax(1), np.asarray(result.log_likelihood_history),
                np.array(snapshots), np.stack([history[i].weights for i in snapshots]),
                np.stack([history[i].means for i in snapshots]), np.stack(full))
-    truth = Truth(X, labels, np.full(3, 1 / 3), means,
+    truth = DataArrays(X, labels, np.full(3, 1 / 3), means,
                   np.repeat(np.eye(n_features)[None], 3, axis=0))
     projection = emf.principal_projection(X)
     assert projection.points(X).shape == (150, 2)
@@ -177,19 +178,18 @@ def test_row_flags_thresholds():
         "bulk ESS 120 < 400"]
     assert row_flags({"converged": False}, 400) == ["EM did not converge"]
     assert row_flags({"converged": "True"}, 400) == []
-    assert row_flags({"relabelled": True}, 400) == ["label switching repaired by relabelling"]
+    assert row_flags({"label_switching_repaired": True}, 400) == ["label switching repaired by relabelling"]
     assert row_flags({"error": float("nan"), "max_rhat": float("nan")}, 400) == []
 
 
 def test_run_flags_collect_rows_and_count_recorded_messages_once():
-    from experiments.report.load import Replicate
-
     results = pd.DataFrame({"cell_id": ["a", "a", "b"], "replicate": [0, 0, 0],
                             "method": ["em", "mcmc", "mcmc"], "converged": [False, None, None],
                             "max_rhat": [np.nan, 1.002, 1.05], "divergences": [np.nan, 0, 2]})
-    replicates = [Replicate(c, 0, Path(c), None, None, {"warnings": ["BLAS missing"]}, None)
+    replicates = [Replicate(c, 0, Path(c), None, None,
+                            ReplicateRecord(c, 0, 0, {}, warnings=("BLAS missing",)), None)
                   for c in ("a", "b")]
-    flags = run_flags(results, replicates, {"mcmc": {"chains": 2}})
+    flags = run_flags(results, replicates, parse_config(TWO_CHAINS))
     assert flags.to_dict("records") == [
         {"cell_id": "a", "replicate": 0, "method": "em", "warning": "EM did not converge"},
         {"cell_id": "b", "replicate": 0, "method": "mcmc", "warning": "R-hat 1.050 >= 1.01"},
@@ -204,16 +204,17 @@ def test_sweep_parameters_are_the_varying_grid_axes():
     results = pd.DataFrame({"overlap": [0.01, 0.01, 0.1, 0.1], "n_samples": [200] * 4,
                             "method": ["em", "mcmc"] * 2, "ari": [0.9, 0.92, 0.6, 0.65],
                             "coverage": [np.nan, 0.9, np.nan, 0.8]})
-    config = {"data": {"overlap": [0.01, 0.1], "n_samples": 200, "weights": [0.5, 0.5]}}
-    assert cmp.sweep_parameters(results, config) == ["overlap"]
+    config = parse_config({"data": {"overlap": [0.01, 0.1], "n_samples": 200,
+                                    "n_features": 2, "n_components": 2,
+                                    "weights": [0.5, 0.5]}})
+    assert cmp.sweep_parameters(results, tuple(config.data.grid)) == ["overlap"]
     assert cmp.sweep_metrics(results, ["overlap"])[:2] == ["coverage", "ari"]
 
 
 def test_sweep_over_an_infinite_grid_value_uses_labels():
     results = pd.DataFrame({"student_t_df": [np.inf, np.inf, 3.0, 3.0],
                             "method": ["em", "mcmc"] * 2, "ari": [0.9, 0.92, 0.6, 0.65]})
-    config = {"data": {"student_t_df": [np.inf, 3.0]}}
-    assert cmp.sweep_parameters(results, config) == ["student_t_df"]
+    assert cmp.sweep_parameters(results, ("student_t_df",)) == ["student_t_df"]
     figure = cmp.plot_sweep(results, "student_t_df", ["ari"])
     ax = figure.axes[0]
     assert sorted(t.get_text() for t in ax.get_xticklabels()) == ["3.0", "inf"]

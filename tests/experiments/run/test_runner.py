@@ -7,14 +7,16 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 from rich.console import Console
 
-from experiments.run import runner
 from experiments.config import load_config
+from experiments.measure.em import EM
+from experiments.measure.methods import METHODS
 from experiments.run.runner import run_experiment
 
 EM_FIT_KEYS = {
@@ -116,35 +118,31 @@ def test_dask_executor_runs_on_a_running_scheduler(tiny_config, tmp_path, strip_
     pd.testing.assert_frame_equal(strip_timing(tmp_path / "serial"), strip_timing(tmp_path / "remote"))
 
 
-def test_failing_replicate_is_recorded_and_retried(tiny_config, tmp_path, monkeypatch):
-    real_fit = runner.run_replicate.__globals__["fit_em_stage"]
-
-    def fail_in_second_cell(task, X, truth):
-        if task.cell_index == 1 and task.replicate == 0:
+def test_failing_replicate_is_recorded_and_retried(tiny_config, tmp_path):
+    def fail_in_second_cell(inputs, options):
+        if inputs.files.cell_id.startswith("c01") and inputs.files.replicate == 0:
             raise np.linalg.LinAlgError("singular matrix\nsecond line is not reported")
-        return real_fit(task, X, truth)
+        return EM.run(inputs, options)
 
-    monkeypatch.setitem(runner.run_replicate.__globals__, "fit_em_stage", fail_in_second_cell)
+    failing = {**METHODS, "em": replace(EM, run=fail_in_second_cell)}
     out = tmp_path / "run"
-    outcome = run(tiny_config, out)
+    outcome = run(tiny_config, out, methods=failing)
     assert outcome.n_failed == 1
     results = pd.read_csv(out / "results.csv")
     failed = results[results["error"].notna()]
     assert len(failed) == 1 and failed["error"].iloc[0] == "LinAlgError: singular matrix"
     assert results["ari"].notna().sum() == 3  # the sweep went on
 
-    monkeypatch.setitem(runner.run_replicate.__globals__, "fit_em_stage", real_fit)
     again = run(tiny_config, out)
     assert (again.n_skipped, again.n_failed) == (3, 0)
     assert pd.read_csv(out / "results.csv")["error"].isna().all()
 
 
-def test_crashed_task_gets_a_failure_record(tiny_config, tmp_path, monkeypatch):
+def test_crashed_task_gets_a_failure_record(tiny_config, tmp_path):
     def crash(task):
         raise RuntimeError("worker died")
 
-    monkeypatch.setattr(runner, "run_replicate", crash)
-    outcome = run(tiny_config, tmp_path / "run")
+    outcome = run(tiny_config, tmp_path / "run", task_runner=crash)
     assert outcome.n_failed == 4
     results = pd.read_csv(tmp_path / "run" / "results.csv")
     assert (results["error"] == "RuntimeError: worker died").all()
@@ -220,7 +218,7 @@ def test_mcmc_end_to_end_aligned_artifacts_and_metrics(tmp_path):
     """The quickstart's model shape (2-D, K=3, full), so the PyTensor cache is shared."""
     import arviz as az
 
-    from experiments.measure.metrics import TIMING_COLUMNS
+    from experiments.run.rundir import TIMING_COLUMNS
 
     config = tmp_path / "mcmc.toml"
     config.write_text(QUICKSTART_SHAPED)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from experiments.run.replicate import relabel_to_em
+from experiments.measure.mcmc import relabel_to_em
 
 
 def unordered_posterior(rng: np.random.Generator, switched_draws: np.ndarray) -> xr.DataTree:
