@@ -49,7 +49,7 @@ from experiments.config.study import (
     prefixed,
     quick_name,
 )
-from experiments.simulate.generate import COVARIANCE_SHAPES, OVERLAP_KINDS, DataSpec
+from experiments.simulate.spec import COVARIANCE_SHAPES, OVERLAP_KINDS, DataSpec
 
 __all__ = ["ConfigError", "ExperimentConfig", "bundled_configs", "load_config", "parse_config",
            "resolve_config_argument"]

@@ -28,10 +28,10 @@ from sklearn.metrics import accuracy_score, adjusted_rand_score
 
 from emgmm import GaussianMixtureParams
 from emgmm.alignment import matching_order
+from experiments.run.rundir import OUTLIER_LABEL
 
 DEFAULT_INTERVAL_PROB = 0.9
 WEIGHT_TIE_BREAK = 1e-6
-OUTLIER_LABEL = -1
 
 
 __all__ = [

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from experiments.config import ConfigError, ExperimentConfig
-from experiments.simulate.generate import DataSpec
+from experiments.simulate.spec import DataSpec
 from experiments.simulate.sources import SYNTHETIC
 
 

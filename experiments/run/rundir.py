@@ -45,6 +45,8 @@ EM_FIT_FILE = "em_fit.npz"
 MCMC_FILE = "mcmc.nc"
 METRICS_FILE = "metrics.json"
 
+OUTLIER_LABEL = -1  # the true label of an outlier in data.npz
+
 
 # ---------------------------------------------------------------------------------------
 # Paths

@@ -15,7 +15,7 @@ from experiments.config import (
     parse_config,
     resolve_config_argument,
 )
-from experiments.simulate.generate import DataSpec
+from experiments.simulate.spec import DataSpec
 
 MINIMAL = """
 [data]
