@@ -213,7 +213,7 @@ def test_outliers_are_labelled_and_inside_the_enlarged_box():
     margin = 0.05 * (high - low)
     assert np.all(outliers >= low - margin) and np.all(outliers <= high + margin)
     # Shuffled: outliers are not all at the end.
-    assert not np.all(data.is_outlier[-40:])
+    assert not np.all(is_outlier[-40:])
 
 
 def test_single_component_has_zero_overlap():
