@@ -22,6 +22,7 @@ from experiments.run.rundir import (
     ERROR_COLUMN,
     ID_COLUMNS,
     METRIC_COLUMNS,
+    RESULT_COLUMNS,
     SUMMARY_COUNT_COLUMNS,
     ReplicateRecord,
     RunDirectory,
@@ -57,7 +58,7 @@ def collect_results(run_dir: Path) -> pd.DataFrame:
         record = ReplicateRecord.read(path)
         records.extend({"_cell_index": record.cell_index, **row} for row in record.rows)
     if not records:
-        return pd.DataFrame(columns=[*ID_COLUMNS, *METRIC_COLUMNS, ERROR_COLUMN])
+        return pd.DataFrame(columns=list(RESULT_COLUMNS))
     frame = pd.DataFrame.from_records(records)
     frame["_method_order"] = frame["method"].map(METHOD_ORDER).fillna(len(METHOD_ORDER))
     frame = frame.sort_values(["_cell_index", "replicate", "_method_order", "method"], kind="stable")
