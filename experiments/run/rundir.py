@@ -170,13 +170,21 @@ def check_output_dir(run_dir: Path, config_text: str) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def _load_npz(cls, path: Path):
-    with np.load(path, allow_pickle=False) as arrays:
-        return cls(**{f.name: arrays[f.name] for f in fields(cls)})
+class _NpzPayload:
+    """An ``.npz`` file as a frozen dataclass whose fields are its arrays."""
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """The arrays by name, as saved (``save_npz_atomic(path, **payload.as_dict())``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def load(cls, path: Path):
+        with np.load(path, allow_pickle=False) as arrays:
+            return cls(**{f.name: arrays[f.name] for f in fields(cls)})
 
 
 @dataclass(frozen=True)
-class DataArrays:
+class DataArrays(_NpzPayload):
     """``data.npz``: the data set and its truth.
 
     Attributes
@@ -195,17 +203,10 @@ class DataArrays:
     means: np.ndarray
     covariances: np.ndarray
 
-    def as_dict(self) -> dict[str, np.ndarray]:
-        """The arrays by name, as saved (``save_npz_atomic(path, **arrays.as_dict())``)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def load(cls, path: Path) -> DataArrays:
-        return _load_npz(cls, path)
 
 
 @dataclass(frozen=True)
-class EMFitArrays:
+class EMFitArrays(_NpzPayload):
     """``em_fit.npz``: the EM fit with its components in the true order.
 
     Attributes
@@ -241,12 +242,6 @@ class EMFitArrays:
     def covariances(self) -> np.ndarray:
         return self.snapshot_covariances[-1]
 
-    def as_dict(self) -> dict[str, np.ndarray]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def load(cls, path: Path) -> EMFitArrays:
-        return _load_npz(cls, path)
 
 
 @dataclass(frozen=True)
