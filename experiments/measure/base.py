@@ -77,8 +77,11 @@ class Method:
     requires : tuple of str
         Methods whose stage it reads; it is not run when one of them failed (its row
         then carries that error).
-    report : callable ``(replicate, writer, prefix) -> list of str``, optional
-        Its HTML blocks in a detailed replicate section of the report.
+    report : str, optional
+        ``"module:function"`` of its blocks in a detailed replicate section of the report,
+        a function ``(experiments.report.method_sections.SectionInput) -> list of str``;
+        a reference resolved by the report, so that the fitting code never imports the
+        report (and its plotting dependencies).
     """
 
     name: str
@@ -87,4 +90,4 @@ class Method:
     run: Callable[[ReplicateInput, Any], MethodResult]
     columns: tuple[str, ...]
     requires: tuple[str, ...] = ()
-    report: Callable[..., list[str]] | None = None
+    report: str | None = None

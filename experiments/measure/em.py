@@ -189,4 +189,5 @@ def run_em(inputs: ReplicateInput, options: EMOptions) -> MethodResult:
     return MethodResult(columns, stage, tuple(int(i) for i in stage.order))
 
 
-EM = Method("em", "em", em_options, run_em, COLUMNS)
+EM = Method("em", "em", em_options, run_em, COLUMNS,
+            report="experiments.report.method_sections:em_section")

@@ -170,4 +170,5 @@ def run_mcmc(inputs: ReplicateInput, options: MCMCOptions) -> MethodResult:
     return MethodResult(columns, stage, tuple(int(i) for i in stage.order))
 
 
-MCMC = Method("mcmc", "mcmc", mcmc_options, run_mcmc, COLUMNS, requires=("em",))
+MCMC = Method("mcmc", "mcmc", mcmc_options, run_mcmc, COLUMNS, requires=("em",),
+              report="experiments.report.method_sections:mcmc_section")

@@ -317,7 +317,7 @@ def test_fifty_cells_build_quickly_and_stay_navigable(mcmc_run, tmp_path):
     ids, links = anchors_and_links(html)
     assert all(rep.anchor in ids and rep.anchor in links for rep in run.replicates)
     detailed = html.count('class="cell"') - html.count("Figures omitted for this cell")
-    assert detailed == run.max_detailed_cells
+    assert detailed == run.config.report.max_detailed_cells
 
 
 # ---------------------------------------------------------------------------------------
