@@ -20,7 +20,6 @@ import numpy as np
 
 from emgmm.atomic import atomic_path
 
-
 VERSIONED_PACKAGES = (
     "gmm-compare", "numpy", "scipy", "numba", "scikit-learn", "pymc", "pytensor", "arviz",
     "xarray", "pandas", "h5netcdf", "h5py", "rich", "dask", "distributed", "matplotlib",

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from experiments.config import ConfigError, ExperimentConfig
-from experiments.simulate.spec import DataSpec
 from experiments.simulate.sources import SYNTHETIC
+from experiments.simulate.spec import DataSpec
 
 
 @dataclass(frozen=True)

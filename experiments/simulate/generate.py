@@ -17,7 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from experiments.run.rundir import OUTLIER_LABEL
-from experiments.simulate.overlap import Overlap, mixture_overlap, scale_to_overlap, supremum_overlap
+from experiments.simulate.overlap import (
+    Overlap,
+    mixture_overlap,
+    scale_to_overlap,
+    supremum_overlap,
+)
 from experiments.simulate.spec import DataSpec
 
 WEIGHT_FLOOR = 0.2  # every Dirichlet weight is at least WEIGHT_FLOOR / K

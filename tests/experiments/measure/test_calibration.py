@@ -13,11 +13,14 @@ import pytest
 
 from emgmm import GaussianMixtureParams, load_model
 from emgmm.uncertainty import ParameterUncertainty, information_standard_errors
-from experiments.measure.calibration import coverage_of_truth, em_interval_columns, polished_estimate
 from experiments.config import ConfigError, bundled_configs, load_config, parse_config
-from experiments.run.runner import run_experiment
+from experiments.measure.calibration import (
+    coverage_of_truth,
+    em_interval_columns,
+    polished_estimate,
+)
 from experiments.measure.sbc import sbc_summary, write_sbc_tables
-
+from experiments.run.runner import run_experiment
 from tests.experiments.conftest import cli_command
 
 BASE = {"experiment": {"name": "cal", "seed": 5, "replicates": 2},
@@ -260,8 +263,8 @@ def test_intervals_do_not_depend_on_the_executor(interval_run, tmp_path):
 
 def fake_sbc_records(run_dir: Path, n_simulations: int, rng) -> None:
     """Simulation records as run_sbc_simulation writes them, with uniform ranks."""
-    from experiments.run.files import write_json_atomic
     from experiments.measure.sbc import simulation_path
+    from experiments.run.files import write_json_atomic
 
     names = ["weights[0]", "means[0,0]", "covariances[0]"]
     for s in range(n_simulations):

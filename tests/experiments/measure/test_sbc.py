@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 
 from experiments.config import parse_config
-from experiments.run.runner import run_experiment
 from experiments.measure.sbc import (
     build_sbc_tasks,
     sbc_priors,
     simulation_path,
     simulation_seeds,
 )
+from experiments.run.runner import run_experiment
 
 SBC_RUN = {
     "experiment": {"name": "sbc", "seed": 3},

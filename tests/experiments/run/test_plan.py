@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from experiments.config import ConfigError, bundled_configs, load_config, parse_config
-from experiments.simulate.generate import simulate_mixture
 from experiments.run.plan import check_reachable, plan_cells, replicate_seeds
+from experiments.simulate.generate import simulate_mixture
 
 
 def grid_config(seed=5, replicates=2, **data):

@@ -15,7 +15,6 @@ from experiments.simulate.overlap import (
 )
 from experiments.simulate.quadform import QuadraticForm, quadratic_form_cdf
 
-
 # A quadrature that did not converge would be a bug: make its warning an error.
 pytestmark = pytest.mark.filterwarnings("error::scipy.integrate.IntegrationWarning")
 
