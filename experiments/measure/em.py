@@ -165,7 +165,7 @@ def interval_columns(X: np.ndarray, truth: GaussianMixtureParams, stage: EMStage
     columns, notes = em_interval_columns(
         X, stage.aligned, truth, options.intervals, level=options.interval_prob,
         n_bootstrap=options.n_bootstrap, em_seed=seed,
-        reg_covar=options.fit.get("reg_covar", 1e-6), refit=refit)
+        reg_covar=options.fit["reg_covar"], refit=refit)
     for note in notes:
         warnings.warn(note, stacklevel=1)
     return columns

@@ -30,12 +30,10 @@ from emgmm import GaussianMixtureParams
 from emgmm.alignment import matching_order
 from experiments.run.rundir import OUTLIER_LABEL
 
-DEFAULT_INTERVAL_PROB = 0.9
 WEIGHT_TIE_BREAK = 1e-6
 
 
 __all__ = [
-    "DEFAULT_INTERVAL_PROB",
     "align_components",
     "align_labels",
     "em_mcmc_agreement",
@@ -302,7 +300,7 @@ def interval_metrics(
     draws: np.ndarray,
     truth: np.ndarray,
     em_estimate: np.ndarray,
-    prob: float = DEFAULT_INTERVAL_PROB,
+    prob: float,
 ) -> dict:
     """Coverage of the truth and of EM by central posterior intervals, and EM's distance.
 
@@ -311,7 +309,7 @@ def interval_metrics(
     draws : array of shape (chain, draw, n_parameters)
     truth, em_estimate : arrays of shape (n_parameters,)
     prob : float
-        Probability of the equal-tailed intervals.
+        Probability of the equal-tailed intervals (``[metrics] interval_prob``).
 
     Returns
     -------
@@ -342,7 +340,7 @@ def mcmc_metrics(
     em_aligned: GaussianMixtureParams,
     covariance_type: str,
     sampling_time: float,
-    prob: float = DEFAULT_INTERVAL_PROB,
+    prob: float,
 ) -> dict:
     """MCMC-only metrics: diagnostics, ESS per second and the interval metrics.
 

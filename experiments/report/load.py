@@ -98,7 +98,6 @@ def load_run(run_dir: Path) -> Run:
 
 def load_replicate(files: ReplicateFiles) -> Replicate:
     """Read one ``rep-<r>`` directory; absent files become notes, not errors."""
-    files = files if isinstance(files, ReplicateFiles) else ReplicateFiles(Path(files))
     notes = []
     record = None
     if not files.metrics.exists():

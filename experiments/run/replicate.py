@@ -26,7 +26,7 @@ from experiments.measure import metrics
 from experiments.measure.base import Method, ReplicateInput
 from experiments.run.files import save_npz_atomic, write_text_atomic
 from experiments.run.rundir import ReplicateRecord, RunDirectory
-from experiments.simulate.sources import DATA_SOURCES
+from experiments.simulate.sources import DATA_SOURCES, SYNTHETIC
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class ReplicateTask:
     data_spec: Any
     seeds: Any
     methods: tuple[tuple[Method, Any], ...]
-    data_source: str = "synthetic"
+    data_source: str = SYNTHETIC.name
 
     @property
     def files(self):

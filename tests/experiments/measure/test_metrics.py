@@ -259,7 +259,8 @@ def test_mcmc_metrics_combines_diagnostics_and_intervals():
     post = draws_around_truth(rng, scale=0.05)
     stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((4, 500), bool))})
     far_em = GaussianMixtureParams(TRUTH.weights, TRUTH.means + 1.0, TRUTH.covariances)
-    result = metrics.mcmc_metrics(post, stats, TRUTH, far_em, "full", sampling_time=2.0)
+    result = metrics.mcmc_metrics(post, stats, TRUTH, far_em, "full", sampling_time=2.0,
+                                  prob=0.9)
     assert result["ess_per_second"] == pytest.approx(result["min_ess_bulk"] / 2.0)
     assert result["coverage"] > 0.8
     # means are 6 of 18 free parameters and lie 20 posterior sds away
