@@ -17,16 +17,37 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 
-from experiments.executors import EXECUTORS
+from experiments.config import (
+    DEFAULT_CONFIG,
+    ConfigError,
+    bundled_configs,
+    load_config,
+    resolve_config_argument,
+)
+from experiments.errors import one_line
+from experiments.report import build_report
+from experiments.run.executors import EXECUTORS, check_scheduler
+from experiments.run.plan import check_reachable, plan_cells
+from experiments.run.rundir import OutputDirError, RunDirectory, check_output_dir
+from experiments.run.runner import run_experiment
 
 PROG = "gmm-compare"
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_RUNS_DIR = Path("runs")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the commands share: the console, and the report builder (a seam for tests)."""
+
+    console: Console
+    build_report: Callable[[Path], Path] = build_report
 
 
 class BadInput(Exception):
@@ -82,9 +103,6 @@ def load(argument: str | None, quick: bool = False):
     Validation includes drawing every cell's true parameters with the run's seeds, so an
     unreachable overlap target is bad input, reported before anything is written.
     """
-    from experiments.config import load_config, resolve_config_argument
-    from experiments.plan import check_reachable
-
     config = load_config(resolve_config_argument(argument), quick=quick)
     check_reachable(config)
     return config
@@ -102,15 +120,11 @@ def run_options(args: argparse.Namespace) -> tuple[int, str | None]:
     return (1 if args.executor == "serial" else workers), args.scheduler
 
 
-def command_run(args: argparse.Namespace, console: Console) -> int:
-    from experiments.artifacts import check_output_dir
-    from experiments.runner import run_experiment
-
+def command_run(args: argparse.Namespace, context: Context) -> int:
+    console = context.console
     config = load(args.config, args.quick)
     workers, scheduler = run_options(args)
     if scheduler is not None:
-        from experiments.executors import check_scheduler
-
         try:
             check_scheduler(scheduler)
         except ValueError as error:
@@ -121,74 +135,52 @@ def command_run(args: argparse.Namespace, console: Console) -> int:
     status = EXIT_OK
     if outcome.n_failed:
         console.print(f"{outcome.n_failed} replicate(s) failed: see the error column of "
-                      f"{run_dir / 'results.csv'}; rerun the same command to retry them.")
+                      f"{RunDirectory(run_dir).results}; rerun the same command to retry them.")
         status = EXIT_FAILED
     if outcome.n_sbc_failed:
         console.print(f"{outcome.n_sbc_failed} SBC simulation(s) failed: see "
-                      f"{run_dir / 'sbc'}; rerun the same command to retry them.")
+                      f"{RunDirectory(run_dir).sbc}; rerun the same command to retry them.")
         status = EXIT_FAILED
     if config.report.enabled:
-        status = max(status, build_report_if_available(run_dir, console))
-    console.print(f"Results: {run_dir / 'results.csv'}")
+        status = max(status, build_report_reporting_failure(run_dir, context))
+    console.print(f"Results: {RunDirectory(run_dir).results}")
     return status
 
 
-def build_report_if_available(run_dir: Path, console: Console) -> int:
-    """Build the HTML report when ``experiments.report`` is installed."""
+def build_report_reporting_failure(run_dir: Path, context: Context) -> int:
+    """Build the HTML report; a failure is one line on stderr and exit status 1."""
     try:
-        from experiments.report import build_report
-    except ImportError as error:
-        if error.name is not None and error.name.startswith("experiments.report"):
-            console.print("experiments.report is not available: no HTML report built.")
-            return EXIT_OK
-        raise
-    try:
-        index = build_report(Path(run_dir))
+        index = context.build_report(Path(run_dir))
     except Exception as error:  # noqa: BLE001 - one line, the results are already saved
-        print(f"{PROG}: report failed: {_one_line(error)}", file=sys.stderr)
+        print(f"{PROG}: report failed: {one_line(error, with_type=False)}", file=sys.stderr)
         return EXIT_FAILED
-    console.print(f"Report: {index}")
+    context.console.print(f"Report: {index}")
     return EXIT_OK
 
 
-def command_validate(args: argparse.Namespace, console: Console) -> int:
-    from experiments.plan import plan_cells
-
+def command_validate(args: argparse.Namespace, context: Context) -> int:
     config = load(args.config, args.quick)
     n_cells = len(plan_cells(config))
     sbc = f", {config.sbc.n_simulations} SBC simulation(s)" if config.sbc.enabled else ""
     quick = " (--quick variant)" if args.quick else ""
-    console.print(f"{config.source}{quick}: valid; {n_cells} cell(s) x {config.replicates} "
+    context.console.print(f"{config.source}{quick}: valid; {n_cells} cell(s) x {config.replicates} "
                   f"replicate(s), MCMC {'on' if config.mcmc.enabled else 'off'}{sbc}")
     return EXIT_OK
 
 
-def command_configs(args: argparse.Namespace, console: Console) -> int:
-    from experiments.config import DEFAULT_CONFIG, bundled_configs, load_config
-
+def command_configs(args: argparse.Namespace, context: Context) -> int:
     for name, path in bundled_configs().items():
         config = load_config(path)
         marker = " (default)" if name == DEFAULT_CONFIG else ""
-        console.print(f"{name}{marker}: {config.experiment.description or path}")
+        context.console.print(f"{name}{marker}: {config.experiment.description or path}")
     return EXIT_OK
 
 
-def command_report(args: argparse.Namespace, console: Console) -> int:
-    from experiments.artifacts import CONFIG_FILE
-
-    if not (args.run_dir / CONFIG_FILE).is_file():
-        raise BadInput(f"{args.run_dir} is not a run directory (no {CONFIG_FILE})")
-    try:
-        from experiments.report import build_report
-    except ImportError as error:
-        raise BadInput(f"the HTML report is not available: {error}") from None
-    try:
-        index = build_report(args.run_dir)
-    except Exception as error:  # noqa: BLE001 - one line, no traceback
-        print(f"{PROG}: report failed: {_one_line(error)}", file=sys.stderr)
-        return EXIT_FAILED
-    console.print(f"Report: {index}")
-    return EXIT_OK
+def command_report(args: argparse.Namespace, context: Context) -> int:
+    config = RunDirectory(args.run_dir).config
+    if not config.is_file():
+        raise BadInput(f"{args.run_dir} is not a run directory (no {config.name})")
+    return build_report_reporting_failure(args.run_dir, context)
 
 
 COMMANDS = {
@@ -199,27 +191,22 @@ COMMANDS = {
 }
 
 
-def _one_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
+BAD_INPUT = (BadInput, ConfigError, OutputDirError)
 
 
-def _bad_input_types() -> tuple[type[BaseException], ...]:
-    from experiments.artifacts import OutputDirError
-    from experiments.config import ConfigError
+def main(argv: Sequence[str] | None = None, report_builder: Callable[[Path], Path] = build_report
+         ) -> int:
+    """Entry point of ``gmm-compare``; returns the exit status.
 
-    return (BadInput, ConfigError, OutputDirError)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``gmm-compare``; returns the exit status."""
+    ``report_builder`` builds the HTML report (:func:`experiments.report.build_report`).
+    """
     # Redirected output (a log file, CI) gets a table wide enough to read, not 80 columns.
-    console = Console() if sys.stdout.isatty() else Console(width=150)
+    context = Context(Console() if sys.stdout.isatty() else Console(width=150), report_builder)
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args, console)
-    except _bad_input_types() as error:
-        print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
+        return COMMANDS[args.command](args, context)
+    except BAD_INPUT as error:
+        print(f"{PROG}: error: {one_line(error, with_type=False)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; rerun the same command to resume", file=sys.stderr)

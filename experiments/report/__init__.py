@@ -11,7 +11,12 @@ import shutil
 import warnings
 from pathlib import Path
 
+import matplotlib
+
+from experiments.report.html import render_page
 from experiments.report.load import load_run
+from experiments.report.render import FigureWriter
+from experiments.run.files import write_text_atomic
 
 __all__ = ["build_report"]
 
@@ -34,24 +39,14 @@ def build_report(run_dir: Path) -> Path:
     ValueError
         If ``run_dir`` is not a run directory.
     """
-    import matplotlib
-
     if os.environ.get("MPLBACKEND") is None:
         matplotlib.use("Agg")  # headless: the report never opens windows
-    from experiments.report.html import render_page
-    from experiments.report.render import FigureWriter
-
     run = load_run(Path(run_dir))
-    report_dir = run.path / "report"
-    figures_dir = report_dir / "figures"
+    figures_dir = run.files.figures
     if figures_dir.exists():
         shutil.rmtree(figures_dir)  # stale figures of an earlier build
     figures_dir.mkdir(parents=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ArviZ/xarray chatter would flood the CLI output
         page = render_page(run, FigureWriter(figures_dir))
-    index = report_dir / "index.html"
-    partial = index.with_suffix(".html.partial")
-    partial.write_text(page, encoding="utf-8")
-    partial.replace(index)  # atomic: a reader never sees half a page
-    return index
+    return write_text_atomic(run.files.report_index, page)  # a reader never sees half a page

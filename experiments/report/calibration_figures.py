@@ -18,7 +18,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
+from bayes.sbc import rank_bin_probabilities, rank_histogram
 from experiments.report.render import FigureWriter, note, table_html
+from experiments.run.rundir import RunDirectory
 
 # label -> (results.csv method row, coverage column)
 COVERAGE_METHODS = {
@@ -29,13 +31,6 @@ COVERAGE_METHODS = {
 METHOD_COLORS = {"EM bootstrap": "#1f77b4", "EM information": "#ff7f0e", "posterior": "#2ca02c"}
 SELECTION_METHODS = ("bic", "icl", "loo")
 BAND_PROB = 0.99
-
-
-def grid_columns(results: pd.DataFrame, config: dict) -> list[str]:
-    """The grid axes of the run (list-valued ``[data]`` keys present in results.csv)."""
-    data = config.get("data", {}) if isinstance(config, dict) else {}
-    return [key for key, value in data.items() if isinstance(value, list)
-            and key in results.columns and key != "weights"]
 
 
 def coverage_table(results: pd.DataFrame, grid: list[str]) -> pd.DataFrame:
@@ -92,8 +87,6 @@ def plot_coverage(table: pd.DataFrame, grid: list[str], nominal: float) -> Figur
 def uniformity_band(n_simulations: int, n_posterior_draws: int, n_bins: int
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Central :data:`BAND_PROB` interval of each bin count under uniform ranks."""
-    from bayes.sbc import rank_bin_probabilities
-
     probabilities = rank_bin_probabilities(n_posterior_draws, n_bins)
     tail = (1.0 - BAND_PROB) / 2.0
     return (stats.binom.ppf(tail, n_simulations, probabilities),
@@ -102,8 +95,6 @@ def uniformity_band(n_simulations: int, n_posterior_draws: int, n_bins: int
 
 def plot_sbc_histograms(ranks: pd.DataFrame, summary: pd.DataFrame) -> Figure:
     """One rank histogram per parameter with the uniformity band and the test's p-value."""
-    from bayes.sbc import rank_histogram
-
     names = list(summary["parameter"])
     n_bins = int(summary["bins"].iloc[0])
     n_draws = int(summary["n_posterior_draws"].iloc[0])
@@ -154,8 +145,8 @@ def selection_table(results: pd.DataFrame, grid: list[str]) -> pd.DataFrame | No
 def load_sbc(run_dir: Path) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """``sbc_ranks.csv`` and ``sbc_summary.csv`` when present and non-empty."""
     tables = []
-    for name in ("sbc_ranks.csv", "sbc_summary.csv"):
-        path = Path(run_dir) / name
+    files = RunDirectory(run_dir)
+    for path in (files.sbc_ranks, files.sbc_summary):
         try:
             frame = pd.read_csv(path) if path.is_file() else None
         except (pd.errors.EmptyDataError, pd.errors.ParserError):
@@ -178,8 +169,8 @@ def calibration_section(run, writer: FigureWriter) -> str:
     if not has_calibration(run):
         return ""
     results = run.results if run.results is not None else pd.DataFrame(columns=["method"])
-    nominal = float(run.config.get("metrics", {}).get("interval_prob", 0.9))
-    grid = grid_columns(results, run.config)
+    nominal = run.config.metrics.interval_prob
+    grid = [axis for axis in run.grid_axes if axis in results.columns]
     parts = ['<h2 id="calibration">Calibration</h2>']
     table = coverage_table(results, grid)
     if not table.empty:
@@ -197,7 +188,7 @@ def calibration_section(run, writer: FigureWriter) -> str:
             f"SBC rank histograms over {len(ranks)} simulations with the {BAND_PROB:.0%} "
             "band of uniform ranks; p: chi-square uniformity test."))
         parts.append(table_html(summary))
-    elif summary is None and (run.path / "sbc").is_dir():
+    elif summary is None and run.files.sbc.is_dir():
         parts.append(note("SBC simulations exist but sbc_summary.csv is missing or empty.",
                           kind="warn"))
     selection = selection_table(results, grid)

@@ -67,19 +67,10 @@ def plot_membership_comparison(
     return fig
 
 
-def grid_keys(config: dict) -> list[str]:
-    """Names of the grid axes: ``[data]`` keys given as lists (the runner's grid) and the
-    keys of a ``[grid]`` section, if any; ``weights`` lists are values, not axes."""
-    data = config.get("data", {}) if isinstance(config.get("data"), dict) else {}
-    grid = config.get("grid", {}) if isinstance(config.get("grid"), dict) else {}
-    listed = [key for key, value in data.items()
-              if isinstance(value, list) and len(value) > 1 and key != "weights"]
-    return list(dict.fromkeys(listed + list(grid)))
-
-
-def sweep_parameters(results: pd.DataFrame, config: dict) -> list[str]:
-    """Grid axes that are columns of results.csv and take more than one value."""
-    return [name for name in grid_keys(config)
+def sweep_parameters(results: pd.DataFrame, grid_axes) -> list[str]:
+    """Grid axes (``Run.grid_axes``) that are columns of results.csv and take more than
+    one value."""
+    return [name for name in grid_axes
             if name in results.columns and results[name].nunique() > 1]
 
 

@@ -15,7 +15,7 @@ from matplotlib.patches import Ellipse
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from experiments.report.load import EMFit, Truth
+from experiments.run.rundir import DataArrays, EMFitArrays
 
 COMPONENT_COLORS = np.array(
     [
@@ -112,7 +112,7 @@ def draw_ellipses(ax, means2, covariances2, n_std=(1.0, 2.0), linestyle="-", col
                                  ls=linestyle, edgecolor=edge))
 
 
-def plot_em_snapshots(truth: Truth, em: EMFit, projection: Projection) -> Figure:
+def plot_em_snapshots(truth: DataArrays, em: EMFitArrays, projection: Projection) -> Figure:
     """One panel per saved EM iteration: points coloured by the responsibilities at that
     iteration, component ellipses (1 and 2 standard deviations) and means."""
     iterations = list(em.snapshot_iterations)
@@ -137,7 +137,7 @@ def plot_em_snapshots(truth: Truth, em: EMFit, projection: Projection) -> Figure
     return fig
 
 
-def plot_log_likelihood(em: EMFit) -> Figure:
+def plot_log_likelihood(em: EMFitArrays) -> Figure:
     """Mean per-sample log-likelihood per EM iteration (monotone for exact EM)."""
     history = np.asarray(em.log_likelihood_history, dtype=float)
     fig = Figure(figsize=(5.0, 3.2), layout="constrained")
@@ -157,8 +157,8 @@ def plot_log_likelihood(em: EMFit) -> Figure:
 
 
 def plot_labels_before_after(
-    truth: Truth,
-    em: EMFit,
+    truth: DataArrays,
+    em: EMFitArrays,
     projection: Projection,
     posterior_labels: np.ndarray | None = None,
     posterior_means: np.ndarray | None = None,

@@ -8,36 +8,20 @@ import math
 
 import pandas as pd
 
+from experiments.config import ExperimentConfig
+from experiments.run.rundir import ERROR_COLUMN
+
 RHAT_THRESHOLD = 1.01
 ESS_PER_CHAIN = 100  # Vehtari et al. (2021): at least 100 effective draws per chain
-DEFAULT_CHAINS = 4
-
-# Accepted spellings of each results.csv column, first match wins.
-COLUMN_ALIASES = {
-    "rhat": ("max_rhat", "rhat_max", "r_hat_max", "max_r_hat", "r_hat"),
-    "ess_bulk": ("min_ess_bulk", "ess_bulk_min", "ess_bulk"),
-    "ess_tail": ("min_ess_tail", "ess_tail_min", "ess_tail"),
-    "divergences": ("divergences", "n_divergences", "divergent", "n_divergent"),
-    "converged": ("converged", "em_converged"),
-    "relabelled": ("label_switching_repaired", "relabelled", "relabeled", "label_switching"),
-    "error": ("error", "failure"),
-}
 
 
-def find_value(row: dict, key: str):
-    """Value of the first alias of ``key`` present (and not missing) in ``row``."""
-    for name in COLUMN_ALIASES[key]:
-        value = row.get(name)
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            continue
-        return value
-    return None
+def ess_threshold(config: ExperimentConfig) -> float:
+    """Low-ESS threshold: 100 effective draws per chain of the run's ``[mcmc] chains``."""
+    return float(ESS_PER_CHAIN * config.mcmc.chains)
 
 
-def ess_threshold(config: dict) -> float:
-    """Low-ESS threshold: 100 effective draws per chain."""
-    chains = config.get("mcmc", {}).get("chains", DEFAULT_CHAINS) if config else DEFAULT_CHAINS
-    return float(ESS_PER_CHAIN * int(chains))
+def _present(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def _truthy(value) -> bool:
@@ -49,18 +33,21 @@ def _truthy(value) -> bool:
 def row_flags(row: dict, min_ess: float) -> list[str]:
     """Human-readable warnings for one results.csv row."""
     flags = []
-    checks = {
-        "rhat": lambda v: float(v) >= RHAT_THRESHOLD and f"R-hat {float(v):.3f} >= 1.01",
+    checks = {  # results.csv column (experiments.run.rundir) -> message or False
+        "max_rhat": lambda v: float(v) >= RHAT_THRESHOLD and f"R-hat {float(v):.3f} >= 1.01",
         "divergences": lambda v: float(v) > 0 and f"{int(float(v))} divergent transitions",
-        "ess_bulk": lambda v: float(v) < min_ess and f"bulk ESS {float(v):.0f} < {min_ess:.0f}",
-        "ess_tail": lambda v: float(v) < min_ess and f"tail ESS {float(v):.0f} < {min_ess:.0f}",
+        "min_ess_bulk": lambda v: float(v) < min_ess
+        and f"bulk ESS {float(v):.0f} < {min_ess:.0f}",
+        "min_ess_tail": lambda v: float(v) < min_ess
+        and f"tail ESS {float(v):.0f} < {min_ess:.0f}",
         "converged": lambda v: not _truthy(v) and "EM did not converge",
-        "relabelled": lambda v: _truthy(v) and "label switching repaired by relabelling",
-        "error": lambda v: bool(str(v).strip()) and f"failed: {str(v).strip()}",
+        "label_switching_repaired": lambda v: _truthy(v)
+        and "label switching repaired by relabelling",
+        ERROR_COLUMN: lambda v: bool(str(v).strip()) and f"failed: {str(v).strip()}",
     }
-    for key, check in checks.items():
-        value = find_value(row, key)
-        if value is None:
+    for column, check in checks.items():
+        value = row.get(column)
+        if not _present(value):
             continue
         try:
             message = check(value)
@@ -71,7 +58,8 @@ def row_flags(row: dict, min_ess: float) -> list[str]:
     return flags
 
 
-def run_flags(results: pd.DataFrame | None, replicates, config: dict) -> pd.DataFrame:
+def run_flags(results: pd.DataFrame | None, replicates, config: ExperimentConfig
+              ) -> pd.DataFrame:
     """Table of warnings (cell_id, replicate, method, warning) over the whole run.
 
     Rows come from results.csv when present, otherwise from each replicate's
@@ -86,12 +74,12 @@ def run_flags(results: pd.DataFrame | None, replicates, config: dict) -> pd.Data
                                 str(row.get("method", "")), flag))
     else:
         for rep in replicates:
-            for row in rep.metrics.get("rows", []):
+            for row in rep.rows:
                 for flag in row_flags(row, min_ess):
                     records.append((rep.cell_id, rep.replicate, str(row.get("method", "")),
                                     flag))
     for rep in replicates:
-        for message in rep.metrics.get("warnings", []) or []:
+        for message in rep.warnings:
             records.append((rep.cell_id, rep.replicate, "", str(message)))
     table = pd.DataFrame(records, columns=["cell_id", "replicate", "method", "warning"])
     return table.drop_duplicates().reset_index(drop=True)

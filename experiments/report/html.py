@@ -87,7 +87,7 @@ def detailed_replicates(run: Run) -> set[tuple[str, int]]:
     ``report.max_detailed_cells`` cells."""
     chosen: dict[str, int] = {}
     for rep in run.replicates:
-        if rep.cell_id not in chosen and len(chosen) < run.max_detailed_cells:
+        if rep.cell_id not in chosen and len(chosen) < run.config.report.max_detailed_cells:
             chosen[rep.cell_id] = rep.replicate
     return set(chosen.items())
 
@@ -153,10 +153,9 @@ def summary_section(run: Run) -> str:
     parts.append(definition_list({"run directory": str(run.path), "cells": len(cells),
                                   "cell x replicate": len(run.replicates)}))
     parts.append('<div class="columns">')
-    config_path = run.path / "config.toml"
-    if config_path.exists():
-        parts.append("<div><h4>Resolved configuration (config.toml)</h4>"
-                     f"<pre>{escape(config_path.read_text())}</pre></div>")
+    config_path = run.files.config
+    parts.append(f"<div><h4>Resolved configuration ({config_path.name})</h4>"
+                 f"<pre>{escape(config_path.read_text())}</pre></div>")
     if run.versions:
         flat = {k: v for k, v in run.versions.items() if not isinstance(v, dict)}
         for group in (v for v in run.versions.values() if isinstance(v, dict)):
@@ -207,7 +206,7 @@ def flag_rows(flags: pd.DataFrame, anchors: dict) -> str:
 def sweep_section(run: Run, writer: FigureWriter) -> str:
     if run.results is None:
         return ""
-    parameters = cmp.sweep_parameters(run.results, run.config)
+    parameters = cmp.sweep_parameters(run.results, run.grid_axes)
     metrics = cmp.sweep_metrics(run.results, parameters)
     if not parameters or not metrics:
         return ""
@@ -248,18 +247,11 @@ def contents(run: Run, has_sweeps: bool, has_calibration: bool = False) -> str:
             f'<h2 style="margin-top:14px">Cells</h2><ol>{cell_links}</ol></nav>')
 
 
-def run_name(run: Run) -> str:
-    experiment = run.config.get("experiment", {})
-    if isinstance(experiment, dict) and experiment.get("name"):
-        return str(experiment["name"])
-    return str(run.config.get("name", run.path.name))
-
-
 def render_page(run: Run, writer: FigureWriter) -> str:
     """The whole self-contained HTML document."""
     detailed = detailed_replicates(run)
     anchors = {(rep.cell_id, rep.replicate): rep.anchor for rep in run.replicates}
-    name = run_name(run)
+    name = run.config.name
     table = comparison_table(run)
     sweeps = sweep_section(run, writer)
     calibration = calibration_section(run, writer)

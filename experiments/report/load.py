@@ -1,66 +1,28 @@
 """Read a run directory's saved artifacts (never refit) for the report.
 
-The layout is the one written by ``gmm-compare run`` (docs/architecture.md)::
-
-    RUN_DIR/config.toml, versions.json, results.csv, summary.csv
-    RUN_DIR/cells/<cell_id>/rep-<r>/{data.npz, em_fit.npz, em_model.npz, mcmc.nc, metrics.json}
-
-Missing optional pieces (no MCMC, a failed cell, no summary.csv) are recorded as notes, so
-that the report still renders what exists.
+The layout and the payload classes are :mod:`experiments.run.rundir`'s; ``config.toml`` is
+read through the config parser (:func:`experiments.config.load_config`), so the report sees
+the same resolved settings as the run. Missing optional pieces (no MCMC, a failed cell, no
+summary.csv) are recorded as notes, so that the report still renders what exists.
 """
 
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+import xarray as xr
 
-DEFAULT_MAX_DETAILED_CELLS = 6  # the config default of [report]
-
-
-@dataclass(frozen=True)
-class Truth:
-    """True mixture of one replicate: ``X`` (N, D), labels (N,), weights (K,), means (K, D),
-    covariances (K, D, D)."""
-
-    X: np.ndarray
-    labels: np.ndarray | None
-    weights: np.ndarray
-    means: np.ndarray
-    covariances: np.ndarray
-
-
-@dataclass(frozen=True)
-class EMFit:
-    """Saved EM arrays of one replicate (``em_fit.npz``), aligned to the true order.
-
-    ``snapshot_*`` hold the parameters at ``snapshot_iterations`` (0 = start); the last
-    snapshot is the final EM estimate.
-    """
-
-    responsibilities: np.ndarray
-    map_labels: np.ndarray
-    log_likelihood_history: np.ndarray
-    snapshot_iterations: np.ndarray
-    snapshot_weights: np.ndarray
-    snapshot_means: np.ndarray
-    snapshot_covariances: np.ndarray
-
-    @property
-    def weights(self) -> np.ndarray:
-        return self.snapshot_weights[-1]
-
-    @property
-    def means(self) -> np.ndarray:
-        return self.snapshot_means[-1]
-
-    @property
-    def covariances(self) -> np.ndarray:
-        return self.snapshot_covariances[-1]
+from experiments.config import ConfigError, ExperimentConfig, load_config
+from experiments.run.rundir import (
+    DataArrays,
+    EMFitArrays,
+    ReplicateFiles,
+    ReplicateRecord,
+    RunDirectory,
+)
 
 
 @dataclass(frozen=True)
@@ -70,11 +32,20 @@ class Replicate:
     cell_id: str
     replicate: int
     path: Path
-    truth: Truth | None
-    em: EMFit | None
-    metrics: dict
+    truth: DataArrays | None
+    em: EMFitArrays | None
+    record: ReplicateRecord | None
     mcmc_path: Path | None
     notes: tuple[str, ...] = ()
+
+    @property
+    def rows(self) -> tuple[dict, ...]:
+        """This replicate's rows of results.csv (from metrics.json)."""
+        return self.record.rows if self.record is not None else ()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.record.warnings if self.record is not None else ()
 
     @property
     def anchor(self) -> str:
@@ -88,7 +59,7 @@ class Run:
     """A run directory: resolved config, versions, tables and every replicate found."""
 
     path: Path
-    config: dict
+    config: ExperimentConfig
     versions: dict
     results: pd.DataFrame | None
     summary: pd.DataFrame | None
@@ -96,110 +67,73 @@ class Run:
     notes: tuple[str, ...] = field(default=())
 
     @property
-    def max_detailed_cells(self) -> int:
-        report = self.config.get("report", {})
-        return int(report.get("max_detailed_cells", DEFAULT_MAX_DETAILED_CELLS))
+    def files(self) -> RunDirectory:
+        return RunDirectory(self.path)
+
+    @property
+    def grid_axes(self) -> tuple[str, ...]:
+        """The grid axes: the ``[data]`` keys given as lists (columns of results.csv)."""
+        return tuple(self.config.data.grid)
 
 
 def load_run(run_dir: Path) -> Run:
     """Read every artifact of ``run_dir``; raise ValueError if it is not a run directory."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise ValueError(f"run directory {run_dir} does not exist: pass the --out of a run")
-    if not (run_dir / "config.toml").exists() and not (run_dir / "cells").is_dir():
-        raise ValueError(
-            f"{run_dir} is not a run directory (no config.toml, no cells/): "
-            "pass the directory written by `gmm-compare run`"
-        )
+    files = RunDirectory(run_dir)
+    if not files.path.is_dir():
+        raise ValueError(f"run directory {files.path} does not exist: pass the --out of a run")
+    if not files.config.is_file():
+        raise ValueError(f"{files.path} is not a run directory (no {files.config.name}): "
+                         "pass the directory written by `gmm-compare run`")
+    try:
+        config = load_config(files.config)
+    except ConfigError as error:
+        raise ValueError(f"{files.config} is not a valid config: {error}") from None
     notes = []
-    config = _read_toml(run_dir / "config.toml", notes)
-    versions = _read_json(run_dir / "versions.json", notes)
-    results = _read_csv(run_dir / "results.csv", notes)
-    summary = _read_csv(run_dir / "summary.csv", notes)
-    replicates = tuple(load_replicate(path) for path in replicate_dirs(run_dir))
-    return Run(run_dir, config, versions, results, summary, replicates, tuple(notes))
+    versions = _read_json(files.versions, notes)
+    results = _read_csv(files.results, notes)
+    summary = _read_csv(files.summary, notes)
+    replicates = tuple(load_replicate(rep) for rep in files.replicates())
+    return Run(files.path, config, versions, results, summary, replicates, tuple(notes))
 
 
-def replicate_dirs(run_dir: Path) -> list[Path]:
-    """``cells/<cell_id>/rep-<r>`` directories, in cell order then replicate number."""
-    cells = Path(run_dir) / "cells"
-    if not cells.is_dir():
-        return []
-    found = [p for p in cells.glob("*/rep-*") if p.is_dir()]
-    return sorted(found, key=lambda p: (p.parent.name, _replicate_number(p)))
-
-
-def load_replicate(path: Path) -> Replicate:
+def load_replicate(files: ReplicateFiles) -> Replicate:
     """Read one ``rep-<r>`` directory; absent files become notes, not errors."""
     notes = []
-    metrics = _read_json(path / "metrics.json", notes)
-    if not (path / "metrics.json").exists():
-        notes.append("metrics.json is missing: the replicate did not finish")
-    truth = _load_npz(path / "data.npz", _truth_from_npz, notes)
-    em = _load_npz(path / "em_fit.npz", _em_from_npz, notes)
-    mcmc_path = path / "mcmc.nc"
+    record = None
+    if not files.metrics.exists():
+        notes.append(f"{files.metrics.name} is missing: the replicate did not finish")
+    else:
+        try:
+            record = ReplicateRecord.read(files.metrics)
+        except ValueError as error:
+            notes.append(f"{files.metrics.name} could not be read ({error})")
+    truth = _load_npz(files.data, DataArrays, notes)
+    em = _load_npz(files.em_fit, EMFitArrays, notes)
+    mcmc_path = files.mcmc
     if not mcmc_path.exists():
-        reason = _mcmc_error(metrics)
+        row = record.row("mcmc") if record is not None else None
+        reason = row.get("error") if row is not None else None
         notes.append(f"MCMC {'failed: ' + reason if reason else 'was not run for this cell'}")
         mcmc_path = None
-    return Replicate(path.parent.name, _replicate_number(path), path, truth, em, metrics,
-                     mcmc_path, tuple(notes))
+    return Replicate(files.cell_id, files.replicate, files.path, truth, em, record, mcmc_path,
+                     tuple(notes))
 
 
 def open_mcmc(path: Path):
     """Open a saved MCMC DataTree (netCDF, h5netcdf engine) lazily; close it after use
     (``with open_mcmc(path) as tree: ...``) so only the arrays drawn are read."""
-    import xarray as xr
-
     return xr.open_datatree(path, engine="h5netcdf")
 
 
-def _mcmc_error(metrics: dict) -> str:
-    for row in metric_rows(metrics):
-        if str(row.get("method", "")).lower() in {"mcmc", "pymc", "bayes"}:
-            error = row.get("error")
-            if isinstance(error, str) and error:
-                return error
-    error = metrics.get("mcmc_error") or metrics.get("error")
-    return error if isinstance(error, str) else ""
-
-
-def metric_rows(metrics: dict) -> list[dict]:
-    """A replicate's rows of results.csv as stored in its metrics.json (list of dicts)."""
-    rows = metrics.get("rows", [])
-    return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
-
-
-def _truth_from_npz(arrays) -> Truth:
-    labels = arrays["labels"] if "labels" in arrays else None
-    return Truth(arrays["X"], labels, arrays["weights"], arrays["means"], arrays["covariances"])
-
-
-def _em_from_npz(arrays) -> EMFit:
-    return EMFit(**{name: arrays[name] for name in EMFit.__dataclass_fields__})
-
-
-def _load_npz(path: Path, build, notes: list[str]):
+def _load_npz(path: Path, payload: type, notes: list[str]):
     if not path.exists():
         notes.append(f"{path.name} is missing")
         return None
     try:
-        with np.load(path, allow_pickle=False) as arrays:
-            return build({name: arrays[name] for name in arrays.files})
+        return payload.load(path)
     except (KeyError, ValueError, OSError) as error:
         notes.append(f"{path.name} could not be read ({error})")
         return None
-
-
-def _read_toml(path: Path, notes: list[str]) -> dict:
-    if not path.exists():
-        notes.append(f"{path.name} is missing")
-        return {}
-    try:
-        return tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        notes.append(f"{path.name} could not be parsed ({error})")
-        return {}
 
 
 def _read_json(path: Path, notes: list[str]) -> dict:
@@ -222,8 +156,3 @@ def _read_csv(path: Path, notes: list[str]) -> pd.DataFrame | None:
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         notes.append(f"{path.name} could not be read ({error})")
         return None
-
-
-def _replicate_number(path: Path) -> int:
-    suffix = path.name.removeprefix("rep-")
-    return int(suffix) if suffix.isdigit() else 0

@@ -3,6 +3,7 @@ EM and true reference marks, energy / BFMI and the posterior predictive check.""
 
 from __future__ import annotations
 
+import arviz as az
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -28,8 +29,6 @@ def summary_table(tree) -> pd.DataFrame:
     R-hat is the rank-normalised split-R-hat and the ESS are bulk and tail ESS
     (Vehtari et al. 2021), as computed by ArviZ.
     """
-    import arviz as az
-
     table = az.summary(tree, var_names=diagnostic_variables(tree), round_to="none")
     return pd.DataFrame(table).astype(float)
 
@@ -73,8 +72,6 @@ def plot_trace(tree) -> Figure:
 def plot_rank(tree):
     """``az.plot_rank``: per-chain ECDF differences of the fractional ranks of the pooled
     draws, with ArviZ's p-value that all chains sample one distribution."""
-    import arviz as az
-
     names = diagnostic_variables(tree)
     panels = sum(int(np.prod([size for dim, size in tree["posterior"][n].sizes.items()
                               if dim not in ("chain", "draw")])) for n in names)
@@ -90,8 +87,6 @@ def plot_rank(tree):
 def plot_forest_with_references(tree, variable: str, em_values, true_values):
     """``az.plot_forest`` of one variable (combined chains) with the EM estimate (red
     diamond) and the true value (black bar) drawn at each row."""
-    import arviz as az
-
     collection = az.plot_forest(tree, var_names=[variable], combined=True,
                                 backend="matplotlib")
     ax = collection.viz["plot"].sel(column="forest").item()
@@ -118,15 +113,11 @@ def plot_forest_with_references(tree, variable: str, em_values, true_values):
 def plot_energy(tree):
     """``az.plot_energy``: marginal vs transition energy and the BFMI per chain (values
     below 0.3 indicate the sampler explores the energy poorly)."""
-    import arviz as az
-
     return az.plot_energy(tree, backend="matplotlib")
 
 
 def bfmi(tree) -> np.ndarray:
     """Bayesian fraction of missing information per chain (``az.bfmi``)."""
-    import arviz as az
-
     result = az.bfmi(tree)
     if hasattr(result, "data_vars"):  # ArviZ 1.x: a sample_stats group holding ``energy``
         result = result["energy"].values
@@ -136,8 +127,6 @@ def bfmi(tree) -> np.ndarray:
 def plot_ppc(tree):
     """``az.plot_ppc_dist``: densities of replicated data against the observed data, one
     panel per data dimension (the first few when there are many)."""
-    import arviz as az
-
     predictive = tree["posterior_predictive"]
     name = next(iter(predictive.data_vars))
     extra = [d for d in predictive[name].dims if d not in ("chain", "draw")][1:]

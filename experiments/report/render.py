@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -27,8 +28,6 @@ def figure_png(figure) -> bytes:
     PlotCollections are created through pyplot, so their figure is closed explicitly to
     keep memory flat over many cells.
     """
-    import matplotlib.pyplot as plt
-
     mpl_figure = figure
     if hasattr(figure, "viz"):
         mpl_figure = figure.viz["figure"].item()

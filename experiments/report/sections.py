@@ -1,21 +1,22 @@
-"""One section per cell x replicate: EM pictures, ArviZ diagnostics, EM-vs-MCMC labels."""
+"""One section per cell x replicate: its rows, its warnings, and each method's blocks."""
 
 from __future__ import annotations
 
-import numpy as np
+import importlib
+from collections.abc import Callable
+
 import pandas as pd
 
-from experiments.report import comparison_figures as cmp
-from experiments.report import em_figures as emf
-from experiments.report import mcmc_figures as mcf
-from experiments.report.flags import RHAT_THRESHOLD, row_flags
-from experiments.report.load import Replicate, metric_rows, open_mcmc
+from experiments.measure.methods import METHODS
+from experiments.report.flags import row_flags
+from experiments.report.load import Replicate, open_mcmc
+from experiments.report.method_sections import SectionInput
 from experiments.report.render import FigureWriter, escape, note, table_html
 
 
 def metrics_table(replicate: Replicate) -> str:
     """This replicate's rows of results.csv (from metrics.json), one row per method."""
-    rows = metric_rows(replicate.metrics)
+    rows = replicate.rows
     if not rows:
         return note("No metrics recorded for this replicate.", kind="warn")
     frame = pd.DataFrame(rows)
@@ -24,124 +25,10 @@ def metrics_table(replicate: Replicate) -> str:
 
 
 def flags_list(replicate: Replicate, min_ess: float) -> list[str]:
-    flags = [f for row in metric_rows(replicate.metrics)
+    flags = [f for row in replicate.rows
              for f in (f"{row.get('method', '')}: {m}" for m in row_flags(row, min_ess))]
-    flags += [str(w) for w in replicate.metrics.get("warnings", []) or []]
+    flags += [str(w) for w in replicate.warnings]
     return list(dict.fromkeys(flags))
-
-
-def summary_highlight(min_ess: float):
-    """Mark R-hat >= 1.01 and ESS below the threshold in the az.summary table."""
-    def highlight(_label, column, value) -> bool:
-        if column == "r_hat":
-            return float(value) >= RHAT_THRESHOLD
-        if column in ("ess_bulk", "ess_tail"):
-            return float(value) < min_ess
-        return False
-    return highlight
-
-
-def em_blocks(rep: Replicate, writer: FigureWriter, projection, prefix: str,
-              posterior) -> list[str]:
-    """EM snapshots, log-likelihood curve and before/after label pictures."""
-    truth, em = rep.truth, rep.em
-    blocks = ["<h4>EM iterations</h4>"]
-    blocks.append(writer.embed(
-        lambda: emf.plot_em_snapshots(truth, em, projection), f"{prefix}-em-snapshots",
-        "EM iterations: points coloured by responsibilities, ellipses at 1 and 2 standard "
-        f"deviations ({projection.axis_labels[0]} vs {projection.axis_labels[1]})."))
-    blocks.append(writer.embed(
-        lambda: emf.plot_log_likelihood(em), f"{prefix}-em-loglik",
-        "Mean per-sample log-likelihood per EM iteration (red points would mark decreases)."))
-    labels = posterior["map_label"] if posterior else None
-    means = posterior["means"] if posterior else None
-    blocks.append(writer.embed(
-        lambda: emf.plot_labels_before_after(truth, em, projection, labels, means),
-        f"{prefix}-labels",
-        "Before / after: true labels, EM MAP labels with fitted means"
-        + (", posterior MAP labels; ringed points are where EM and MCMC disagree."
-           if labels is not None else ".")))
-    return blocks
-
-
-def mcmc_blocks(rep: Replicate, tree, writer: FigureWriter, prefix: str,
-                min_ess: float) -> list[str]:
-    """ArviZ diagnostics of the saved DataTree, plus responsibilities vs membership."""
-    blocks = ["<h4>MCMC diagnostics (ArviZ)</h4>", sampler_line(tree)]
-    summary = mcf.summary_table(tree)
-    divergences = mcf.count_divergences(tree)
-    blocks.append(table_html(summary, highlight=summary_highlight(min_ess), index=True,
-                             caption=f"az.summary: {divergences} divergent transitions; "
-                                     "red cells: R-hat >= 1.01 or ESS below "
-                                     f"{min_ess:.0f}."))
-    truth, em = rep.truth, rep.em
-    blocks.append(writer.embed(lambda: mcf.plot_trace(tree), f"{prefix}-trace",
-                               "Trace of every weight and mean: colour per entry, line "
-                               "style per chain."))
-    blocks.append(writer.embed(lambda: mcf.plot_rank(tree), f"{prefix}-rank",
-                               "Rank plot: per-chain fractional-rank ECDF differences; p is "
-                               "ArviZ's test that the chains share one distribution (worry "
-                               "when p < alpha)."))
-    for variable in mcf.diagnostic_variables(tree):
-        em_values = getattr(em, variable, None) if em is not None else None
-        true_values = getattr(truth, variable, None) if truth is not None else None
-        blocks.append(writer.embed(
-            lambda v=variable, e=em_values, t=true_values:
-                mcf.plot_forest_with_references(tree, v, e, t),
-            f"{prefix}-forest-{variable}",
-            f"Forest plot of {variable} (posterior intervals), EM estimate (red diamond) "
-            "and true value (black bar)."))
-    if mcf.has_group(tree, "sample_stats") and "energy" in tree["sample_stats"].data_vars:
-        blocks.append(writer.embed(lambda: mcf.plot_energy(tree), f"{prefix}-energy",
-                                   "Energy plot and BFMI per chain (BFMI < 0.3 is a "
-                                   "warning)."))
-    if mcf.has_group(tree, "posterior_predictive"):
-        blocks.append(writer.embed(lambda: mcf.plot_ppc(tree), f"{prefix}-ppc",
-                                   "Posterior predictive check: replicated data densities "
-                                   "(blue) against the observed data (black)."))
-    if mcf.has_group(tree, "latent") and em is not None:
-        membership = tree["latent"]["membership"].values
-        labels = truth.labels if truth is not None else None
-        blocks.append("<h4>EM responsibilities vs posterior membership</h4>")
-        blocks.append(writer.embed(
-            lambda: cmp.plot_membership_comparison(em.responsibilities, membership, labels),
-            f"{prefix}-membership",
-            "EM responsibilities against posterior membership probabilities, and the "
-            "calibration of both against the true labels."))
-    return blocks
-
-
-SAMPLER_ATTRS = ("sampler", "formulation", "init", "order_means", "chains", "draws", "tune",
-                 "target_accept", "sampling_time")
-
-
-def sampler_line(tree) -> str:
-    """How the posterior was sampled, from the DataTree attrs (absent ones are skipped),
-    plus the BFMI per chain."""
-    attrs = {k: tree.attrs[k] for k in SAMPLER_ATTRS if k in tree.attrs}
-    if "sampling_time" in attrs:
-        attrs["sampling_time"] = f"{float(attrs['sampling_time']):.1f} s"
-    if "order_means" in attrs:
-        attrs["order_means"] = "on" if bool(attrs["order_means"]) else "off"
-    try:
-        attrs["BFMI"] = ", ".join(f"{v:.2f}" for v in mcf.bfmi(tree))
-    except (KeyError, ValueError, TypeError):
-        pass
-    text = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in attrs.items())
-    return f'<p class="meta">{escape(text)}</p>' if text else ""
-
-
-def posterior_summary(tree) -> dict | None:
-    """Posterior MAP labels and posterior means (for the label pictures)."""
-    if tree is None:
-        return None
-    found = {}
-    if mcf.has_group(tree, "latent") and "map_label" in tree["latent"].data_vars:
-        found["map_label"] = np.asarray(tree["latent"]["map_label"].values)
-    elif mcf.has_group(tree, "latent") and "membership" in tree["latent"].data_vars:
-        found["map_label"] = np.asarray(tree["latent"]["membership"].values).argmax(axis=1)
-    found["means"] = mcf.posterior_means(tree).get("means")
-    return found if "map_label" in found else None
 
 
 def replicate_section(rep: Replicate, writer: FigureWriter, detailed: bool,
@@ -171,20 +58,16 @@ def replicate_section(rep: Replicate, writer: FigureWriter, detailed: bool,
 
 
 def detailed_blocks(rep: Replicate, tree, writer: FigureWriter, min_ess: float) -> list[str]:
-    """EM pictures, then the MCMC diagnostics (or a note when there is no MCMC)."""
-    parts = []
-    prefix = rep.anchor
-    if rep.truth is not None and rep.em is not None:
-        projection = emf.principal_projection(rep.truth.X)
-        parts += em_blocks(rep, writer, projection, prefix, posterior_summary(tree))
-    else:
-        parts.append(note("EM pictures unavailable: data.npz or em_fit.npz is missing.",
-                          kind="warn"))
-    if tree is not None:
-        parts += mcmc_blocks(rep, tree, writer, prefix, min_ess)
-    else:
-        parts.append(note("No MCMC results for this replicate: EM part only.", kind="warn"))
-    return parts
+    """Each registered method's blocks (:attr:`experiments.measure.base.Method.report`)."""
+    section = SectionInput(rep, tree, writer, min_ess)
+    return [block for method in METHODS.values() if method.report is not None
+            for block in method_section(method.report)(section)]
+
+
+def method_section(reference: str) -> Callable[[SectionInput], list[str]]:
+    """The report function ``"module:function"`` a method registers."""
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _open_tree(rep: Replicate, parts: list[str]):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.metrics import TIMING_COLUMNS
+from experiments.run.rundir import TIMING_COLUMNS
 
 TINY_TOML = """\
 [experiment]

@@ -137,7 +137,7 @@ def test_bad_arguments(tmp_path, capsys, monkeypatch, argv, words):
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1:9", "not-an-address"])
 def test_unreachable_scheduler_exit_2_one_line_nothing_written(tmp_path, capsys, monkeypatch,
                                                                 address):
-    from experiments import executors
+    from experiments.run import executors
 
     monkeypatch.setattr(executors, "SCHEDULER_TIMEOUT_S", 1.0)
     config = tmp_path / "good.toml"
@@ -190,29 +190,27 @@ def test_run_default_out_is_runs_slash_name_and_rerun_resumes(tmp_path, capsys, 
     assert "skipping 1 finished replicate(s) of 1" in capsys.readouterr().out
 
 
-def test_report_failure_is_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
-    import experiments.report
-
+def test_report_failure_is_one_line_and_exit_1(tmp_path, capsys):
     def broken(run_dir):
         raise RuntimeError("figure backend exploded\nsecond line")
 
-    monkeypatch.setattr(experiments.report, "build_report", broken)
     config = tmp_path / "good.toml"
     config.write_text(GOOD.replace("[report]\nenabled = false", "[report]\nenabled = true"))
-    assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 1
+    assert main(["run", str(config), "--out", str(tmp_path / "out")], broken) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["gmm-compare: report failed: figure backend exploded"]
     assert (tmp_path / "out" / "results.csv").is_file()  # the results are kept
-    assert main(["report", str(tmp_path / "out")]) == 1
+    assert main(["report", str(tmp_path / "out")], broken) == 1
 
 
-def test_report_is_built_after_the_run_when_enabled(tmp_path, capsys, monkeypatch):
-    import experiments.report
-
+def test_report_is_built_after_the_run_when_enabled(tmp_path, capsys):
     built = []
-    monkeypatch.setattr(experiments.report, "build_report",
-                        lambda run_dir: built.append(run_dir) or run_dir / "report" / "index.html")
+
+    def build(run_dir):
+        built.append(run_dir)
+        return run_dir / "report" / "index.html"
+
     config = tmp_path / "good.toml"
     config.write_text(GOOD.replace("[report]\nenabled = false", "[report]\nenabled = true"))
-    assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 0
+    assert main(["run", str(config), "--out", str(tmp_path / "out")], build) == 0
     assert built == [tmp_path / "out"]

@@ -1,0 +1,396 @@
+"""Experiment configs: TOML schema, validation and the resolved-config writer.
+
+A config has the sections ``[experiment]``, ``[data]``, ``[em]``, ``[mcmc]`` (with
+``[mcmc.priors]``), ``[metrics]`` and ``[report]``; README "Experiment configs" lists every
+key. Any ``[data]`` key may be a list: the cartesian product of the list-valued keys makes
+the cells of the experiment (:mod:`experiments.run.plan`). Every problem raises
+:class:`ConfigError` with one line ``<key path>: <what is wrong>, got <value>``.
+No key takes a filesystem path, so a config cannot write outside its run directory.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import tomllib
+from dataclasses import MISSING, dataclass, field, fields, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from emgmm.covariance_types import COVARIANCE_TYPES
+from experiments.config.checks import (
+    NAME_PATTERN,
+    ConfigError,
+    boolean,
+    choice,
+    dump_toml,
+    fail,
+    identifier,
+    integer,
+    list_of,
+    listify,
+    positive,
+    real,
+    reject_unknown,
+    setting,
+    show,
+    table,
+    text,
+)
+from experiments.config.study import (
+    SCALE_PRIORS,
+    SBCSettings,
+    SelectionSettings,
+    check_quick_tables,
+    check_sbc,
+    deep_merge,
+    prefixed,
+    quick_name,
+)
+from experiments.simulate.spec import COVARIANCE_SHAPES, OVERLAP_KINDS, DataSpec
+
+__all__ = ["ConfigError", "ExperimentConfig", "bundled_configs", "load_config", "parse_config",
+           "resolve_config_argument"]
+
+DEFAULT_CONFIG = "quickstart"
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+SAMPLERS = ("pymc", "nutpie", "numpyro")
+MCMC_INITS = ("em", "jitter")
+FORMULATIONS = ("marginalized", "explicit")
+EM_INTERVALS = ("none", "bootstrap", "information", "both")
+EM_METHODS = ("ml", "map")
+
+
+# ---------------------------------------------------------------------------------------
+# Sections
+# ---------------------------------------------------------------------------------------
+
+
+_key = setting
+
+
+@dataclass(frozen=True)
+class ExperimentSettings:
+    """``[experiment]``: name, root seed, replicates per cell, description."""
+
+    name: str = _key("experiment", identifier)
+    seed: int = _key(0, integer(0))
+    replicates: int = _key(1, integer(1))
+    description: str = _key("", text)
+
+
+@dataclass(frozen=True)
+class EMSettings:
+    """``[em]``: keyword arguments of ``emgmm.GaussianMixtureEM`` (scikit-learn names)."""
+
+    covariance_type: str = _key("full", choice(COVARIANCE_TYPES))
+    n_init: int = _key(1, integer(1))
+    max_iter: int = _key(100, integer(1))
+    tol: float = _key(1e-3, positive())
+    reg_covar: float = _key(1e-6, real(0.0))
+    init_params: str = _key("kmeans", choice(INIT_PARAMS))
+    intervals: str = _key("none", choice(EM_INTERVALS))
+    n_bootstrap: int = _key(200, integer(2))
+    method: str = _key("ml", choice(EM_METHODS))
+
+    @property
+    def interval_methods(self) -> tuple[str, ...]:
+        """The interval methods to compute: () for "none", both for "both"."""
+        both = ("bootstrap", "information")
+        return {"none": (), "both": both}.get(self.intervals, (self.intervals,))
+
+
+@dataclass(frozen=True)
+class PriorSettings:
+    """``[mcmc.priors]``: fields of ``bayes.Priors``; None means its data-scaled default."""
+
+    weights_concentration: float | tuple[float, ...] = _key(1.0, list_of(positive(), True))
+    means_loc: float | tuple[float, ...] | None = _key(None, list_of(real(), True))
+    means_scale: float | tuple[float, ...] | None = _key(None, list_of(positive(), True))
+    scale_prior: str = _key("halfnormal", choice(SCALE_PRIORS))
+    scale_param: float | tuple[float, ...] | None = _key(None, list_of(positive(), True))
+    lkj_eta: float = _key(2.0, positive())
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``bayes.Priors``."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class MCMCSettings:
+    """``[mcmc]``: arguments of ``bayes.sample``; ``covariance_type`` defaults to EM's."""
+
+    enabled: bool = _key(True, boolean)
+    sampler: str = _key("pymc", choice(SAMPLERS))
+    draws: int = _key(1000, integer(1))
+    tune: int = _key(1000, integer(0))
+    chains: int = _key(2, integer(1))
+    init: str = _key("em", choice(MCMC_INITS))
+    target_accept: float = _key(0.9, real(0.0, 1.0, low_open=True, high_open=True))
+    covariance_type: str = _key("full", choice(COVARIANCE_TYPES))
+    formulation: str = _key("marginalized", choice(FORMULATIONS))
+    order_means: bool = _key(True, boolean)
+    priors: PriorSettings = field(default_factory=PriorSettings)
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """``[metrics]``: probability of the central posterior intervals."""
+
+    interval_prob: float = _key(0.9, real(0.0, 1.0, low_open=True, high_open=True))
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """``[report]``: whether to build the HTML report, cells with detailed figures."""
+
+    enabled: bool = _key(True, boolean)
+    max_detailed_cells: int = _key(6, integer(0))
+
+
+@dataclass(frozen=True)
+class DataGrid:
+    """The ``[data]`` section: fixed DataSpec fields and the grid axes.
+
+    Attributes
+    ----------
+    fixed : dict
+        DataSpec field -> value, for the keys given as a single value (or defaulted).
+    grid : dict
+        DataSpec field -> tuple of values, for the keys given as lists, in DataSpec field
+        order (so the cells do not depend on the order of keys in the file).
+    """
+
+    fixed: dict[str, Any]
+    grid: dict[str, tuple[Any, ...]]
+
+    def cells(self) -> list[tuple[dict[str, Any], DataSpec]]:
+        """(grid values, DataSpec) of every cell, the last axis varying fastest.
+
+        Raises ConfigError naming the key and the cell when a combination is invalid.
+        """
+        out = []
+        for combo in itertools.product(*self.grid.values()):
+            values = dict(zip(self.grid, combo))
+            try:
+                out.append((values, DataSpec(**self.fixed, **values)))
+            except ValueError as error:
+                key, _, problem = str(error).partition(": ")
+                cell = ", ".join(f"{k}={show(v)}" for k, v in values.items())
+                raise ConfigError(f"data.{key}", problem + (f" (cell {cell})" if cell else "")
+                                  ) from None
+        return out
+
+
+_DATA = {
+    "n_samples": integer(1), "n_features": integer(1), "n_components": integer(1),
+    "weights": list_of(positive()), "imbalance": positive(),
+    "covariance_shape": choice(COVARIANCE_SHAPES), "shared_covariance": boolean,
+    "max_eccentricity": real(0.0, 1.0, high_open=True),
+    "overlap": real(0.0, 1.0, low_open=True, high_open=True),
+    "overlap_kind": choice(OVERLAP_KINDS),
+    "student_t_df": real(2.0, math.inf, low_open=True, allow_inf=True),
+    "outlier_fraction": real(0.0, 0.5, high_open=True),
+}
+_DATA_REQUIRED = ("n_samples", "n_features", "n_components")
+_SECTIONS = ("experiment", "data", "em", "mcmc", "metrics", "report", "selection", "sbc",
+             "quick")
+
+
+def _section(raw: Any, settings: type, path: str) -> dict[str, Any]:
+    """Checked values of the keys present in a table, by the checkers of ``settings``."""
+    raw = table(raw, path)
+    schema = {f.name: f.metadata["check"] for f in fields(settings) if "check" in f.metadata}
+    reject_unknown(raw, schema, path)
+    return {key: schema[key](value, f"{path}.{key}") for key, value in raw.items()}
+
+
+def _data_grid(raw: Any) -> DataGrid:
+    raw = table(raw, "data")
+    reject_unknown(raw, _DATA, "data")
+    for key in _DATA_REQUIRED:
+        if key not in raw:
+            raise ConfigError(f"data.{key}", "required key missing")
+    fixed, grid = {}, {}
+    for key in _DATA:  # DataSpec field order, whatever the order in the file
+        if key not in raw:
+            fixed[key] = _DATASPEC_DEFAULTS[key]
+            continue
+        value, path = raw[key], f"data.{key}"
+        is_grid = isinstance(value, list) and (key != "weights" or
+                                              any(isinstance(v, list) for v in value))
+        if not is_grid:
+            fixed[key] = _DATA[key](value, path)
+            continue
+        if not value:
+            raise ConfigError(path, "empty list; give at least one value")
+        values = tuple(_DATA[key](v, f"{path}[{i}]") for i, v in enumerate(value))
+        for i, v in enumerate(values):
+            if v in values[:i]:
+                raise fail(f"{path}[{i}]", "duplicate grid value", v)
+        grid[key] = values
+    data = DataGrid(fixed=fixed, grid=grid)
+    data.cells()  # every combination must make a valid DataSpec
+    return data
+
+
+def _priors(raw: Any, data: DataGrid) -> PriorSettings:
+    values = _section(raw, PriorSettings, "mcmc.priors")
+    per_feature = ("means_loc", "means_scale", "scale_param")
+    sizes_by_key = {"weights_concentration": "n_components"} | dict.fromkeys(per_feature,
+                                                                            "n_features")
+    for key, size_key in sizes_by_key.items():
+        value = values.get(key)
+        if isinstance(value, tuple):
+            sizes = set(data.grid.get(size_key, (data.fixed[size_key],)))
+            if sizes != {len(value)}:
+                raise ConfigError(f"mcmc.priors.{key}", f"has {len(value)} values but "
+                                  f"data.{size_key} is {', '.join(map(str, sorted(sizes)))}; "
+                                  "give one number or one per "
+                                  f"{'component' if size_key == 'n_components' else 'feature'}")
+    return PriorSettings(**values)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A validated experiment config with every default filled in."""
+
+    experiment: ExperimentSettings
+    data: DataGrid
+    em: EMSettings = field(default_factory=EMSettings)
+    mcmc: MCMCSettings = field(default_factory=MCMCSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
+    selection: SelectionSettings = field(default_factory=SelectionSettings)
+    sbc: SBCSettings = field(default_factory=SBCSettings)
+    quick: dict[str, Any] = field(default_factory=dict)
+    source: str = field(default="<dict>", compare=False)
+
+    @property
+    def name(self) -> str:
+        return self.experiment.name
+
+    @property
+    def seed(self) -> int:
+        return self.experiment.seed
+
+    @property
+    def replicates(self) -> int:
+        return self.experiment.replicates
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as TOML-ready nested dicts (None values omitted)."""
+        def plain(settings: Any) -> dict[str, Any]:
+            return {f.name: listify(getattr(settings, f.name)) for f in fields(settings)
+                    if getattr(settings, f.name) is not None and f.name != "priors"}
+        data = {key: listify(self.data.grid.get(key, self.data.fixed.get(key)))
+                for key in _DATA}
+        mcmc = plain(self.mcmc) | {"priors": plain(self.mcmc.priors)}
+        return {"experiment": plain(self.experiment),
+                "data": {k: v for k, v in data.items() if v is not None},
+                "em": plain(self.em), "mcmc": mcmc, "metrics": plain(self.metrics),
+                "report": plain(self.report), "selection": plain(self.selection),
+                "sbc": plain(self.sbc)} | ({"quick": self.quick} if self.quick else {})
+
+    def to_toml(self) -> str:
+        """The resolved config as TOML; ``parse_config(tomllib.loads(...))`` gives it back."""
+        return dump_toml(self.to_dict())
+
+
+_DATASPEC_DEFAULTS = {f.name: f.default for f in fields(DataSpec) if f.default is not MISSING}
+
+
+def parse_config(raw: dict[str, Any], source: str = "<dict>", *, quick: bool = False
+                 ) -> ExperimentConfig:
+    """Validate a parsed TOML document and fill in every default.
+
+    With ``quick``, the ``[quick]`` overrides are merged in first (the ``--quick`` variant,
+    named ``<name>-quick`` unless ``[quick.experiment] name`` is given). Without it, the
+    ``[quick]`` table is still validated (merged, errors named ``quick.<key>``) and kept in
+    the resolved config.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the key path, the problem and the allowed values.
+    """
+    reject_unknown(table(raw, "config"), _SECTIONS, "")
+    base = {key: value for key, value in raw.items() if key != "quick"}
+    config = _parse_sections(base, source)
+    overrides = check_quick_tables(raw.get("quick", {}), _SECTIONS[:-1])
+    if quick and not overrides:
+        raise ConfigError("quick", "--quick needs a [quick] table of overrides in the config")
+    named = deep_merge({"experiment": {"name": quick_name(config.name)}}, overrides)
+    try:
+        variant = _parse_sections(deep_merge(base, named), source)
+    except ConfigError as error:
+        raise prefixed(error, "quick.") from None
+    if quick:
+        return variant
+    return replace(config, quick=overrides) if overrides else config
+
+
+def _parse_sections(raw: dict[str, Any], source: str) -> ExperimentConfig:
+    """Every section but ``[quick]``, validated, defaults filled in."""
+    if "data" not in raw:
+        raise ConfigError("data", "required section [data] missing")
+    default_name = Path(source).stem if source.endswith(".toml") else "experiment"
+    experiment = {"name": default_name} | _section(raw.get("experiment", {}),
+                                                   ExperimentSettings, "experiment")
+    if not NAME_PATTERN.fullmatch(experiment["name"]):
+        experiment["name"] = "experiment"
+    data = _data_grid(raw["data"])
+    em = EMSettings(**_section(raw.get("em", {}), EMSettings, "em"))
+    mcmc_raw = dict(table(raw.get("mcmc", {}), "mcmc"))
+    priors = _priors(mcmc_raw.pop("priors", {}), data)
+    mcmc = {"covariance_type": em.covariance_type} | _section(mcmc_raw, MCMCSettings, "mcmc")
+    return ExperimentConfig(
+        experiment=ExperimentSettings(**experiment), data=data, em=em,
+        mcmc=MCMCSettings(**mcmc, priors=priors),
+        metrics=MetricsSettings(**_section(raw.get("metrics", {}), MetricsSettings, "metrics")),
+        report=ReportSettings(**_section(raw.get("report", {}), ReportSettings, "report")),
+        selection=SelectionSettings(**_section(raw.get("selection", {}), SelectionSettings,
+                                               "selection")),
+        sbc=check_sbc(SBCSettings(**_section(raw.get("sbc", {}), SBCSettings, "sbc"))),
+        source=source,
+    )
+
+
+def load_config(path: str | os.PathLike[str], *, quick: bool = False) -> ExperimentConfig:
+    """Read and validate a TOML config file (its ``--quick`` variant with ``quick``)."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("", f"config file {str(path)!r} not found") from None
+    except IsADirectoryError:
+        raise ConfigError("", f"config file {str(path)!r} is a directory") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError("", f"config file {str(path)!r} cannot be read: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError("", f"{path.name}: invalid TOML: {error}") from None
+    return parse_config(raw, source=str(path), quick=quick)
+
+
+def bundled_configs() -> dict[str, Path]:
+    """Bundled config names (file stems) -> paths, sorted by name."""
+    folder = resources.files("experiments").joinpath("configs")
+    found = {entry.name[:-5]: Path(str(entry)) for entry in folder.iterdir()
+             if entry.name.endswith(".toml")}
+    return dict(sorted(found.items()))
+
+
+def resolve_config_argument(argument: str | os.PathLike[str] | None) -> Path:
+    """A bundled config name (or None for the default) or a path -> the config's path."""
+    if argument is None:
+        argument = DEFAULT_CONFIG
+    bundled = bundled_configs()
+    if str(argument) in bundled:
+        return bundled[str(argument)]
+    path = Path(argument)
+    if path.is_file():
+        return path
+    raise ConfigError("", f"config {str(argument)!r} is neither a file nor a bundled config; "
+                      f"bundled: {', '.join(bundled)}")

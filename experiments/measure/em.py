@@ -1,0 +1,193 @@
+"""The ``em`` method: the hand-written EM (or MAP-EM) fit of a replicate, aligned to the truth.
+
+Saves ``em_fit.npz`` (:class:`experiments.run.rundir.EMFitArrays`) and ``em_model.npz``
+(:func:`emgmm.save_model`); its row has the point-estimate metrics, ``n_iter``,
+``converged`` and, with ``[em] intervals``, the coverage of EM's intervals.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from emgmm import GaussianMixtureEM, GaussianMixtureParams
+from emgmm.fit import EMResult, fit_em
+from emgmm.io import save_model
+from emgmm.steps import e_step
+from experiments.measure import metrics
+from experiments.measure.base import Method, MethodResult, ReplicateInput
+from experiments.measure.calibration import em_interval_columns
+from experiments.measure.map_fit import map_fit, map_prior, map_refit
+from experiments.run.files import save_npz_atomic
+from experiments.run.rundir import EMFitArrays
+
+SNAPSHOT_ITERATIONS = (0, 1, 2, 5, 20)
+# [em] method -> the fit: maximum likelihood or MAP-EM (experiments.measure.map_fit)
+ESTIMATORS = {"ml": fit_em, "map": map_fit}
+COLUMNS = ("log_likelihood", "weights_error", "means_error", "covariances_error", "ari",
+           "accuracy", "runtime_s", "n_iter", "converged", "coverage_bootstrap",
+           "coverage_information")
+
+
+@dataclass(frozen=True)
+class EMOptions:
+    """The ``[em]`` section as the replicate needs it.
+
+    Attributes
+    ----------
+    estimator : {'ml', 'map'}
+    covariance_type : str
+    fit : dict
+        Keyword arguments of :func:`emgmm.fit_em` (tol, reg_covar, max_iter, n_init,
+        init_params).
+    intervals : tuple of str
+        EM interval methods whose coverage is measured: ``bootstrap``, ``information``.
+    n_bootstrap : int
+    interval_prob : float
+        Probability of the intervals (``[metrics] interval_prob``).
+    """
+
+    estimator: str
+    covariance_type: str
+    fit: dict
+    intervals: tuple[str, ...]
+    n_bootstrap: int
+    interval_prob: float
+
+
+@dataclass(frozen=True)
+class EMStage:
+    """A replicate's EM fit with its components in the true order.
+
+    Attributes
+    ----------
+    result : emgmm.fit.EMResult
+        The fit as returned (components in the fitted order).
+    order : array of shape (n_components,)
+        Fitted component ``order[k]`` is true component ``k``.
+    aligned : emgmm.GaussianMixtureParams
+        The estimate in the true order (the fitted covariance type).
+    runtime : float
+        Wall-clock seconds of the fit.
+    responsibilities : array of shape (n_samples, n_components)
+    labels : array of shape (n_samples,)
+        MAP labels in the true order.
+    """
+
+    result: EMResult
+    order: np.ndarray
+    aligned: GaussianMixtureParams
+    runtime: float
+    responsibilities: np.ndarray
+    labels: np.ndarray
+
+    @property
+    def aligned_full(self) -> GaussianMixtureParams:
+        return as_full(self.aligned)
+
+
+def em_options(config, progressbar: bool = False) -> EMOptions:
+    """:class:`EMOptions` from the validated config (EM always runs)."""
+    em = config.em
+    return EMOptions(
+        estimator=em.method, covariance_type=em.covariance_type,
+        fit={"tol": em.tol, "reg_covar": em.reg_covar, "max_iter": em.max_iter,
+             "n_init": em.n_init, "init_params": em.init_params},
+        intervals=em.interval_methods, n_bootstrap=em.n_bootstrap,
+        interval_prob=config.metrics.interval_prob)
+
+
+def as_full(params: GaussianMixtureParams) -> GaussianMixtureParams:
+    return GaussianMixtureParams(params.weights, params.means, params.full_covariances(), "full")
+
+
+def snapshot_indices(n_iter: int) -> list[int]:
+    """Iterations 0, 1, 2, 5, 20 that exist, and the last one (``n_iter``)."""
+    return sorted({i for i in SNAPSHOT_ITERATIONS if i < n_iter} | {n_iter})
+
+
+def fit_stage(X: np.ndarray, truth: GaussianMixtureParams, n_components: int,
+              options: EMOptions, seed: int) -> EMStage:
+    """Fit EM (or MAP-EM), align it to the truth, compute responsibilities and labels."""
+    start = time.perf_counter()
+    result = ESTIMATORS[options.estimator](
+        X, n_components, covariance_type=options.covariance_type, random_state=seed,
+        record_params=True, **options.fit)
+    runtime = time.perf_counter() - start
+    order = metrics.align_components(truth, as_full(result.params))
+    aligned = result.params.permuted(order)
+    _, log_resp = e_step(X, aligned)
+    responsibilities = np.exp(log_resp)
+    return EMStage(result, order, aligned, runtime, responsibilities,
+                   responsibilities.argmax(axis=1))
+
+
+def fit_arrays(stage: EMStage) -> EMFitArrays:
+    """``em_fit.npz``: responsibilities, labels, history and the aligned snapshots."""
+    result, order = stage.result, stage.order
+    history = result.params_history
+    iterations = [i for i in snapshot_indices(result.n_iter) if i < len(history)]
+    if not history:  # no recorded path (MAP-EM): the final estimate only
+        history, iterations = {result.n_iter: result.params}, [result.n_iter]
+    snapshots = [as_full(history[i].permuted(order)) for i in iterations]
+    return EMFitArrays(
+        responsibilities=stage.responsibilities,
+        map_labels=stage.labels,
+        log_likelihood_history=np.asarray(result.log_likelihood_history, dtype=float),
+        snapshot_iterations=np.asarray(iterations, dtype=int),
+        snapshot_weights=np.stack([s.weights for s in snapshots]),
+        snapshot_means=np.stack([s.means for s in snapshots]),
+        snapshot_covariances=np.stack([s.covariances for s in snapshots]),
+    )
+
+
+def save_em_model(path, stage: EMStage, options: EMOptions, seed: int) -> None:
+    """Save the aligned fit as a fitted :class:`emgmm.GaussianMixtureEM` (emgmm.save_model).
+
+    The estimator carries the run's EM settings and the real fit record (iterations,
+    convergence, log-likelihood history) with the components in the true order.
+    """
+    model = GaussianMixtureEM.from_result(
+        replace(stage.result, params=stage.aligned, params_history=()),
+        random_state=seed, **options.fit)
+    save_model(path, model)  # atomic (temporary file + os.replace) in emgmm.io
+
+
+def interval_columns(X: np.ndarray, truth: GaussianMixtureParams, stage: EMStage,
+                     options: EMOptions, seed: int, n_components: int) -> dict:
+    """``coverage_bootstrap`` / ``coverage_information``; a failed method becomes a warning."""
+    refit = None
+    if options.estimator == "map" and options.intervals:
+        refit = map_refit(map_prior(X, n_components, options.covariance_type))
+    columns, notes = em_interval_columns(
+        X, stage.aligned, truth, options.intervals, level=options.interval_prob,
+        n_bootstrap=options.n_bootstrap, em_seed=seed,
+        reg_covar=options.fit["reg_covar"], refit=refit)
+    for note in notes:
+        warnings.warn(note, stacklevel=1)
+    return columns
+
+
+def run_em(inputs: ReplicateInput, options: EMOptions) -> MethodResult:
+    """Fit, save ``em_fit.npz`` and ``em_model.npz``, and measure the ``em`` row."""
+    dataset, seed = inputs.dataset, inputs.seeds.em
+    n_components = dataset.n_components
+    stage = fit_stage(dataset.X, dataset.truth, n_components, options, seed)
+    save_npz_atomic(inputs.files.em_fit, **fit_arrays(stage).as_dict())
+    save_em_model(inputs.files.em_model, stage, options, seed)
+    columns = {
+        **metrics.point_estimate_metrics(dataset.X, dataset.labels, dataset.truth,
+                                         stage.aligned_full, stage.labels),
+        "runtime_s": stage.runtime,
+        "n_iter": int(stage.result.n_iter),
+        "converged": bool(stage.result.converged),
+        **interval_columns(dataset.X, dataset.truth, stage, options, seed, n_components),
+    }
+    return MethodResult(columns, stage, tuple(int(i) for i in stage.order))
+
+
+EM = Method("em", "em", em_options, run_em, COLUMNS,
+            report="experiments.report.method_sections:em_section")

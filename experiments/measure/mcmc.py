@@ -1,0 +1,174 @@
+"""The ``mcmc`` method: the PyMC posterior of a replicate, aligned to the truth, against EM.
+
+Saves ``mcmc.nc`` (the DataTree with ``posterior`` and ``latent`` in the true component
+order); its row has the point-estimate metrics at the posterior mean, the sampler
+diagnostics, the coverage of the posterior intervals and the agreement with EM (it reads
+the ``em`` stage).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from bayes import Priors, sample
+from bayes.relabel import relabel_draws, relabelling_permutations
+from experiments.measure import metrics
+from experiments.measure.base import Method, MethodResult, ReplicateInput
+from experiments.run.files import save_datatree_atomic
+
+COLUMNS = ("log_likelihood", "weights_error", "means_error", "covariances_error", "ari",
+           "accuracy", "runtime_s", "max_rhat", "min_ess_bulk", "min_ess_tail", "divergences",
+           "ess_per_second", "coverage", "label_switching_repaired", "relabelled_fraction",
+           "em_in_interval", "em_distance_sd_mean", "em_distance_sd_max", "em_mcmc_ari",
+           "em_mcmc_accuracy", "responsibility_mad")
+
+
+@dataclass(frozen=True)
+class MCMCOptions:
+    """The ``[mcmc]`` section as the replicate needs it.
+
+    Attributes
+    ----------
+    covariance_type : str
+    sample : dict
+        Keyword arguments of :func:`bayes.sample` (priors, sampler, draws, tune, chains,
+        init, target_accept, formulation, order_means).
+    interval_prob : float
+        Probability of the central posterior intervals.
+    progressbar : bool
+        Show PyMC's progress bar (serial runs only).
+    """
+
+    covariance_type: str
+    sample: dict
+    interval_prob: float
+    progressbar: bool = False
+
+
+@dataclass(frozen=True)
+class MCMCStage:
+    """A replicate's posterior with its components in the true order.
+
+    Attributes
+    ----------
+    datatree : xarray.DataTree
+        As saved in ``mcmc.nc``.
+    order : array of shape (n_components,)
+    runtime : float
+        Seconds of the whole :func:`bayes.sample` call (compilation included).
+    sampling_time : float
+        Seconds of sampling only.
+    membership : array of shape (n_samples, n_components)
+        Posterior membership probabilities, true order.
+    labels : array of shape (n_samples,)
+        Posterior MAP labels, true order.
+    switched : float or None
+        Fraction of draws relabelled to EM (None with the ordering constraint on).
+    """
+
+    datatree: xr.DataTree
+    order: np.ndarray
+    runtime: float
+    sampling_time: float
+    membership: np.ndarray
+    labels: np.ndarray
+    switched: float | None
+
+
+def sample_options(config) -> dict:
+    """Keyword arguments of :func:`bayes.sample` from ``[mcmc]``."""
+    mcmc = config.mcmc
+    return {"priors": Priors(**mcmc.priors.as_kwargs()), "sampler": mcmc.sampler,
+            "draws": mcmc.draws, "tune": mcmc.tune, "chains": mcmc.chains, "init": mcmc.init,
+            "target_accept": mcmc.target_accept, "formulation": mcmc.formulation,
+            "order_means": mcmc.order_means}
+
+
+def mcmc_options(config, progressbar: bool = False) -> MCMCOptions | None:
+    """:class:`MCMCOptions`; None when ``[mcmc] enabled = false``."""
+    if not config.mcmc.enabled:
+        return None
+    return MCMCOptions(config.mcmc.covariance_type, sample_options(config),
+                       config.metrics.interval_prob, progressbar)
+
+
+def relabel_to_em(datatree, em_means: np.ndarray):
+    """Relabel unordered draws to the EM solution; the fraction of draws that were switched.
+
+    Used when the ordering constraint is off (``order_means = false``): each draw is
+    matched to the EM means by the Hungarian algorithm (:func:`bayes.relabel_draws`). A
+    draw counts as switched when its permutation differs from the most frequent one.
+    """
+    means = datatree["posterior"]["means"].values
+    permutations = relabelling_permutations(means.reshape(-1, *means.shape[2:]), em_means)
+    _, inverse, counts = np.unique(permutations, axis=0, return_inverse=True,
+                                   return_counts=True)
+    switched = float(np.mean(inverse.ravel() != np.argmax(counts)))
+    return relabel_draws(datatree, em_means), switched
+
+
+def sample_stage(X: np.ndarray, truth, n_components: int, em_means: np.ndarray,
+                 options: MCMCOptions, seed: int) -> MCMCStage:
+    """Sample the posterior and align its components (and memberships) to the truth.
+
+    With ``order_means`` off, the draws are first relabelled to the EM solution
+    (``em_means``, already in the true order).
+    """
+    start = time.perf_counter()
+    datatree = sample(X, n_components, options.covariance_type, random_seed=seed, cores=1,
+                      progressbar=options.progressbar, **options.sample)
+    runtime = time.perf_counter() - start
+    switched = None
+    if not options.sample.get("order_means", True):
+        datatree, switched = relabel_to_em(datatree, em_means)
+    posterior = datatree["posterior"].to_dataset()
+    order = metrics.align_components(truth, metrics.posterior_mean_params(posterior))
+    datatree["posterior"] = xr.DataTree(metrics.permute_posterior(posterior, order))
+    latent = datatree["latent"].to_dataset()
+    membership = latent["membership"].values[:, order]
+    labels = metrics.align_labels(latent["map_label"].values, order)
+    latent = latent.assign(
+        membership=(latent["membership"].dims, membership),
+        map_label=(latent["map_label"].dims, labels),
+    )
+    datatree["latent"] = xr.DataTree(latent)
+    return MCMCStage(datatree, order, runtime,
+                     float(datatree.attrs.get("sampling_time", runtime)), membership, labels,
+                     switched)
+
+
+def _relabelling_columns(switched: float | None) -> dict:
+    if switched is None:  # ordering constraint on: nothing relabelled
+        return {}
+    return {"label_switching_repaired": switched > 0, "relabelled_fraction": switched}
+
+
+def run_mcmc(inputs: ReplicateInput, options: MCMCOptions) -> MethodResult:
+    """Sample, save ``mcmc.nc`` and measure the ``mcmc`` row (against the EM stage)."""
+    dataset, em = inputs.dataset, inputs.stages["em"]
+    stage = sample_stage(dataset.X, dataset.truth, dataset.n_components, em.aligned.means,
+                         options, inputs.seeds.mcmc)
+    save_datatree_atomic(inputs.files.mcmc, stage.datatree)
+    posterior = stage.datatree["posterior"].to_dataset()
+    columns = {
+        **metrics.point_estimate_metrics(
+            dataset.X, dataset.labels, dataset.truth, metrics.posterior_mean_params(posterior),
+            stage.labels),
+        "runtime_s": stage.runtime,
+        **metrics.mcmc_metrics(
+            posterior, stage.datatree["sample_stats"].to_dataset(), dataset.truth,
+            em.aligned_full, options.covariance_type, stage.sampling_time,
+            options.interval_prob),
+        **metrics.em_mcmc_agreement(em.responsibilities, em.labels, stage.membership,
+                                    stage.labels),
+        **_relabelling_columns(stage.switched),
+    }
+    return MethodResult(columns, stage, tuple(int(i) for i in stage.order))
+
+
+MCMC = Method("mcmc", "mcmc", mcmc_options, run_mcmc, COLUMNS, requires=("em",),
+              report="experiments.report.method_sections:mcmc_section")

@@ -1,0 +1,159 @@
+"""Cells of an experiment and their seeds.
+
+The cartesian product of the list-valued ``[data]`` keys makes the cells. Seeds come from
+one tree of :class:`numpy.random.SeedSequence`:
+
+.. code-block:: text
+
+    SeedSequence(config seed).spawn(n_cells)[cell]
+        .spawn(replicates)[replicate]
+            .spawn(3) -> data, em, mcmc
+
+so every (cell, replicate) has independent streams that depend only on the config seed,
+the cell's index and the replicate number: never on the executor, the number of workers
+or the order in which cells run.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from experiments.config import ConfigError, ExperimentConfig
+from experiments.simulate.sources import SYNTHETIC
+from experiments.simulate.spec import DataSpec
+
+
+@dataclass(frozen=True)
+class ReplicateSeeds:
+    """Integer seeds of one (cell, replicate), each from its own SeedSequence child.
+
+    Attributes
+    ----------
+    cell_index, replicate : int
+    data : int
+        Seed of :func:`experiments.simulate.generate.simulate_mixture`.
+    em : int
+        ``random_state`` of the EM fit.
+    mcmc : int
+        ``random_seed`` of the MCMC run.
+    """
+
+    cell_index: int
+    replicate: int
+    data: int
+    em: int
+    mcmc: int
+
+    def data_rng(self) -> np.random.Generator:
+        """A fresh Generator for the data."""
+        return np.random.default_rng(self.data)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of the grid.
+
+    Attributes
+    ----------
+    cell_id : str
+        Stable, readable and filesystem-safe, e.g. ``c00-n_samples=200-overlap=0.01``.
+    index : int
+        Position in the plan (the last grid key varies fastest).
+    grid_values : dict
+        The varied DataSpec fields and their values in this cell (empty without a grid).
+    data_spec : DataSpec
+    seeds : tuple of ReplicateSeeds
+        One per replicate.
+    """
+
+    cell_id: str
+    index: int
+    grid_values: dict[str, Any]
+    data_spec: DataSpec
+    seeds: tuple[ReplicateSeeds, ...]
+
+
+def _seed_int(sequence: np.random.SeedSequence) -> int:
+    """A 32-bit integer seed (accepted by numpy, scikit-learn and PyMC)."""
+    return int(sequence.generate_state(1, dtype=np.uint32)[0])
+
+
+def replicate_seeds(seed: int, n_cells: int, cell_index: int, replicates: int
+                    ) -> tuple[ReplicateSeeds, ...]:
+    """Seeds of every replicate of one cell, from ``SeedSequence(seed)``.
+
+    Pure: the result depends only on the arguments, so any worker can recompute it.
+    """
+    if not 0 <= cell_index < n_cells:
+        raise ValueError(f"cell_index: must be in [0, {n_cells}), got {cell_index}")
+    cell = np.random.SeedSequence(seed).spawn(n_cells)[cell_index]
+    out = []
+    for replicate, child in enumerate(cell.spawn(replicates)):
+        data, em, mcmc = (_seed_int(s) for s in child.spawn(3))
+        out.append(ReplicateSeeds(cell_index, replicate, data, em, mcmc))
+    return tuple(out)
+
+
+def _format_value(value: Any) -> str:
+    """Compact text of a grid value for a cell id."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "inf"
+        compact = f"{value:g}"
+        return compact if float(compact) == value else repr(value)  # never merge two values
+    if isinstance(value, tuple):
+        return "_".join(_format_value(v) for v in value)
+    return str(value)
+
+
+def cell_id(index: int, n_cells: int, grid_values: dict[str, Any]) -> str:
+    """``c<index>-<key>=<value>-...``, restricted to ``[A-Za-z0-9._=+-]``."""
+    width = max(2, len(str(n_cells - 1)))
+    parts = [f"c{index:0{width}d}"] + [f"{k}={_format_value(v)}" for k, v in grid_values.items()]
+    return re.sub(r"[^A-Za-z0-9._=+-]", "_", "-".join(parts))
+
+
+def plan_cells(config: ExperimentConfig) -> tuple[Cell, ...]:
+    """The cells of an experiment with their DataSpecs and per-replicate seeds."""
+    cells = config.data.cells()
+    n_cells = len(cells)
+    return tuple(
+        Cell(
+            cell_id=cell_id(index, n_cells, values),
+            index=index,
+            grid_values=values,
+            data_spec=spec,
+            seeds=replicate_seeds(config.seed, n_cells, index, config.replicates),
+        )
+        for index, (values, spec) in enumerate(cells)
+    )
+
+
+def check_reachable(config: ExperimentConfig) -> None:
+    """Check that the overlap target of every (cell, replicate) can be reached.
+
+    Repeats the first step of data generation (the synthetic source's check,
+    :func:`experiments.simulate.generate.draw_reachable_geometry`) with the seeds the run will use,
+    so a config that passes here generates without an overlap error. It costs about one
+    overlap evaluation per (cell, replicate), not the whole root search.
+
+    Raises
+    ------
+    ConfigError
+        ``data.overlap: ... (cell <id>, replicate <r>)`` when the target cannot be reached.
+    """
+    for cell in plan_cells(config):
+        for seeds in cell.seeds:
+            try:
+                SYNTHETIC.check(cell.data_spec, seeds.data_rng())
+            except ValueError as error:
+                key, _, problem = str(error).partition(": ")
+                raise ConfigError(f"data.{key}", f"{problem} (cell {cell.cell_id}, replicate "
+                                  f"{seeds.replicate})") from None

@@ -1,0 +1,43 @@
+"""From a validated config to the list of replicate tasks the executors run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from experiments.config import ExperimentConfig
+from experiments.measure.base import Method
+from experiments.measure.methods import METHODS
+from experiments.run.plan import plan_cells
+from experiments.run.replicate import ReplicateTask
+
+
+def grid_columns(grid_values: dict) -> dict:
+    """Grid values as results.csv cells: lists (e.g. weights) become ``"[0.3, 0.7]"``."""
+    return {key: str(list(value)) if isinstance(value, (tuple, list)) else value
+            for key, value in grid_values.items()}
+
+
+def enabled_methods(config: ExperimentConfig, methods: Mapping[str, Method] = METHODS,
+                    progressbar: bool = False) -> tuple[tuple[Method, object], ...]:
+    """The methods ``config`` enables, in registry order, each with its options."""
+    chosen = ((method, method.options(config, progressbar)) for method in methods.values())
+    return tuple((method, options) for method, options in chosen if options is not None)
+
+
+def build_tasks(config: ExperimentConfig, run_dir: Path, progressbar: bool = False,
+                methods: Mapping[str, Method] = METHODS) -> list[ReplicateTask]:
+    """One task per cell x replicate, in plan order, each with the plan's seeds.
+
+    ``methods`` is the registry to draw from (tests pass a modified one).
+    """
+    enabled = enabled_methods(config, methods, progressbar)
+    return [
+        ReplicateTask(
+            run_dir=str(run_dir), cell_id=cell.cell_id, cell_index=cell.index,
+            replicate=seeds.replicate, parameters=grid_columns(cell.grid_values),
+            data_spec=cell.data_spec, seeds=seeds, methods=enabled,
+        )
+        for cell in plan_cells(config)
+        for seeds in cell.seeds
+    ]

@@ -1,0 +1,295 @@
+"""Tests of experiments.report: pure pieces against independent implementations, the page
+built from a run directory with real fits, its speed at 50+ cells, and a headless-Chromium
+check that every image loads without console errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments.report import build_report
+from experiments.report.load import load_run
+from tests.experiments.report import fixtures as report_fixtures
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+IMG_SRC = re.compile(r'<img src="data:image/png;base64,([^"]+)"')
+
+
+# ---------------------------------------------------------------------------------------
+# Fixtures: run directories with real fits
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def em_only_run(tmp_path_factory) -> Path:
+    """Two cells, EM fitted, MCMC recorded as not run (no PyMC compilation)."""
+    return report_fixtures.write_run_dir(tmp_path_factory.mktemp("em-only"), with_mcmc=False)
+
+
+@pytest.fixture(scope="module")
+def mcmc_run(tmp_path_factory) -> Path:
+    """Two cells: the first with a real PyMC posterior (2-D, K=3, full, 2 x 200 draws)."""
+    return report_fixtures.write_run_dir(tmp_path_factory.mktemp("mcmc"), with_mcmc=True)
+
+
+def embedded_images(html: str) -> list[bytes]:
+    return [base64.b64decode(data) for data in IMG_SRC.findall(html)]
+
+
+def anchors_and_links(html: str) -> tuple[set[str], set[str]]:
+    ids = set(re.findall(r'id="([^"]+)"', html))
+    links = set(re.findall(r'href="#([^"]+)"', html))
+    return ids, links
+
+
+# ---------------------------------------------------------------------------------------
+# The page
+# ---------------------------------------------------------------------------------------
+
+
+def test_build_report_rejects_a_directory_that_is_not_a_run(tmp_path):
+    with pytest.raises(ValueError, match="not a run directory"):
+        build_report(tmp_path)
+    with pytest.raises(ValueError, match="does not exist"):
+        build_report(tmp_path / "missing")
+
+
+def test_em_only_report_renders_every_cell(em_only_run):
+    index = build_report(em_only_run)
+    assert index == em_only_run / "report" / "index.html"
+    html = index.read_text()
+    run = load_run(em_only_run)
+    ids, links = anchors_and_links(html)
+    assert links <= ids, f"dangling links: {links - ids}"
+    for rep in run.replicates:
+        assert rep.anchor in ids and rep.anchor in links
+    assert html.count("EM part only") == len(run.replicates)
+    figures = sorted((em_only_run / "report" / "figures").glob("*.png"))
+    names = {f.name for f in figures}
+    for rep in run.replicates:
+        for suffix in ("em-snapshots", "em-loglik", "labels"):
+            assert f"{rep.anchor}-{suffix}.png" in names
+    assert "sweep-overlap.png" in names
+    images = embedded_images(html)
+    assert len(images) == len(figures)
+    assert all(image.startswith(PNG_MAGIC) for image in images)
+    assert sorted(images) == sorted(f.read_bytes() for f in figures)
+
+
+def test_report_reads_artifacts_only_and_is_deterministic(em_only_run):
+    before = {p: p.stat().st_mtime_ns for p in (em_only_run / "cells").rglob("*")}
+    first = build_report(em_only_run).read_text()
+    second = build_report(em_only_run).read_text()
+    assert first == second
+    assert before == {p: p.stat().st_mtime_ns for p in (em_only_run / "cells").rglob("*")}
+
+
+def test_failed_mcmc_and_missing_em_still_render(em_only_run, tmp_path):
+    run_dir = shutil.copytree(em_only_run, tmp_path / "run")
+    first, second = sorted((run_dir / "cells").iterdir())
+    (second / "rep-0" / "em_fit.npz").unlink()
+    (run_dir / "summary.csv").unlink()
+    html = build_report(run_dir).read_text()
+    assert "summary.csv is missing" in html
+    comparison = html.split('id="comparison"')[1].split("</table>")[0]
+    assert "<th>ari</th>" in comparison  # aggregated from results.csv instead
+    assert "sampling disabled in this fixture" in html  # the recorded MCMC error
+    assert "em_fit.npz is missing" in html
+    assert "EM pictures unavailable" in html
+
+
+@pytest.mark.slow
+def test_mcmc_report_has_the_arviz_diagnostics(mcmc_run):
+    html = build_report(mcmc_run).read_text()
+    run = load_run(mcmc_run)
+    with_mcmc = [rep for rep in run.replicates if rep.mcmc_path is not None]
+    assert len(with_mcmc) == 1
+    anchor = with_mcmc[0].anchor
+    names = {p.name for p in (mcmc_run / "report" / "figures").glob("*.png")}
+    for suffix in ("trace", "rank", "forest-weights", "forest-means", "energy", "ppc",
+                   "membership", "labels"):
+        assert f"{anchor}-{suffix}.png" in names, suffix
+    for column in ("r_hat", "ess_bulk", "ess_tail", "mcse_mean"):
+        assert f"<th>{column}</th>" in html
+    import arviz as az
+
+    from experiments.report.load import open_mcmc
+
+    with open_mcmc(with_mcmc[0].mcmc_path) as tree:
+        summary = az.summary(tree, var_names=["weights"], round_to="none")
+    ess = f"{float(summary['ess_bulk'].iloc[0]):.4g}"
+    assert re.search(rf'<td class="[a-z ]*num">{re.escape(ess)}</td>', html)
+    assert "could not be drawn" not in html
+    assert "EM part only" in html  # the second cell has no MCMC
+
+
+@pytest.mark.slow
+def test_fifty_cells_build_quickly_and_stay_navigable(mcmc_run, tmp_path):
+    run_dir = report_fixtures.replicate_cells(shutil.copytree(mcmc_run, tmp_path / "big"), 50)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    html = build_report(run_dir).read_text()
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    print(f"report of 51 cells: {elapsed:.1f} s wall, {cpu:.1f} s CPU")
+    # CPU time of this process: the budget of 30 s must not depend on what else runs on
+    # the machine (the build is single-threaded, so on an idle machine wall ~ CPU)
+    assert cpu < 30.0
+    run = load_run(run_dir)
+    ids, links = anchors_and_links(html)
+    assert all(rep.anchor in ids and rep.anchor in links for rep in run.replicates)
+    detailed = html.count('class="cell"') - html.count("Figures omitted for this cell")
+    assert detailed == run.config.report.max_detailed_cells
+
+
+# ---------------------------------------------------------------------------------------
+# A real `gmm-compare run`
+# ---------------------------------------------------------------------------------------
+
+TINY_CONFIG = """\
+[experiment]
+name = "tiny-sweep"
+seed = 7
+replicates = 1
+
+[data]
+n_samples = 200
+n_features = 2
+n_components = 3
+covariance_shape = "full"
+overlap = [0.005, 0.05]
+
+[em]
+covariance_type = "full"
+n_init = 2
+
+[mcmc]
+draws = 200
+tune = 200
+chains = 2
+"""
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("real")
+    config = root / "tiny.toml"
+    config.write_text(TINY_CONFIG)
+    out = root / "run"
+    completed = subprocess.run(
+        [sys.executable, "-m", "experiments", "run", str(config), "--out", str(out)],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return out
+
+
+@pytest.mark.slow
+def test_report_of_a_real_run(real_run):
+    index = real_run / "report" / "index.html"
+    assert index.exists(), "gmm-compare run should build the report"
+    html = index.read_text()
+    assert "could not be drawn" not in html
+    results = pd.read_csv(real_run / "results.csv")
+    for cell_id in results["cell_id"].unique():
+        assert cell_id in html
+    assert "sweep-overlap" in {p.stem for p in (real_run / "report" / "figures").iterdir()}
+    rebuilt = subprocess.run(
+        [sys.executable, "-m", "experiments", "report", str(real_run)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    assert index.read_text() == html
+
+
+# ---------------------------------------------------------------------------------------
+# Headless Chromium
+# ---------------------------------------------------------------------------------------
+
+PROBE = """<script>
+window.__errors = [];
+window.addEventListener('error', e => window.__errors.push(String(e.message || e)), true);
+const __consoleError = console.error;
+console.error = (...a) => { window.__errors.push(a.join(' ')); __consoleError(...a); };
+window.addEventListener('load', () => {
+  const images = Array.from(document.images);
+  const broken = images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt);
+  const out = document.createElement('pre');
+  out.id = 'probe-result';
+  out.textContent = JSON.stringify({images: images.length, broken: broken,
+                                    errors: window.__errors});
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def chromium_binary() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def run_chromium(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    binary = chromium_binary()
+    base = [binary, "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--disable-dev-shm-usage", "--enable-logging=stderr", "--v=0",
+            f"--user-data-dir={tmp_path / 'chromium-profile'}"]
+    return subprocess.run(base + args, capture_output=True, text=True, timeout=180)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_page_loads_in_headless_chromium(mcmc_run, tmp_path):
+    if chromium_binary() is None:
+        pytest.skip("no Chromium found and none could be installed (apt-get install chromium)")
+    html = build_report(mcmc_run).read_text()
+    probe_page = tmp_path / "probe.html"
+    probe_page.write_text(html.replace("<head>", "<head>" + PROBE, 1))
+    completed = run_chromium(["--virtual-time-budget=20000", "--dump-dom",
+                              probe_page.as_uri()], tmp_path)
+    match = re.search(r'<pre id="probe-result">(.*?)</pre>', completed.stdout, re.S)
+    assert match, f"no probe result; chromium stderr: {completed.stderr[-2000:]}"
+    result = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert result["images"] == len(embedded_images(html)) > 0
+    assert result["broken"] == []
+    assert result["errors"] == []
+    # the page has no scripts of its own: any console message is unexpected
+    console_messages = [line for line in completed.stderr.splitlines() if ":CONSOLE" in line]
+    assert console_messages == []
+
+
+# ---------------------------------------------------------------------------------------
+# docs/em-for-gmm.md names only functions that exist
+# ---------------------------------------------------------------------------------------
+
+
+def test_every_function_named_in_the_em_document_exists():
+    import importlib
+
+    text = (Path(__file__).parents[3] / "docs" / "em-for-gmm.md").read_text()
+    names = sorted(set(re.findall(r"`((?:emgmm|bayes|experiments)(?:\.[A-Za-z_]\w*)+)", text)))
+    assert len(names) > 30
+    missing = []
+    for name in names:
+        parts = name.split(".")
+        for split in range(len(parts), 0, -1):
+            try:
+                target = importlib.import_module(".".join(parts[:split]))
+            except ImportError:
+                continue
+            for attribute in parts[split:]:
+                target = getattr(target, attribute, None)
+            if target is None:
+                missing.append(name)
+            break
+    assert missing == []
