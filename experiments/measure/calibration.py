@@ -119,7 +119,7 @@ def em_interval_columns(
     reg_covar : float
     refit : callable ``(X, start) -> GaussianMixtureParams``, optional
         The estimator being bootstrapped and polished (default: ML EM via ``fit_em``; MAP-EM
-        passes :func:`experiments.measure.map_fit.map_refit`).
+        passes :func:`experiments.measure.em.map_refit`).
 
     Returns
     -------

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.data_files import DataFileError, DataFileSpec, load_data_file, quoted
+from experiments.simulate.data_files import DataFileError, DataFileSpec, load_data_file, quoted
 
 
 @pytest.fixture
