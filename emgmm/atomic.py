@@ -46,3 +46,11 @@ def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
         os.replace(temporary, final)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def leftover_temporaries(directory: str | os.PathLike) -> list[Path]:
+    """Temporary files of :func:`atomic_path` left in ``directory`` by a killed writer."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.glob(".*.tmp*") if p.is_file())

@@ -5,7 +5,6 @@ A config has the sections ``[experiment]``, ``[data]``, ``[em]``, ``[mcmc]`` (wi
 key. Any ``[data]`` key may be a list: the cartesian product of the list-valued keys makes
 the cells of the experiment (:mod:`experiments.run.plan`). Every problem raises
 :class:`ConfigError` with one line ``<key path>: <what is wrong>, got <value>``.
-No key takes a filesystem path, so a config cannot write outside its run directory.
 """
 
 from __future__ import annotations
@@ -43,6 +42,7 @@ from experiments.config.study import (
     SCALE_PRIORS,
     SBCSettings,
     SelectionSettings,
+    check_k_values,
     check_quick_tables,
     check_sbc,
     deep_merge,
@@ -66,7 +66,6 @@ EM_METHODS = ("ml", "map")
 # ---------------------------------------------------------------------------------------
 # Sections
 # ---------------------------------------------------------------------------------------
-
 
 _key = setting
 
@@ -346,13 +345,16 @@ def _parse_sections(raw: dict[str, Any], source: str) -> ExperimentConfig:
     mcmc_raw = dict(table(raw.get("mcmc", {}), "mcmc"))
     priors = _priors(mcmc_raw.pop("priors", {}), data)
     mcmc = {"covariance_type": em.covariance_type} | _section(mcmc_raw, MCMCSettings, "mcmc")
+    selection = SelectionSettings(**_section(raw.get("selection", {}), SelectionSettings,
+                                             "selection"))
+    if selection.enabled:
+        check_k_values(selection.k_values, min(spec.n_samples for _, spec in data.cells()))
     return ExperimentConfig(
         experiment=ExperimentSettings(**experiment), data=data, em=em,
         mcmc=MCMCSettings(**mcmc, priors=priors),
         metrics=MetricsSettings(**_section(raw.get("metrics", {}), MetricsSettings, "metrics")),
         report=ReportSettings(**_section(raw.get("report", {}), ReportSettings, "report")),
-        selection=SelectionSettings(**_section(raw.get("selection", {}), SelectionSettings,
-                                               "selection")),
+        selection=selection,
         sbc=check_sbc(SBCSettings(**_section(raw.get("sbc", {}), SBCSettings, "sbc"))),
         source=source,
     )
@@ -371,6 +373,8 @@ def load_config(path: str | os.PathLike[str], *, quick: bool = False) -> Experim
         raise ConfigError("", f"config file {str(path)!r} cannot be read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError("", f"{path.name}: invalid TOML: {error}") from None
+    except RecursionError:  # tomllib recurses once per level of nesting
+        raise ConfigError("", f"{path.name}: invalid TOML: nested too deeply") from None
     return parse_config(raw, source=str(path), quick=quick)
 
 

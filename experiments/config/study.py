@@ -45,6 +45,15 @@ class SelectionSettings:
     chains: int = setting(1, integer(1))
 
 
+def check_k_values(k_values: tuple[int, ...], smallest_n_samples: int) -> None:
+    """Refuse a candidate K that a cell's sample cannot support (more components than points)."""
+    for i, k in enumerate(k_values):
+        if k > smallest_n_samples:
+            raise ConfigError(f"selection.k_values[{i}]",
+                              f"K = {k} is more than the {smallest_n_samples} points of the "
+                              "smallest cell; every candidate K needs at least K points")
+
+
 @dataclass(frozen=True)
 class SBCSettings:
     """``[sbc]``: simulations, model shape, fully specified priors, chains and ranks.

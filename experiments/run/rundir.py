@@ -318,7 +318,7 @@ class ReplicateRecord:
 ID_COLUMNS = ("cell_id", "replicate", "method")
 ERROR_COLUMN = "error"
 # Columns whose values depend on wall-clock time (left out when comparing runs).
-TIMING_COLUMNS = ("runtime_s", "ess_per_second")
+TIMING_COLUMNS = ("runtime_s", "compile_s", "sampling_s", "ess_per_second")
 
 # Metric columns in results.csv order -> meaning. Which method fills which column is
 # declared by the method (experiments.measure.methods); the grid keys come between the
@@ -334,6 +334,8 @@ METRIC_COLUMNS_MEANING = {
     "ari": "adjusted Rand index of the MAP labels against the true labels",
     "accuracy": "fraction of aligned MAP labels equal to the true labels",
     "runtime_s": "wall-clock seconds of the fit",
+    "compile_s": "seconds of building and compiling the model (near 0 when reused)",
+    "sampling_s": "seconds of sampling alone",
     "n_iter": "EM iterations of the best start",
     "converged": "whether EM met its tolerance",
     "coverage_bootstrap": "coverage of the truth by EM's bootstrap intervals",

@@ -27,6 +27,7 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from emgmm.atomic import leftover_temporaries
 from experiments.errors import one_line
 from experiments.measure.base import Method
 from experiments.measure.methods import METHODS
@@ -86,6 +87,12 @@ def is_finished(task: ReplicateTask) -> bool:
         return ReplicateRecord.read(path).finished
     except ValueError:  # unreadable: recompute (atomic writes make this unlikely)
         return False
+
+
+def remove_leftover_temporaries(directory: Path) -> None:
+    """Delete the temporary files a killed writer left in a replicate it reruns."""
+    for path in leftover_temporaries(directory):
+        path.unlink(missing_ok=True)
 
 
 def record_replicate_failure(task: ReplicateTask, error: BaseException) -> ReplicateRecord:
@@ -161,6 +168,8 @@ def run_experiment(
     tasks = build_tasks(config, run_dir, progressbar=executor == "serial", methods=methods)
     sbc_tasks = build_sbc_tasks(config, run_dir)
     pending = [task for task in tasks if not is_finished(task)]
+    for task in pending:  # a killed run may have left half-written temporary files
+        remove_leftover_temporaries(task.files.path)
     pending_sbc = [task for task in sbc_tasks if not is_sbc_finished(task)]
     n_skipped = len(tasks) - len(pending)
     if n_skipped or len(pending_sbc) < len(sbc_tasks):

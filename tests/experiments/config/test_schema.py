@@ -102,6 +102,8 @@ BAD_CONFIGS = [
     (with_section("mcmc", priors=2), "mcmc.priors", "table"),
     (with_section("metrics", interval_prob=1.2), "metrics.interval_prob", "(0, 1)"),
     (with_section("report", enabled=1), "report.enabled", "true or false"),
+    (with_section("selection", enabled=True, k_values=[1, 2, 500]), "selection.k_values[2]",
+     "K = 500 is more than the 100 points"),
     (with_section("report", max_detailed_cells=-1), "report.max_detailed_cells", ">= 0"),
 ]
 
@@ -128,6 +130,10 @@ def test_missing_file_directory_and_malformed_toml(tmp_path):
     with pytest.raises(ConfigError, match=r"^bad.toml: invalid TOML: .*line 1") as info:
         load_config(bad)
     assert "\n" not in str(info.value)
+    nested = tmp_path / "nested.toml"
+    nested.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="^nested.toml: invalid TOML: nested too deeply$"):
+        load_config(nested)
     binary = tmp_path / "binary.toml"
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(ConfigError, match="cannot be read|invalid TOML"):

@@ -138,6 +138,22 @@ def test_failing_replicate_is_recorded_and_retried(tiny_config, tmp_path):
     assert pd.read_csv(out / "results.csv")["error"].isna().all()
 
 
+def test_resume_removes_temporaries_of_the_replicates_it_reruns(tiny_config, tmp_path):
+    out = tmp_path / "run"
+    run(tiny_config, out)
+    finished = sorted((out / "cells").glob("*/rep-*"))
+    rerun = finished[0]
+    (rerun / "metrics.json").unlink()  # as if killed before its metrics.json
+    leftover = rerun / ".mcmc.k3j9x.tmp.nc"
+    leftover.write_bytes(b"half written")
+    kept = finished[1] / ".em_fit.abc.tmp.npz"  # a finished replicate is not touched
+    kept.write_bytes(b"x")
+    outcome = run(tiny_config, out)
+    assert outcome.n_skipped == len(finished) - 1
+    assert not leftover.exists() and kept.exists()
+    assert (rerun / "metrics.json").is_file()
+
+
 def test_crashed_task_gets_a_failure_record(tiny_config, tmp_path):
     def crash(task):
         raise RuntimeError("worker died")
