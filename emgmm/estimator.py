@@ -58,6 +58,9 @@ class GaussianMixtureEM(ParamsMixin):
     params_ : GaussianMixtureParams
     history_ : EMResult
         The full result of the best start (re-seeded components, decreases, ...).
+    degenerate_ : str or None
+        Why the fit is degenerate (:mod:`emgmm.degenerate`: a component with too few
+        points or no spread in some direction; ``DegenerateFitWarning``), None when not.
     """
 
     def __init__(
@@ -145,6 +148,7 @@ class GaussianMixtureEM(ParamsMixin):
         self.lower_bound_ = result.lower_bound
         self.lower_bounds_ = list(result.log_likelihood_history)
         self.n_features_in_ = n_features
+        self.degenerate_ = result.degenerate
 
     @classmethod
     def from_result(cls, result: EMResult, **estimator_params) -> GaussianMixtureEM:

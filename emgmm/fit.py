@@ -50,6 +50,7 @@ from emgmm.collapse import (
     reseed_components,
     variance_floor,
 )
+from emgmm.degenerate import DegenerateFitWarning, degeneracy
 from emgmm.engines import EMIteration, available_engines, engine_e_step, select_engine
 from emgmm.init import initial_params
 from emgmm.map_em import map_em_iteration
@@ -113,6 +114,9 @@ class EMResult:
     log_prior : float
         MAP-EM: :func:`emgmm.map_prior.log_prior_density` at ``params`` (up to its
         constant); 0 for maximum likelihood.
+    degenerate : str or None
+        Why ``params`` is a degenerate fit (:mod:`emgmm.degenerate`: a component with too
+        few points, or with no spread in some direction), or None when it is not.
     """
 
     params: GaussianMixtureParams
@@ -126,6 +130,7 @@ class EMResult:
     engine: str = "reference"
     init_index: int = 0
     log_prior: float = 0.0
+    degenerate: str | None = None
 
     def __post_init__(self) -> None:
         history = np.asarray(self.log_likelihood_history, dtype=float)
@@ -227,6 +232,7 @@ def run_em(
         engine=engine_name,
         init_index=init_index,
         log_prior=float(log_prior),
+        degenerate=degeneracy(params, n_samples, reg_covar, floor),
     )
 
 
@@ -261,7 +267,8 @@ def fit_em(
     verbose: int = 0,
     prior: ConjugatePrior | None = None,
 ) -> EMResult:
-    """Fit a Gaussian mixture by EM; the best (highest objective) of ``n_init`` starts.
+    """Fit a Gaussian mixture by EM; the best (highest objective) of ``n_init`` starts,
+    non-degenerate starts (:mod:`emgmm.degenerate`) before degenerate ones.
 
     Each start ``theta_0`` comes from ``init_params`` and the user-given ``*_init`` arrays
     (:func:`emgmm.init.initial_params`), or is ``start`` itself (warm start; then
@@ -309,6 +316,8 @@ def fit_em(
         If the best start did not converge within ``max_iter`` (``max_iter > 0``).
     CollapsedComponentWarning, LikelihoodDecreaseWarning
         If the best start re-seeded a component or saw the log-likelihood drop.
+    DegenerateFitWarning
+        If every start ended in a degenerate fit (``EMResult.degenerate`` says why).
     """
     X = check_data(X)
     check_fit_settings(
@@ -339,10 +348,17 @@ def fit_em(
             record_params=record_params, previous_lower_bound=previous_lower_bound,
             engine_name=engine_name, init_index=init_index, verbose=verbose, prior=prior,
         )
-        if best is None or result.objective > best.objective:
+        if best is None or _preferred(result, best):
             best = result
     _warn_about(best, max_iter, tol, reg_covar)
     return best
+
+
+def _preferred(result: EMResult, best: EMResult) -> bool:
+    """A non-degenerate start beats a degenerate one; otherwise the higher objective wins."""
+    if (result.degenerate is None) != (best.degenerate is None):
+        return result.degenerate is None
+    return result.objective > best.objective
 
 
 def _warn_about(result: EMResult, max_iter: int, tol: float = 0.0, reg_covar: float = 0.0) -> None:
@@ -358,6 +374,13 @@ def _warn_about(result: EMResult, max_iter: int, tol: float = 0.0, reg_covar: fl
             f"{len(result.reseeded)} collapsed component(s) were re-seeded (see EMResult.reseeded): "
             "consider fewer components or a larger reg_covar",
             CollapsedComponentWarning,
+            stacklevel=3,
+        )
+    if result.degenerate is not None:
+        warnings.warn(
+            f"degenerate fit ({result.degenerate}): its likelihood is set by reg_covar, not by "
+            "the data; use fewer components, another covariance type, or more starts",
+            DegenerateFitWarning,
             stacklevel=3,
         )
     largest_drop = max((-change for _, change in result.decreases), default=0.0)
