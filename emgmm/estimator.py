@@ -27,11 +27,13 @@ class GaussianMixtureEM(ParamsMixin):
     n_components : int, default 1
         Number of mixture components K.
     covariance_type : {'full', 'tied', 'diag', 'spherical'}, default 'full'
-    tol : float, default 1e-3
-        Convergence threshold on the change of mean per-sample log-likelihood.
+    tol : float, default 1e-7
+        Convergence threshold on the change of mean per-sample log-likelihood
+        (scikit-learn's rule; its default is 1e-3, which stops on plateaus far below the
+        optimum: see :mod:`emgmm.fit`).
     reg_covar : float, default 1e-6
         Added to the diagonal of every covariance at each M-step.
-    max_iter : int, default 100
+    max_iter : int, default 1000
     n_init : int, default 1
         Number of starts; the one with the highest final lower bound is kept.
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default 'kmeans'
@@ -68,9 +70,9 @@ class GaussianMixtureEM(ParamsMixin):
         n_components=1,
         *,
         covariance_type="full",
-        tol=1e-3,
+        tol=1e-7,
         reg_covar=1e-6,
-        max_iter=100,
+        max_iter=1000,
         n_init=1,
         init_params="kmeans",
         weights_init=None,

@@ -8,7 +8,19 @@ next params)``, picked by ``engine`` (:mod:`emgmm.engines`): ``"reference"``
 Convergence follows scikit-learn: stop at iteration t when
 :math:`|\\ell_t - \\ell_{t-1}| < \\mathrm{tol}` with
 :math:`\\ell_t = \\frac1N \\sum_i \\log p(x_i \\mid \\theta_{t-1})`, the mean log-likelihood at
-the parameters entering iteration t. EM never decreases :math:`\\ell` (Dempster, Laird and
+the parameters entering iteration t. The criterion is scikit-learn's; the default ``tol = 1e-7`` (with
+``max_iter = 1000``) is not. Why this form: the change of the *mean* log-likelihood does not
+depend on the data's units (a change of units shifts :math:`\\ell` by a constant) nor on N,
+whereas mclust's relative change :math:`|\\Delta L| / (1 + |L|)` depends on both through
+:math:`L`. Why this value: on the 90 non-re-seeded fits of K = 1..9 (all covariance types)
+on Old Faithful, iris and galaxies from the default start, the stop was within 1e-3 (total
+log-likelihood) of where the same run ends with ``tol = 1e-14`` in 20 of 90 fits with
+``tol = 1e-3`` (median 6 iterations; Old Faithful tied K = 3 stopped 14.1 short, on a
+plateau), 65 with 1e-6 (median 40), 83 with 1e-7 (median 48, at most 1593) and 87 with
+1e-8 (median 57, at most 2080); the relative rule did worse at every tolerance (e.g. 73 at
+1e-7). The misses are long plateaus (EM leaving a saddle region), which no step-size rule
+sees, Aitken's acceleration included (measured: 2.8 short at 1e-6); finding the better
+optimum is the starts' job. EM never decreases :math:`\\ell` (Dempster, Laird and
 Rubin 1977); a decrease larger than ``DECREASE_RTOL`` relative (rounding) is recorded in
 ``EMResult.decreases`` and never counted as convergence; it is warned about when
 ``reg_covar = 0`` (where EM is exactly monotone) or when it exceeds ``tol`` (with
@@ -249,9 +261,9 @@ def fit_em(
     n_components: int,
     *,
     covariance_type: str = "full",
-    tol: float = 1e-3,
+    tol: float = 1e-7,
     reg_covar: float = 1e-6,
-    max_iter: int = 100,
+    max_iter: int = 1000,
     n_init: int = 1,
     init_params: str = "kmeans",
     weights_init=None,
