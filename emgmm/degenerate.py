@@ -81,7 +81,7 @@ def degenerate_components(params: GaussianMixtureParams, n_samples: int, reg_cov
     found = []
     for k in range(params.n_components):
         if counts[k] < needed:
-            found.append((k, f"component {k} explains N_k = {counts[k]:.4g} rows, fewer than the "
+            found.append((k, f"component {k} explains N_k = {counts[k]:.4f} rows, fewer than the "
                              f"{needed:g} a {params.covariance_type} component needs"))
         elif eigenvalues[k] <= threshold:
             found.append((k, f"component {k} has a covariance eigenvalue {eigenvalues[k]:.3g} <= "

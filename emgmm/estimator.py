@@ -36,7 +36,10 @@ class GaussianMixtureEM(ParamsMixin):
     max_iter : int, default 1000
     n_init : int, default 1
         Number of starts; the one with the highest final lower bound is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default 'kmeans'
+    init_params : {'auto', 'hierarchical', 'kmeans', 'k-means++', 'random', 'random_from_data'}, default 'auto'
+        ``auto``: each of the ``n_init`` rounds runs EM from a hierarchical, a k-means++
+        and a k-means start (:mod:`emgmm.init`) and keeps the best; the hierarchical start
+        runs once when it uses every row.
     weights_init, means_init, precisions_init : array, optional
         User-given starting values (scikit-learn layouts); all three skip the initialisation.
     random_state : None, int, SeedSequence or numpy Generator
@@ -74,7 +77,7 @@ class GaussianMixtureEM(ParamsMixin):
         reg_covar=1e-6,
         max_iter=1000,
         n_init=1,
-        init_params="kmeans",
+        init_params="auto",
         weights_init=None,
         means_init=None,
         precisions_init=None,

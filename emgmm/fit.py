@@ -55,7 +55,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emgmm._validation import as_generator, check_data, check_data_for_fit, check_fit_settings
+from emgmm._validation import AUTO_STARTS, as_generator, check_data, check_data_for_fit, check_fit_settings
 from emgmm.collapse import (
     CollapsedComponentWarning,
     collapsed_components,
@@ -64,7 +64,7 @@ from emgmm.collapse import (
 )
 from emgmm.degenerate import DegenerateFitWarning, degeneracy
 from emgmm.engines import EMIteration, available_engines, engine_e_step, select_engine
-from emgmm.init import initial_params
+from emgmm.init import HIERARCHICAL_MAX_ROWS, initial_params
 from emgmm.map_em import map_em_iteration
 from emgmm.map_prior import ConjugatePrior, check_compatible, log_prior_density
 from emgmm.params import GaussianMixtureParams
@@ -265,7 +265,7 @@ def fit_em(
     reg_covar: float = 1e-6,
     max_iter: int = 1000,
     n_init: int = 1,
-    init_params: str = "kmeans",
+    init_params: str = "auto",
     weights_init=None,
     means_init=None,
     precisions_init=None,
@@ -349,9 +349,11 @@ def fit_em(
     if start is not None:
         _check_start(start, n_components, X.shape[1], covariance_type)
     best: EMResult | None = None
-    for init_index in range(1 if start is not None else n_init):
+    methods = _start_methods(X, init_params, n_init if start is None else 1,
+                             given=(weights_init, means_init, precisions_init, covariances_init))
+    for init_index, method in enumerate(methods):
         theta0 = start if start is not None else initial_params(
-            X, n_components, covariance_type, reg_covar, init_params, rng,
+            X, n_components, covariance_type, reg_covar, method, rng,
             weights_init=weights_init, means_init=means_init,
             precisions_init=precisions_init, covariances_init=covariances_init,
         )
@@ -364,6 +366,19 @@ def fit_em(
             best = result
     _warn_about(best, max_iter, tol, reg_covar)
     return best
+
+
+def _start_methods(X: np.ndarray, init_params: str, n_init: int, given: tuple) -> list[str]:
+    """The start method of each start: ``n_init`` times ``init_params``, or for ``"auto"``
+    ``n_init`` rounds of :data:`AUTO_STARTS` (the hierarchical start once when it uses every
+    row, as it is then the same each round; one start when every ``*_init`` is given)."""
+    if init_params != "auto":
+        return [init_params] * n_init
+    if given[0] is not None and given[1] is not None and (given[2] is not None or given[3] is not None):
+        return ["kmeans"] * n_init  # nothing is estimated: the method is never used
+    exhaustive = X.shape[0] <= HIERARCHICAL_MAX_ROWS
+    return [method for repeat in range(n_init) for method in AUTO_STARTS
+            if not (method == "hierarchical" and exhaustive and repeat > 0)]
 
 
 def _preferred(result: EMResult, best: EMResult) -> bool:

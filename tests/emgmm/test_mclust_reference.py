@@ -1,0 +1,90 @@
+"""select_model with default settings against R mclust 6.0.0 on the bundled real data.
+
+References: ``tests/data/mclust/mclust_bic_tables.csv`` and ``mclust_best_models.csv``,
+made by ``tests/data/mclust/reference.R`` (``mclustBIC(X, G = 1:9, modelNames = ...)``;
+EEE = tied, VVV = full, VVI = diag, VII = spherical; in 1-D E = tied, V = full).
+
+What "reaches mclust and chooses mclust's model" means here. mclust's values are local
+optima from one hierarchical start, so a row is *reached* when emgmm's log-likelihood is at
+least mclust's minus 1e-3, or when emgmm's fit is degenerate (mclust would not report a
+fit on a point or on tied values either; emgmm shows it as missing). emgmm may find better
+non-degenerate optima than mclust; if one of them changes the BIC ranking, the choice
+differs from mclust's and the test requires instead that emgmm's choice is at least as good
+by mclust's own criterion (its BIC no worse than mclust's chosen BIC) and not degenerate.
+Rows the defaults do not reach yet are listed in ``KNOWN_MISSES`` (checked, so that a
+regression or an improvement shows).
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emgmm import select_model
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLES = pd.read_csv(ROOT / "tests" / "data" / "mclust" / "mclust_bic_tables.csv")
+BEST = pd.read_csv(ROOT / "tests" / "data" / "mclust" / "mclust_best_models.csv")
+
+# (covariance type, K): log-likelihood below mclust's by more than 1e-3 with the defaults
+# (init_params="auto", n_init=1, tol=1e-7, random_state=0).
+KNOWN_MISSES = {
+    "faithful": {("full", 6), ("full", 7), ("full", 9), ("spherical", 7)},
+    "iris": {("spherical", 6), ("spherical", 7)},
+    "galaxies": {("full", 4)},
+}
+
+
+def _data(name: str) -> np.ndarray:
+    X = pd.read_csv(ROOT / "experiments" / "datasets" / f"{name}.csv").select_dtypes("number").to_numpy(float)
+    return X / 1000.0 if name == "galaxies" else X
+
+
+@pytest.fixture(scope="module", params=["faithful", "iris", "galaxies"])
+def selection(request):
+    name = request.param
+    X = _data(name)
+    types = ["tied", "full"] if X.shape[1] == 1 else ["tied", "full", "diag", "spherical"]
+    with pytest.warns() if name == "galaxies" else _nothing():
+        return name, X, select_model(X, range(1, 10), types, random_state=0)
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_every_mclust_row_is_reached_or_degenerate(selection):
+    name, X, result = selection
+    misses = set()
+    for row in result.rows:
+        reference = TABLES[(TABLES.data == name) & (TABLES.covariance_type == row.covariance_type)
+                           & (TABLES.n_components == row.n_components)].log_likelihood.iloc[0]
+        if row.degenerate is None and row.log_likelihood < reference - 1e-3:
+            misses.add((row.covariance_type, row.n_components))
+    assert misses == KNOWN_MISSES[name]
+
+
+def test_choice_is_mclusts_or_better_by_mclusts_bic(selection):
+    name, X, result = selection
+    mclust = BEST[BEST.data == name].iloc[0]
+    best = result.best
+    assert best.degenerate is None
+    # mclust's BIC is minus ours.
+    assert -best.bic >= mclust.bic - 1e-3 or (best.covariance_type, best.n_components) == (
+        mclust.covariance_type, mclust.n_components)
+    if name != "galaxies":
+        assert (best.covariance_type, best.n_components) == (mclust.covariance_type, mclust.n_components)
+        assert -best.bic >= mclust.bic - 1e-3  # the same model, at least as high an optimum
+
+
+@pytest.mark.xfail(reason="galaxies full K=4: the defaults reach -202.16, mclust -199.25; K=3 is chosen",
+                   strict=True)
+def test_galaxies_choice_is_mclusts():
+    X = _data("galaxies")
+    result = select_model(X, range(1, 10), ["tied", "full"], random_state=0)
+    assert (result.best.covariance_type, result.best.n_components) == ("full", 4)
