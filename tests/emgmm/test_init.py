@@ -76,3 +76,17 @@ def test_auto_runs_every_kind_of_start_and_keeps_the_best(blobs):
     each = [fit_em(blobs, 3, init_params=method, random_state=0).lower_bound
             for method in ("hierarchical", "k-means++", "kmeans")]
     assert best.lower_bound >= max(each) - 1e-9
+
+
+def test_auto_on_large_data_screens_the_starts_and_continues_the_best(blobs, monkeypatch):
+    """Screening (10 EM iterations per start, then the best continued) as on >= 50,000 rows."""
+    from emgmm import fit as fit_module
+
+    monkeypatch.setattr(fit_module, "AUTO_SCREEN_MIN_ROWS", 10)
+    monkeypatch.setattr(fit_module, "AUTO_SCREEN_ITERATIONS", 2)
+    result = fit_em(blobs, 3, random_state=0, record_params=True)
+    assert result.converged and result.n_iter > 2
+    assert result.log_likelihood_history.size == result.n_iter == len(result.params_history) - 1
+    assert np.all(np.diff(result.log_likelihood_history) > -1e-9)
+    unscreened = fit_em(blobs, 3, init_params="hierarchical", random_state=0)
+    assert result.lower_bound == pytest.approx(unscreened.lower_bound, abs=1e-6)
