@@ -33,7 +33,13 @@ KNOWN_MISSES = {
     "faithful": {("full", 6), ("full", 7), ("full", 9), ("spherical", 7)},
     "iris": {("spherical", 6), ("spherical", 7)},
     "galaxies": {("full", 4)},
+    "gvhd_pos": {("tied", 8), ("spherical", 3), ("spherical", 4), ("spherical", 9)},
 }
+# Where emgmm's better optima change the BIC ranking (the module docstring's reading):
+# galaxies full K = 3 (see the test below); gvhd_pos full K = 9, at -207931.6 (mclust
+# -208349.3; its full K = 8 is -208302.2 against mclust's -208410.1), BIC -417084 on
+# mclust's scale against mclust's chosen full K = 8 at -417905.
+BETTER_THAN_MCLUST = {"galaxies": ("full", 3), "gvhd_pos": ("full", 9)}
 
 
 def _data(name: str) -> np.ndarray:
@@ -41,12 +47,12 @@ def _data(name: str) -> np.ndarray:
     return X / 1000.0 if name == "galaxies" else X
 
 
-@pytest.fixture(scope="module", params=["faithful", "iris", "galaxies"])
+@pytest.fixture(scope="module", params=["faithful", "iris", "galaxies", "gvhd_pos"])
 def selection(request):
     name = request.param
     X = _data(name)
     types = ["tied", "full"] if X.shape[1] == 1 else ["tied", "full", "diag", "spherical"]
-    with pytest.warns() if name == "galaxies" else _nothing():
+    with pytest.warns() if name == "galaxies" else _nothing():  # degenerate full K >= 5
         return name, X, select_model(X, range(1, 10), types, random_state=0)
 
 
@@ -75,11 +81,9 @@ def test_choice_is_mclusts_or_better_by_mclusts_bic(selection):
     best = result.best
     assert best.degenerate is None
     # mclust's BIC is minus ours.
-    assert -best.bic >= mclust.bic - 1e-3 or (best.covariance_type, best.n_components) == (
-        mclust.covariance_type, mclust.n_components)
-    if name != "galaxies":
-        assert (best.covariance_type, best.n_components) == (mclust.covariance_type, mclust.n_components)
-        assert -best.bic >= mclust.bic - 1e-3  # the same model, at least as high an optimum
+    assert -best.bic >= mclust.bic - 1e-3
+    expected = BETTER_THAN_MCLUST.get(name, (mclust.covariance_type, mclust.n_components))
+    assert (best.covariance_type, best.n_components) == expected
 
 
 def test_galaxies_chooses_a_better_three_component_optimum_than_mclust_found():
