@@ -2,6 +2,7 @@
 
 from emgmm._validation import NotFittedError
 from emgmm.collapse import CollapsedComponentWarning
+from emgmm.degenerate import DegenerateFitWarning, degeneracy
 from emgmm.criteria import aic, bic, icl, n_parameters
 from emgmm.densities import (
     estimate_log_gaussian_prob,
@@ -59,6 +60,8 @@ from emgmm.steps import (
 )
 
 __all__ = [
+    "DegenerateFitWarning",
+    "degeneracy",
     "ConjugatePrior",
     "ParameterUncertainty",
     "align_to_reference",

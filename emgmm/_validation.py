@@ -9,7 +9,9 @@ from scipy import sparse
 
 from emgmm.params import COVARIANCE_TYPES
 
-INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+INIT_METHODS = ("auto", "hierarchical", "kmeans", "k-means++", "random", "random_from_data")
+# The starts init_params="auto" tries, best kept (emgmm.fit.fit_em).
+AUTO_STARTS = ("hierarchical", "k-means++", "kmeans")
 
 
 class NotFittedError(ValueError, AttributeError):

@@ -97,6 +97,9 @@ class CovarianceType:
         :math:`c` in the MAP denominator :math:`\\nu + n + c`, and in the log-prior's
         :math:`-\\tfrac{\\nu + c}{2}\\log|\\Sigma|`; ``dof = -c`` is the flat limit.
     reseeded : Callable (variances (D,)) -> one component's covariance, or None when shared
+    min_count : Callable (D) -> float
+        Points a component needs to estimate its own covariance without the ridge: fewer
+        make the fit degenerate (:mod:`emgmm.degenerate`).
     """
 
     name: str
@@ -107,6 +110,7 @@ class CovarianceType:
     prior_dof_offset: Callable[[int, int], float]
     n_parameters: Callable[[int, int], int]
     reseeded: Callable | None
+    min_count: Callable[[int], float]
 
     # --- shapes -------------------------------------------------------------------------
 
@@ -237,6 +241,7 @@ _REGISTRY: dict[str, CovarianceType] = {
             prior_dof_offset=lambda k, d: d + 2.0,
             n_parameters=lambda k, d: k * d * (d + 1) // 2,
             reseeded=np.diag,
+            min_count=lambda d: d + 1.0,  # the scatter of fewer than D + 1 points is singular
         ),
         CovarianceType(
             name="tied", matrix=True, shared=True,
@@ -246,6 +251,7 @@ _REGISTRY: dict[str, CovarianceType] = {
             prior_dof_offset=lambda k, d: d + 1.0 + k,
             n_parameters=lambda k, d: d * (d + 1) // 2,
             reseeded=None,  # the shared covariance is not re-seeded per component
+            min_count=lambda d: 1.0,  # only the mean is the component's own
         ),
         CovarianceType(
             name="diag", matrix=False, shared=False,
@@ -254,6 +260,7 @@ _REGISTRY: dict[str, CovarianceType] = {
             prior_dof_offset=lambda k, d: 3.0,
             n_parameters=lambda k, d: k * d,
             reseeded=lambda variances: variances,
+            min_count=lambda d: 2.0,  # one point has no spread
         ),
         CovarianceType(
             name="spherical", matrix=False, shared=False,
@@ -263,6 +270,7 @@ _REGISTRY: dict[str, CovarianceType] = {
             prior_dof_offset=lambda k, d: d + 2.0,
             n_parameters=lambda k, d: k,
             reseeded=np.mean,
+            min_count=lambda d: 2.0,
         ),
     )
 }

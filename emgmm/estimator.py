@@ -27,14 +27,20 @@ class GaussianMixtureEM(ParamsMixin):
     n_components : int, default 1
         Number of mixture components K.
     covariance_type : {'full', 'tied', 'diag', 'spherical'}, default 'full'
-    tol : float, default 1e-3
-        Convergence threshold on the change of mean per-sample log-likelihood.
+    tol : float, default 1e-7
+        Convergence threshold on the change of mean per-sample log-likelihood
+        (scikit-learn's rule; its default is 1e-3, which stops on plateaus far below the
+        optimum: see :mod:`emgmm.fit`).
     reg_covar : float, default 1e-6
         Added to the diagonal of every covariance at each M-step.
-    max_iter : int, default 100
+    max_iter : int, default 1000
     n_init : int, default 1
         Number of starts; the one with the highest final lower bound is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default 'kmeans'
+    init_params : {'auto', 'hierarchical', 'kmeans', 'k-means++', 'random', 'random_from_data'}, default 'auto'
+        ``auto``: each of the ``n_init`` rounds runs EM from a hierarchical, a k-means++
+        and a k-means start (:mod:`emgmm.init`) and keeps the best; the hierarchical start
+        runs once when it uses every row. On 50,000 rows or more each start gets 10 EM
+        iterations and only the best is continued (:func:`emgmm.fit.fit_em`).
     weights_init, means_init, precisions_init : array, optional
         User-given starting values (scikit-learn layouts); all three skip the initialisation.
     random_state : None, int, SeedSequence or numpy Generator
@@ -58,6 +64,9 @@ class GaussianMixtureEM(ParamsMixin):
     params_ : GaussianMixtureParams
     history_ : EMResult
         The full result of the best start (re-seeded components, decreases, ...).
+    degenerate_ : str or None
+        Why the fit is degenerate (:mod:`emgmm.degenerate`: a component with too few
+        points or no spread in some direction; ``DegenerateFitWarning``), None when not.
     """
 
     def __init__(
@@ -65,11 +74,11 @@ class GaussianMixtureEM(ParamsMixin):
         n_components=1,
         *,
         covariance_type="full",
-        tol=1e-3,
+        tol=1e-7,
         reg_covar=1e-6,
-        max_iter=100,
+        max_iter=1000,
         n_init=1,
-        init_params="kmeans",
+        init_params="auto",
         weights_init=None,
         means_init=None,
         precisions_init=None,
@@ -145,6 +154,7 @@ class GaussianMixtureEM(ParamsMixin):
         self.lower_bound_ = result.lower_bound
         self.lower_bounds_ = list(result.log_likelihood_history)
         self.n_features_in_ = n_features
+        self.degenerate_ = result.degenerate
 
     @classmethod
     def from_result(cls, result: EMResult, **estimator_params) -> GaussianMixtureEM:

@@ -8,7 +8,19 @@ next params)``, picked by ``engine`` (:mod:`emgmm.engines`): ``"reference"``
 Convergence follows scikit-learn: stop at iteration t when
 :math:`|\\ell_t - \\ell_{t-1}| < \\mathrm{tol}` with
 :math:`\\ell_t = \\frac1N \\sum_i \\log p(x_i \\mid \\theta_{t-1})`, the mean log-likelihood at
-the parameters entering iteration t. EM never decreases :math:`\\ell` (Dempster, Laird and
+the parameters entering iteration t. The criterion is scikit-learn's; the default ``tol = 1e-7`` (with
+``max_iter = 1000``) is not. Why this form: the change of the *mean* log-likelihood does not
+depend on the data's units (a change of units shifts :math:`\\ell` by a constant) nor on N,
+whereas mclust's relative change :math:`|\\Delta L| / (1 + |L|)` depends on both through
+:math:`L`. Why this value: on the 90 non-re-seeded fits of K = 1..9 (all covariance types)
+on Old Faithful, iris and galaxies from the default start, the stop was within 1e-3 (total
+log-likelihood) of where the same run ends with ``tol = 1e-14`` in 20 of 90 fits with
+``tol = 1e-3`` (median 6 iterations; Old Faithful tied K = 3 stopped 14.1 short, on a
+plateau), 65 with 1e-6 (median 40), 83 with 1e-7 (median 48, at most 1593) and 87 with
+1e-8 (median 57, at most 2080); the relative rule did worse at every tolerance (e.g. 73 at
+1e-7). The misses are long plateaus (EM leaving a saddle region), which no step-size rule
+sees, Aitken's acceleration included (measured: 2.8 short at 1e-6); finding the better
+optimum is the starts' job. EM never decreases :math:`\\ell` (Dempster, Laird and
 Rubin 1977); a decrease larger than ``DECREASE_RTOL`` relative (rounding) is recorded in
 ``EMResult.decreases`` and never counted as convergence; it is warned about when
 ``reg_covar = 0`` (where EM is exactly monotone) or when it exceeds ``tol`` (with
@@ -37,21 +49,23 @@ results are unchanged:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from emgmm._validation import as_generator, check_data, check_data_for_fit, check_fit_settings
+from emgmm._validation import AUTO_STARTS, as_generator, check_data, check_data_for_fit, check_fit_settings
 from emgmm.collapse import (
     CollapsedComponentWarning,
     collapsed_components,
     reseed_components,
     variance_floor,
 )
+from emgmm.degenerate import DegenerateFitWarning, degeneracy
 from emgmm.engines import EMIteration, available_engines, engine_e_step, select_engine
-from emgmm.init import initial_params
+from emgmm.init import HIERARCHICAL_MAX_ROWS, initial_params
 from emgmm.map_em import map_em_iteration
 from emgmm.map_prior import ConjugatePrior, check_compatible, log_prior_density
 from emgmm.params import GaussianMixtureParams
@@ -68,6 +82,10 @@ __all__ = [
 ]
 
 DECREASE_RTOL = 1e-10
+# EM iterations each start of init_params="auto" gets before only the best is continued.
+AUTO_SCREEN_ITERATIONS = 10
+# ... on data with at least this many rows (fewer: every start runs to convergence).
+AUTO_SCREEN_MIN_ROWS = 50_000
 
 
 class ConvergenceWarning(UserWarning):
@@ -113,6 +131,9 @@ class EMResult:
     log_prior : float
         MAP-EM: :func:`emgmm.map_prior.log_prior_density` at ``params`` (up to its
         constant); 0 for maximum likelihood.
+    degenerate : str or None
+        Why ``params`` is a degenerate fit (:mod:`emgmm.degenerate`: a component with too
+        few points, or with no spread in some direction), or None when it is not.
     """
 
     params: GaussianMixtureParams
@@ -126,6 +147,7 @@ class EMResult:
     engine: str = "reference"
     init_index: int = 0
     log_prior: float = 0.0
+    degenerate: str | None = None
 
     def __post_init__(self) -> None:
         history = np.asarray(self.log_likelihood_history, dtype=float)
@@ -227,6 +249,7 @@ def run_em(
         engine=engine_name,
         init_index=init_index,
         log_prior=float(log_prior),
+        degenerate=degeneracy(params, n_samples, reg_covar, floor),
     )
 
 
@@ -243,11 +266,11 @@ def fit_em(
     n_components: int,
     *,
     covariance_type: str = "full",
-    tol: float = 1e-3,
+    tol: float = 1e-7,
     reg_covar: float = 1e-6,
-    max_iter: int = 100,
+    max_iter: int = 1000,
     n_init: int = 1,
-    init_params: str = "kmeans",
+    init_params: str = "auto",
     weights_init=None,
     means_init=None,
     precisions_init=None,
@@ -261,7 +284,8 @@ def fit_em(
     verbose: int = 0,
     prior: ConjugatePrior | None = None,
 ) -> EMResult:
-    """Fit a Gaussian mixture by EM; the best (highest objective) of ``n_init`` starts.
+    """Fit a Gaussian mixture by EM; the best (highest objective) of ``n_init`` starts,
+    non-degenerate starts (:mod:`emgmm.degenerate`) before degenerate ones.
 
     Each start ``theta_0`` comes from ``init_params`` and the user-given ``*_init`` arrays
     (:func:`emgmm.init.initial_params`), or is ``start`` itself (warm start; then
@@ -309,6 +333,8 @@ def fit_em(
         If the best start did not converge within ``max_iter`` (``max_iter > 0``).
     CollapsedComponentWarning, LikelihoodDecreaseWarning
         If the best start re-seeded a component or saw the log-likelihood drop.
+    DegenerateFitWarning
+        If every start ended in a degenerate fit (``EMResult.degenerate`` says why).
     """
     X = check_data(X)
     check_fit_settings(
@@ -328,21 +354,70 @@ def fit_em(
     if start is not None:
         _check_start(start, n_components, X.shape[1], covariance_type)
     best: EMResult | None = None
-    for init_index in range(1 if start is not None else n_init):
+    methods = _start_methods(X, init_params, n_init if start is None else 1,
+                             given=(weights_init, means_init, precisions_init, covariances_init))
+    # On large data "auto" screens its starts with a short EM run each and continues only
+    # the best ("small EM", Biernacki, Celeux and Govaert 2003): a slow start then costs a
+    # few iterations, not a full run to a tight tol. On small data every start runs to the
+    # end (cheap, and on Old Faithful and iris screening missed 3 more mclust optima).
+    screen = (init_params == "auto" and len(methods) > 1 and prior is None
+              and X.shape[0] >= AUTO_SCREEN_MIN_ROWS)
+    run_iter = min(max_iter, AUTO_SCREEN_ITERATIONS) if screen else max_iter
+    for init_index, method in enumerate(methods):
         theta0 = start if start is not None else initial_params(
-            X, n_components, covariance_type, reg_covar, init_params, rng,
+            X, n_components, covariance_type, reg_covar, method, rng,
             weights_init=weights_init, means_init=means_init,
             precisions_init=precisions_init, covariances_init=covariances_init,
         )
         result = run_em(
-            X, theta0, iterate, tol=tol, reg_covar=reg_covar, max_iter=max_iter, rng=rng,
+            X, theta0, iterate, tol=tol, reg_covar=reg_covar, max_iter=run_iter, rng=rng,
             record_params=record_params, previous_lower_bound=previous_lower_bound,
             engine_name=engine_name, init_index=init_index, verbose=verbose, prior=prior,
         )
-        if best is None or result.objective > best.objective:
+        if best is None or _preferred(result, best):
             best = result
+    if screen and not best.converged and best.n_iter < max_iter:
+        rest = run_em(
+            X, best.params, iterate, tol=tol, reg_covar=reg_covar, max_iter=max_iter - best.n_iter,
+            rng=rng, record_params=record_params, previous_lower_bound=best.lower_bound,
+            engine_name=engine_name, init_index=best.init_index, verbose=verbose,
+        )
+        best = _joined(best, rest)
     _warn_about(best, max_iter, tol, reg_covar)
     return best
+
+
+def _joined(first: EMResult, rest: EMResult) -> EMResult:
+    """One run from ``first``'s start: ``rest`` continued from ``first.params``."""
+    offset = first.n_iter
+    return dataclasses.replace(
+        rest,
+        log_likelihood_history=np.concatenate([first.log_likelihood_history, rest.log_likelihood_history]),
+        n_iter=offset + rest.n_iter,
+        params_history=first.params_history + rest.params_history[1:],
+        reseeded=first.reseeded + tuple((offset + i, k) for i, k in rest.reseeded),
+        decreases=first.decreases + tuple((offset + i, c) for i, c in rest.decreases),
+    )
+
+
+def _start_methods(X: np.ndarray, init_params: str, n_init: int, given: tuple) -> list[str]:
+    """The start method of each start: ``n_init`` times ``init_params``, or for ``"auto"``
+    ``n_init`` rounds of :data:`AUTO_STARTS` (the hierarchical start once when it uses every
+    row, as it is then the same each round; one start when every ``*_init`` is given)."""
+    if init_params != "auto":
+        return [init_params] * n_init
+    if given[0] is not None and given[1] is not None and (given[2] is not None or given[3] is not None):
+        return ["kmeans"] * n_init  # nothing is estimated: the method is never used
+    exhaustive = X.shape[0] <= HIERARCHICAL_MAX_ROWS
+    return [method for repeat in range(n_init) for method in AUTO_STARTS
+            if not (method == "hierarchical" and exhaustive and repeat > 0)]
+
+
+def _preferred(result: EMResult, best: EMResult) -> bool:
+    """A non-degenerate start beats a degenerate one; otherwise the higher objective wins."""
+    if (result.degenerate is None) != (best.degenerate is None):
+        return result.degenerate is None
+    return result.objective > best.objective
 
 
 def _warn_about(result: EMResult, max_iter: int, tol: float = 0.0, reg_covar: float = 0.0) -> None:
@@ -358,6 +433,13 @@ def _warn_about(result: EMResult, max_iter: int, tol: float = 0.0, reg_covar: fl
             f"{len(result.reseeded)} collapsed component(s) were re-seeded (see EMResult.reseeded): "
             "consider fewer components or a larger reg_covar",
             CollapsedComponentWarning,
+            stacklevel=3,
+        )
+    if result.degenerate is not None:
+        warnings.warn(
+            f"degenerate fit ({result.degenerate}): its likelihood is set by reg_covar, not by "
+            "the data; use fewer components, another covariance type, or more starts",
+            DegenerateFitWarning,
             stacklevel=3,
         )
     largest_drop = max((-change for _, change in result.decreases), default=0.0)

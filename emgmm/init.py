@@ -1,4 +1,15 @@
-"""Starting values: k-means++, k-means (Lloyd), random, random_from_data, user-given.
+"""Starting values: hierarchical, k-means++, k-means (Lloyd), random, random_from_data,
+user-given.
+
+``hierarchical`` is in the spirit of mclust's default start (model-based hierarchical
+agglomeration on SVD-transformed data, Fraley 1998): Ward's agglomeration (the merge that
+least increases the within-cluster sum of squares, i.e. mclust's agglomeration for the
+spherical equal-volume model) of the rows whitened by their principal components (so that
+the start does not depend on the data's units or correlations, as mclust's ``hcUse =
+"SVD"``), cut at K clusters. It runs on at most ``HIERARCHICAL_MAX_ROWS`` = 2000 rows (a
+uniform subsample beyond that); the other rows go to the nearest cluster centre in the
+whitened space. Cost: :math:`O(n^2)` time and :math:`n^2/2` distances (16 MB at
+:math:`n = 2000`) for the agglomeration, plus one chunked nearest-centre pass over X.
 
 Every method produces initial responsibilities ``gamma`` (N, K) and one M-step turns them
 into ``theta_0``, as in scikit-learn. ``kmeans``, ``k-means++`` and ``random_from_data``
@@ -16,7 +27,7 @@ from collections.abc import Callable
 import numpy as np
 
 from emgmm._chunks import CHUNK_ROWS, feature_variances, row_chunks
-from emgmm._validation import INIT_METHODS, check_choice
+from emgmm._validation import AUTO_STARTS, INIT_METHODS, check_choice
 from emgmm.covariance_types import covariance_type as covariance_type_of
 from emgmm.params import GaussianMixtureParams, covariance_shape
 from emgmm.statistics import cluster_means, params_from_statistics, statistics_from_labels
@@ -164,6 +175,48 @@ def _labels_random_from_data(X, n_components, rng):
     return _nearest_seed_labels(X, seeds, n_components)
 
 
+HIERARCHICAL_MAX_ROWS = 2000
+
+
+def whitened(X: np.ndarray) -> np.ndarray:
+    """X centred and rotated onto its principal axes, each scaled to unit variance
+    (directions of zero variance are left at zero), array of shape (n_samples, n_features)."""
+    centred = X - X.mean(axis=0)
+    _, singular_values, rotation = np.linalg.svd(centred, full_matrices=False)
+    scale = singular_values / np.sqrt(max(X.shape[0] - 1, 1))
+    scale = np.where(scale > 1e-12 * max(scale.max(), 1e-300), scale, np.inf)
+    return centred @ rotation.T / scale
+
+
+def hierarchical_labels(X: np.ndarray, n_components: int, rng: np.random.Generator,
+                        max_rows: int = HIERARCHICAL_MAX_ROWS) -> np.ndarray:
+    """Labels from Ward's agglomeration of the whitened rows cut at ``n_components`` clusters
+    (module docstring); rows beyond a subsample of ``max_rows`` go to the nearest centre."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    n_samples = X.shape[0]
+    if n_components == 1:  # no tree to cut (and none at all for a single row)
+        return np.zeros(n_samples, dtype=np.intp)
+    Z = whitened(X)
+    sample = np.sort(rng.choice(n_samples, size=max_rows, replace=False)) if n_samples > max_rows \
+        else np.arange(n_samples)
+    tree = linkage(Z[sample], method="ward")
+    sample_labels = fcluster(tree, t=n_components, criterion="maxclust") - 1
+    found = int(sample_labels.max()) + 1
+    if found < n_components:  # ties in the tree: fewer clusters than asked; split by k-means++
+        return _labels_kmeans_plusplus(X, n_components, rng)
+    if sample.size == n_samples:
+        return sample_labels
+    centres = cluster_means(Z[sample], sample_labels, np.bincount(sample_labels, minlength=n_components))
+    labels = nearest_centers(Z, centres)[0]
+    labels[sample] = sample_labels
+    return labels
+
+
+def _labels_hierarchical(X, n_components, rng):
+    return hierarchical_labels(X, n_components, rng)
+
+
 def _resp_random(X, n_components, rng):
     resp = rng.uniform(size=(X.shape[0], n_components))
     return resp / resp.sum(axis=1, keepdims=True)
@@ -171,6 +224,7 @@ def _resp_random(X, n_components, rng):
 
 # Starts that assign every row to one component (hard labels) ...
 _INITIAL_LABELS: dict[str, Callable] = {
+    "hierarchical": _labels_hierarchical,
     "kmeans": _labels_kmeans,
     "k-means++": _labels_kmeans_plusplus,
     "random_from_data": _labels_random_from_data,
@@ -183,6 +237,8 @@ def _estimated_start(X, n_components, covariance_type, reg_covar, init_params, r
     """``(weights, means, covariances)`` of the data-driven start: one M-step on the start's
     responsibilities (hard labels: :func:`gaussian_parameters_from_labels`)."""
     check_choice(init_params, "init_params", INIT_METHODS)
+    if init_params == "auto":  # one start: the first of the kinds fit_em tries
+        init_params = AUTO_STARTS[0]
     if init_params in _INITIAL_LABELS:
         labels = _INITIAL_LABELS[init_params](X, n_components, rng)
         params = gaussian_parameters_from_labels(X, labels, n_components, covariance_type, reg_covar)

@@ -17,7 +17,7 @@ entry                    content
                          ``estimator_params`` (constructor arguments that are JSON values;
                          arrays as nested lists), ``fit`` (``converged``, ``n_iter``,
                          ``lower_bound`` (null when not finite), ``reseeded``,
-                         ``decreases``, ``engine``) and ``emgmm_version``
+                         ``decreases``, ``engine``, ``degenerate``) and ``emgmm_version``
 =======================  ===============================================================
 
 Every entry loads with ``numpy.load(path, allow_pickle=False)``.
@@ -84,6 +84,7 @@ def save_model(path: str | os.PathLike, model: GaussianMixtureEM | GaussianMixtu
             "reseeded": [list(item) for item in result.reseeded],
             "decreases": [list(item) for item in result.decreases],
             "engine": result.engine,
+            "degenerate": result.degenerate,
         }
     else:
         raise ValueError(f"save_model needs a GaussianMixtureEM or GaussianMixtureParams, got {type(model).__name__}")
@@ -145,6 +146,7 @@ def load_model(path: str | os.PathLike) -> GaussianMixtureEM | GaussianMixturePa
         reseeded=tuple(tuple(item) for item in fit["reseeded"]),
         decreases=tuple((int(i), float(c)) for i, c in fit["decreases"]),
         engine=fit["engine"],
+        degenerate=fit.get("degenerate"),  # files written before the field have none
     )
     model._set_fitted(result, params.n_features)
     return model

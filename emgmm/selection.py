@@ -3,8 +3,14 @@
 :func:`select_model` fits every (K, covariance type) pair, scores each with BIC, AIC and ICL
 (:mod:`emgmm.criteria`, lower is better) and returns the table plus the best fitted model,
 in the spirit of mclust's ``Mclust()`` search. Fits that cannot be computed (e.g. more
-components than rows) appear in the table with ``error`` set and infinite criteria; they
-never stop the search.
+components than rows) appear in the table with ``error`` set, and degenerate fits
+(:mod:`emgmm.degenerate`: a component on too few points or with no spread in some
+direction, whose likelihood is an artefact of ``reg_covar``) with ``degenerate`` set. Both
+are *missing*, as mclust's NA: their criteria are ``inf`` (the log-likelihood of a
+degenerate fit is kept, for information), so they are never chosen, by
+:attr:`ModelSelection.best` nor by any ``argmin`` over a criterion column, and a
+:class:`~emgmm.degenerate.DegenerateFitWarning` names each degenerate cell. They never stop
+the search.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import numpy as np
 
 from emgmm._validation import check_choice, check_data
 from emgmm.criteria import aic, bic, icl, n_parameters
+from emgmm.degenerate import DegenerateFitWarning
 from emgmm.estimator import GaussianMixtureEM
 from emgmm.params import COVARIANCE_TYPES
 from emgmm.steps import mixture_log_likelihood
@@ -26,7 +33,8 @@ CRITERIA = ("bic", "aic", "icl")
 
 @dataclass(frozen=True)
 class SelectionRow:
-    """One fitted (K, covariance type) pair; criteria are ``inf`` when ``error`` is set."""
+    """One fitted (K, covariance type) pair; criteria are ``inf`` (missing) when ``error``
+    or ``degenerate`` is set."""
 
     n_components: int
     covariance_type: str
@@ -40,6 +48,12 @@ class SelectionRow:
     n_reseeded: int
     warnings: tuple[str, ...] = ()
     error: str | None = None
+    degenerate: str | None = None
+
+    @property
+    def missing(self) -> bool:
+        """The fit failed or is degenerate: it has no criteria and is never chosen."""
+        return self.error is not None or self.degenerate is not None
 
 
 @dataclass(frozen=True)
@@ -52,15 +66,35 @@ class ModelSelection:
         One row per (K, covariance type), in the order fitted.
     criterion : {'bic', 'aic', 'icl'}
     best : SelectionRow
-        The row with the lowest ``criterion`` (first one on ties: fewer components).
+        The row with the lowest ``criterion`` among the rows that are not missing (first
+        one on ties: the order fitted).
     best_model : GaussianMixtureEM
         The fitted estimator of ``best``.
+    runner_up : SelectionRow or None
+        The second-best row that is not missing (None when ``best`` is the only one).
+    difference : float
+        ``criterion`` of ``runner_up`` minus that of ``best`` (>= 0; ``inf`` without a
+        runner-up): how decisively ``best`` wins. For BIC it equals the difference
+        mclust's ``summary()`` prints (mclust's BIC is minus ours).
     """
 
     rows: tuple[SelectionRow, ...]
     criterion: str
     best: SelectionRow
     best_model: GaussianMixtureEM
+    runner_up: SelectionRow | None = None
+    difference: float = np.inf
+
+    def ranked(self, criterion: str | None = None) -> list[SelectionRow]:
+        """The rows that are not missing, best first by ``criterion`` (default: the
+        selection's); a stable sort, so ties keep the order fitted."""
+        name = self.criterion if criterion is None else check_choice(criterion, "criterion", CRITERIA)
+        return sorted((row for row in self.rows if not row.missing), key=lambda row: getattr(row, name))
+
+    def choice(self, criterion: str | None = None) -> SelectionRow:
+        """The best row by ``criterion`` (default: the selection's), degenerate and failed
+        fits excluded: e.g. ``choice("icl").n_components``."""
+        return self.ranked(criterion)[0]
 
     def as_dict(self) -> dict[str, np.ndarray]:
         """The table as a dict of column arrays (``pandas.DataFrame(...)`` accepts it)."""
@@ -93,18 +127,21 @@ def _fit_row(X, n_components, covariance_type, estimator_params) -> tuple[Select
         except ValueError as error:
             return _failed_row(n_components, covariance_type, X.shape[1], str(error)), None
     params = model.params_
+    degenerate = model.degenerate_
+    scored = degenerate is None  # a degenerate fit is missing: no criteria
     row = SelectionRow(
         n_components=n_components,
         covariance_type=covariance_type,
         n_parameters=n_parameters(covariance_type, n_components, X.shape[1]),
         log_likelihood=mixture_log_likelihood(X, params),
-        bic=bic(X, params),
-        aic=aic(X, params),
-        icl=icl(X, params),
+        bic=bic(X, params) if scored else np.inf,
+        aic=aic(X, params) if scored else np.inf,
+        icl=icl(X, params) if scored else np.inf,
         converged=bool(model.converged_),
         n_iter=int(model.n_iter_),
         n_reseeded=len(model.history_.reseeded),
         warnings=tuple(str(w.message) for w in caught),
+        degenerate=degenerate,
     )
     return row, model
 
@@ -137,7 +174,12 @@ def select_model(
     Raises
     ------
     ValueError
-        If no pair could be fitted, or on bad arguments.
+        If no pair could be fitted without degeneracy, or on bad arguments.
+
+    Warns
+    -----
+    DegenerateFitWarning
+        Once per degenerate (K, covariance type), naming it; the row is missing.
     """
     X = check_data(X)
     check_choice(criterion, "criterion", CRITERIA)
@@ -153,11 +195,20 @@ def select_model(
             row, model = _fit_row(X, n_components, covariance_type, estimator_params)
             rows.append(row)
             models.append(model)
-    scores = np.array([getattr(row, criterion) for row in rows])
-    if not np.any(np.isfinite(scores)):
-        raise ValueError(f"no model could be fitted; first error: {rows[0].error}")
-    best = int(np.argmin(scores))
-    return ModelSelection(tuple(rows), criterion, rows[best], models[best])
+    for row in rows:
+        if row.degenerate is not None:
+            warnings.warn(
+                f"{row.covariance_type} K={row.n_components} is a degenerate fit and is left out "
+                f"of the choice ({row.degenerate})", DegenerateFitWarning, stacklevel=2)
+    ranked = sorted((i for i, row in enumerate(rows) if not row.missing),
+                    key=lambda i: getattr(rows[i], criterion))
+    if not ranked:
+        first = next((row.error or row.degenerate for row in rows), None)
+        raise ValueError(f"no model could be fitted without degeneracy; first problem: {first}")
+    best = ranked[0]
+    runner_up = rows[ranked[1]] if len(ranked) > 1 else None
+    difference = (getattr(runner_up, criterion) - getattr(rows[best], criterion)) if runner_up else np.inf
+    return ModelSelection(tuple(rows), criterion, rows[best], models[best], runner_up, float(difference))
 
 
 __all__ = ["CRITERIA", "ModelSelection", "SelectionRow", "aic", "bic", "icl", "n_parameters", "select_model"]

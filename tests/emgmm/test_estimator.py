@@ -108,7 +108,7 @@ def test_core_never_imports_sklearn():
 
 
 def test_verbose_reports_starts_and_iterations(blobs, capsys):
-    GaussianMixtureEM(2, n_init=2, verbose=2, random_state=0, engine="reference").fit(blobs)
+    GaussianMixtureEM(2, n_init=2, init_params="kmeans", verbose=2, random_state=0, engine="reference").fit(blobs)
     out = capsys.readouterr().out
     assert out.count("start ") == 2 and "iteration 1: mean log-likelihood" in out
 

@@ -6,8 +6,10 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
 from emgmm import COVARIANCE_TYPES, fit_em, initial_params, kmeans, kmeans_plusplus
+from emgmm.fit import _start_methods
+from emgmm.init import hierarchical_labels, whitened
 
-INITS = ("kmeans", "k-means++", "random", "random_from_data")
+INITS = ("auto", "hierarchical", "kmeans", "k-means++", "random", "random_from_data")
 
 
 @pytest.mark.parametrize("init_params", INITS)
@@ -42,3 +44,49 @@ def test_chunked_kmeans_gives_the_labels_of_one_chunk(blobs):
     chunked = kmeans(blobs, 3, np.random.default_rng(2), chunk_rows=7)
     np.testing.assert_array_equal(whole[0], chunked[0])
     np.testing.assert_allclose(whole[1], chunked[1], rtol=1e-12)
+
+
+def test_hierarchical_start_recovers_blobs_and_ignores_units(blobs):
+    truth = np.repeat(np.arange(3), 100)
+    labels = hierarchical_labels(blobs, 3, np.random.default_rng(0))
+    assert adjusted_rand_score(truth, labels) > 0.95
+    # Whitening by principal components: a change of units and a rotation change nothing.
+    rotation = np.array([[0.6, -0.8], [0.8, 0.6]])
+    moved = hierarchical_labels(blobs @ rotation * [1000.0, 0.01] + 5.0, 3, np.random.default_rng(0))
+    assert adjusted_rand_score(labels, moved) == 1.0
+    np.testing.assert_allclose(np.cov(whitened(blobs), rowvar=False), np.eye(2), atol=1e-12)
+
+
+def test_hierarchical_start_subsamples_large_data_and_assigns_the_rest(make_blobs):
+    X = make_blobs(seed=1, n_per=1000)
+    truth = np.repeat(np.arange(3), 1000)
+    labels = hierarchical_labels(X, 3, np.random.default_rng(0), max_rows=300)
+    assert labels.shape == (3000,) and adjusted_rand_score(truth, labels) > 0.95
+    again = hierarchical_labels(X, 3, np.random.default_rng(0), max_rows=300)
+    np.testing.assert_array_equal(labels, again)
+
+
+def test_auto_runs_every_kind_of_start_and_keeps_the_best(blobs):
+    assert _start_methods(blobs, "auto", 2, (None,) * 4) == ["hierarchical", "k-means++", "kmeans",
+                                                             "k-means++", "kmeans"]
+    assert _start_methods(np.zeros((3000, 2)), "auto", 2, (None,) * 4) == ["hierarchical", "k-means++", "kmeans"] * 2
+    assert _start_methods(blobs, "kmeans", 3, (None,) * 4) == ["kmeans"] * 3
+    assert len(_start_methods(blobs, "auto", 1, (np.ones(3) / 3, np.zeros((3, 2)), None, np.ones(3)))) == 1
+    best = fit_em(blobs, 3, random_state=0)
+    each = [fit_em(blobs, 3, init_params=method, random_state=0).lower_bound
+            for method in ("hierarchical", "k-means++", "kmeans")]
+    assert best.lower_bound >= max(each) - 1e-9
+
+
+def test_auto_on_large_data_screens_the_starts_and_continues_the_best(blobs, monkeypatch):
+    """Screening (10 EM iterations per start, then the best continued) as on >= 50,000 rows."""
+    from emgmm import fit as fit_module
+
+    monkeypatch.setattr(fit_module, "AUTO_SCREEN_MIN_ROWS", 10)
+    monkeypatch.setattr(fit_module, "AUTO_SCREEN_ITERATIONS", 2)
+    result = fit_em(blobs, 3, random_state=0, record_params=True)
+    assert result.converged and result.n_iter > 2
+    assert result.log_likelihood_history.size == result.n_iter == len(result.params_history) - 1
+    assert np.all(np.diff(result.log_likelihood_history) > -1e-9)
+    unscreened = fit_em(blobs, 3, init_params="hierarchical", random_state=0)
+    assert result.lower_bound == pytest.approx(unscreened.lower_bound, abs=1e-6)
