@@ -1,0 +1,38 @@
+"""The bundled quickstart gives the same results.csv as when its expected values were stored.
+
+``tests/experiments/data/quickstart_results.csv`` is the results.csv of
+``gmm-compare run quickstart --out DIR`` on the commit that stored it. Every column but
+the timing columns (``experiments.run.rundir.TIMING_COLUMNS``) must match bit for bit: a
+restructuring of the code must not change a number, and since the MCMC draws do not depend
+on PyTensor's compile cache (``bayes.compiled``), neither must the state of the cache.
+Regenerate the file only for a change of results that is intended and explained in its
+commit: ``gmm-compare run quickstart --out DIR && cp DIR/results.csv`` to that path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from experiments.config import bundled_configs, load_config
+from experiments.run.rundir import TIMING_COLUMNS
+from experiments.run.runner import run_experiment
+
+EXPECTED = Path(__file__).resolve().parents[1] / "data" / "quickstart_results.csv"
+
+
+def comparable(path: Path) -> pd.DataFrame:
+    """results.csv as text (every digit counts), timing columns left out."""
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return table.drop(columns=[c for c in TIMING_COLUMNS if c in table.columns])
+
+
+@pytest.mark.slow
+def test_quickstart_results_are_pinned(tmp_path):
+    config = load_config(bundled_configs()["quickstart"])
+    run_experiment(config, tmp_path / "run", console=Console(quiet=True))
+    pd.testing.assert_frame_equal(comparable(tmp_path / "run" / "results.csv"),
+                                  comparable(EXPECTED))
