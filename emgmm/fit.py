@@ -8,18 +8,12 @@ next params)``, picked by ``engine`` (:mod:`emgmm.engines`): ``"reference"``
 Convergence follows scikit-learn: stop at iteration t when
 :math:`|\\ell_t - \\ell_{t-1}| < \\mathrm{tol}` with
 :math:`\\ell_t = \\frac1N \\sum_i \\log p(x_i \\mid \\theta_{t-1})`, the mean log-likelihood at
-the parameters entering iteration t. The criterion is scikit-learn's; the default ``tol = 1e-7`` (with
-``max_iter = 1000``) is not. Why this form: the change of the *mean* log-likelihood does not
-depend on the data's units (a change of units shifts :math:`\\ell` by a constant) nor on N,
-whereas mclust's relative change :math:`|\\Delta L| / (1 + |L|)` depends on both through
-:math:`L`. Why this value: on the 90 non-re-seeded fits of K = 1..9 (all covariance types)
-on Old Faithful, iris and galaxies from the default start, the stop was within 1e-3 (total
-log-likelihood) of where the same run ends with ``tol = 1e-14`` in 20 of 90 fits with
-``tol = 1e-3`` (median 6 iterations; Old Faithful tied K = 3 stopped 14.1 short, on a
-plateau), 65 with 1e-6 (median 40), 83 with 1e-7 (median 48, at most 1593) and 87 with
-1e-8 (median 57, at most 2080); the relative rule did worse at every tolerance (e.g. 73 at
-1e-7). The misses are long plateaus (EM leaving a saddle region), which no step-size rule
-sees, Aitken's acceleration included (measured: 2.8 short at 1e-6); finding the better
+the parameters entering iteration t. The criterion is scikit-learn's; the default
+``tol = 1e-7`` (with ``max_iter = 1000``) is not. The change of the *mean* log-likelihood
+depends neither on the data's units (they shift :math:`\\ell` by a constant) nor on N,
+unlike mclust's relative change :math:`|\\Delta L| / (1 + |L|)`; the value 1e-7 stops
+within 1e-3 of the optimum far more often than 1e-3 did (README "EM core" gives the
+measurement); what no stopping rule sees is a long plateau near a saddle: finding the better
 optimum is the starts' job. EM never decreases :math:`\\ell` (Dempster, Laird and
 Rubin 1977); a decrease larger than ``DECREASE_RTOL`` relative (rounding) is recorded in
 ``EMResult.decreases`` and never counted as convergence; it is warned about when
@@ -49,25 +43,20 @@ results are unchanged:
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from emgmm._validation import AUTO_STARTS, as_generator, check_data, check_data_for_fit, check_fit_settings
-from emgmm.collapse import (
-    CollapsedComponentWarning,
-    collapsed_components,
-    reseed_components,
-    variance_floor,
-)
-from emgmm.degenerate import DegenerateFitWarning, degeneracy
+from emgmm._validation import as_generator, check_data, check_data_for_fit, check_fit_settings
+from emgmm.collapse import collapsed_components, reseed_components, variance_floor
+from emgmm.degenerate import degeneracy
 from emgmm.engines import EMIteration, available_engines, engine_e_step, select_engine
-from emgmm.init import HIERARCHICAL_MAX_ROWS, initial_params
+from emgmm.fit_warnings import ConvergenceWarning, LikelihoodDecreaseWarning, warn_about_fit
+from emgmm.init import initial_params
 from emgmm.map_em import map_em_iteration
 from emgmm.map_prior import ConjugatePrior, check_compatible, log_prior_density
+from emgmm.multistart import Screening, joined, preferred, start_methods
 from emgmm.params import GaussianMixtureParams
 
 __all__ = [
@@ -82,18 +71,6 @@ __all__ = [
 ]
 
 DECREASE_RTOL = 1e-10
-# EM iterations each start of init_params="auto" gets before only the best is continued.
-AUTO_SCREEN_ITERATIONS = 10
-# ... on data with at least this many rows (fewer: every start runs to convergence).
-AUTO_SCREEN_MIN_ROWS = 50_000
-
-
-class ConvergenceWarning(UserWarning):
-    """EM stopped at ``max_iter`` before the change of mean log-likelihood fell below ``tol``."""
-
-
-class LikelihoodDecreaseWarning(UserWarning):
-    """The log-likelihood decreased between EM iterations by more than rounding."""
 
 
 @dataclass(frozen=True)
@@ -283,6 +260,7 @@ def fit_em(
     record_params: bool = False,
     verbose: int = 0,
     prior: ConjugatePrior | None = None,
+    screening: Screening = Screening(),
 ) -> EMResult:
     """Fit a Gaussian mixture by EM; the best (highest objective) of ``n_init`` starts,
     non-degenerate starts (:mod:`emgmm.degenerate`) before degenerate ones.
@@ -322,6 +300,9 @@ def fit_em(
         :func:`emgmm.map_prior.default_conjugate_prior`) instead of maximum likelihood, on
         the reference engine (``engine`` 'auto' or 'reference'); see the module docstring
         for what the result then holds.
+    screening : Screening
+        When ``init_params="auto"`` gives each start only a few iterations and continues the
+        best (:class:`emgmm.multistart.Screening`: from 50,000 rows, 10 iterations).
 
     Returns
     -------
@@ -354,15 +335,10 @@ def fit_em(
     if start is not None:
         _check_start(start, n_components, X.shape[1], covariance_type)
     best: EMResult | None = None
-    methods = _start_methods(X, init_params, n_init if start is None else 1,
-                             given=(weights_init, means_init, precisions_init, covariances_init))
-    # On large data "auto" screens its starts with a short EM run each and continues only
-    # the best ("small EM", Biernacki, Celeux and Govaert 2003): a slow start then costs a
-    # few iterations, not a full run to a tight tol. On small data every start runs to the
-    # end (cheap, and on Old Faithful and iris screening missed 3 more mclust optima).
-    screen = (init_params == "auto" and len(methods) > 1 and prior is None
-              and X.shape[0] >= AUTO_SCREEN_MIN_ROWS)
-    run_iter = min(max_iter, AUTO_SCREEN_ITERATIONS) if screen else max_iter
+    methods = start_methods(X, init_params, n_init if start is None else 1,
+                            given=(weights_init, means_init, precisions_init, covariances_init))
+    screen = prior is None and screening.applies(init_params, len(methods), X.shape[0])
+    run_iter = min(max_iter, screening.iterations) if screen else max_iter
     for init_index, method in enumerate(methods):
         theta0 = start if start is not None else initial_params(
             X, n_components, covariance_type, reg_covar, method, rng,
@@ -374,7 +350,7 @@ def fit_em(
             record_params=record_params, previous_lower_bound=previous_lower_bound,
             engine_name=engine_name, init_index=init_index, verbose=verbose, prior=prior,
         )
-        if best is None or _preferred(result, best):
+        if best is None or preferred(result, best):
             best = result
     if screen and not best.converged and best.n_iter < max_iter:
         rest = run_em(
@@ -382,73 +358,6 @@ def fit_em(
             rng=rng, record_params=record_params, previous_lower_bound=best.lower_bound,
             engine_name=engine_name, init_index=best.init_index, verbose=verbose,
         )
-        best = _joined(best, rest)
-    _warn_about(best, max_iter, tol, reg_covar)
+        best = joined(best, rest)
+    warn_about_fit(best, max_iter, tol, reg_covar)
     return best
-
-
-def _joined(first: EMResult, rest: EMResult) -> EMResult:
-    """One run from ``first``'s start: ``rest`` continued from ``first.params``."""
-    offset = first.n_iter
-    return dataclasses.replace(
-        rest,
-        log_likelihood_history=np.concatenate([first.log_likelihood_history, rest.log_likelihood_history]),
-        n_iter=offset + rest.n_iter,
-        params_history=first.params_history + rest.params_history[1:],
-        reseeded=first.reseeded + tuple((offset + i, k) for i, k in rest.reseeded),
-        decreases=first.decreases + tuple((offset + i, c) for i, c in rest.decreases),
-    )
-
-
-def _start_methods(X: np.ndarray, init_params: str, n_init: int, given: tuple) -> list[str]:
-    """The start method of each start: ``n_init`` times ``init_params``, or for ``"auto"``
-    ``n_init`` rounds of :data:`AUTO_STARTS` (the hierarchical start once when it uses every
-    row, as it is then the same each round; one start when every ``*_init`` is given)."""
-    if init_params != "auto":
-        return [init_params] * n_init
-    if given[0] is not None and given[1] is not None and (given[2] is not None or given[3] is not None):
-        return ["kmeans"] * n_init  # nothing is estimated: the method is never used
-    exhaustive = X.shape[0] <= HIERARCHICAL_MAX_ROWS
-    return [method for repeat in range(n_init) for method in AUTO_STARTS
-            if not (method == "hierarchical" and exhaustive and repeat > 0)]
-
-
-def _preferred(result: EMResult, best: EMResult) -> bool:
-    """A non-degenerate start beats a degenerate one; otherwise the higher objective wins."""
-    if (result.degenerate is None) != (best.degenerate is None):
-        return result.degenerate is None
-    return result.objective > best.objective
-
-
-def _warn_about(result: EMResult, max_iter: int, tol: float = 0.0, reg_covar: float = 0.0) -> None:
-    if not result.converged and max_iter > 0:
-        warnings.warn(
-            f"EM did not converge in max_iter={max_iter} iterations: increase max_iter or tol, "
-            "or check the data for degeneracies",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    if result.reseeded:
-        warnings.warn(
-            f"{len(result.reseeded)} collapsed component(s) were re-seeded (see EMResult.reseeded): "
-            "consider fewer components or a larger reg_covar",
-            CollapsedComponentWarning,
-            stacklevel=3,
-        )
-    if result.degenerate is not None:
-        warnings.warn(
-            f"degenerate fit ({result.degenerate}): its likelihood is set by reg_covar, not by "
-            "the data; use fewer components, another covariance type, or more starts",
-            DegenerateFitWarning,
-            stacklevel=3,
-        )
-    largest_drop = max((-change for _, change in result.decreases), default=0.0)
-    # With reg_covar > 0 the ridge makes the M-step inexact: drops below tol are expected.
-    if result.decreases and (reg_covar == 0.0 or largest_drop >= tol):
-        iteration, change = result.decreases[0]
-        warnings.warn(
-            f"the mean log-likelihood decreased {len(result.decreases)} time(s) (first at "
-            f"iteration {iteration}, by {-change:.3g}); see EMResult.decreases",
-            LikelihoodDecreaseWarning,
-            stacklevel=3,
-        )

@@ -14,7 +14,8 @@ import pytest
 
 from emgmm import DegenerateFitWarning, GaussianMixtureEM, GaussianMixtureParams, degeneracy, select_model
 from emgmm.degenerate import RIDGE_FACTOR, degenerate_components, smallest_eigenvalues
-from emgmm.fit import EMResult, _preferred
+from emgmm.fit import EMResult
+from emgmm.multistart import preferred
 from emgmm.io import load_model, save_model
 
 DATASETS = Path(__file__).resolve().parents[2] / "experiments" / "datasets"
@@ -64,8 +65,8 @@ def test_non_degenerate_start_beats_a_higher_degenerate_one(blobs):
     params = GaussianMixtureEM(3, random_state=0).fit(blobs).params_
     good = EMResult(params, np.array([-3.0]), 1, True, -3.0)
     bad = EMResult(params, np.array([-1.0]), 1, True, -1.0, degenerate="component 0 ...")
-    assert _preferred(good, bad) and not _preferred(bad, good)
-    assert _preferred(EMResult(params, np.array([-2.0]), 1, True, -2.0), good)
+    assert preferred(good, bad) and not preferred(bad, good)
+    assert preferred(EMResult(params, np.array([-2.0]), 1, True, -2.0), good)
 
 
 # --- constructed data ---------------------------------------------------------------------

@@ -17,7 +17,8 @@ from emgmm import (
     initial_params,
     reference_em_iteration,
 )
-from emgmm.fit import DECREASE_RTOL, _warn_about, run_em
+from emgmm.fit import DECREASE_RTOL, run_em
+from emgmm.fit_warnings import warn_about_fit
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("seed", range(4))
@@ -60,12 +61,12 @@ def test_a_decrease_is_reported_and_never_counted_as_convergence(blobs):
     assert [it for it, _ in result.decreases] == [2, 3]
     assert result.converged and result.n_iter == 4  # only the flat step 4 converges
     with pytest.warns(LikelihoodDecreaseWarning, match="decreased 2 time"):
-        _warn_about(result, max_iter=4, tol=1e-3, reg_covar=0.0)
+        warn_about_fit(result, max_iter=4, tol=1e-3, reg_covar=0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # drops below tol with a ridge: recorded, not warned
-        _warn_about(result, max_iter=4, tol=1e-3, reg_covar=1e-6)
+        warn_about_fit(result, max_iter=4, tol=1e-3, reg_covar=1e-6)
     with pytest.warns(LikelihoodDecreaseWarning):
-        _warn_about(result, max_iter=4, tol=1e-6, reg_covar=1e-6)
+        warn_about_fit(result, max_iter=4, tol=1e-6, reg_covar=1e-6)
 
 
 def test_empty_component_is_reseeded_and_reported():

@@ -6,7 +6,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
 from emgmm import COVARIANCE_TYPES, fit_em, initial_params, kmeans, kmeans_plusplus
-from emgmm.fit import _start_methods
+from emgmm.multistart import Screening, start_methods
 from emgmm.init import hierarchical_labels, whitened
 
 INITS = ("auto", "hierarchical", "kmeans", "k-means++", "random", "random_from_data")
@@ -67,24 +67,21 @@ def test_hierarchical_start_subsamples_large_data_and_assigns_the_rest(make_blob
 
 
 def test_auto_runs_every_kind_of_start_and_keeps_the_best(blobs):
-    assert _start_methods(blobs, "auto", 2, (None,) * 4) == ["hierarchical", "k-means++", "kmeans",
+    assert start_methods(blobs, "auto", 2, (None,) * 4) == ["hierarchical", "k-means++", "kmeans",
                                                              "k-means++", "kmeans"]
-    assert _start_methods(np.zeros((3000, 2)), "auto", 2, (None,) * 4) == ["hierarchical", "k-means++", "kmeans"] * 2
-    assert _start_methods(blobs, "kmeans", 3, (None,) * 4) == ["kmeans"] * 3
-    assert len(_start_methods(blobs, "auto", 1, (np.ones(3) / 3, np.zeros((3, 2)), None, np.ones(3)))) == 1
+    assert start_methods(np.zeros((3000, 2)), "auto", 2, (None,) * 4) == ["hierarchical", "k-means++", "kmeans"] * 2
+    assert start_methods(blobs, "kmeans", 3, (None,) * 4) == ["kmeans"] * 3
+    assert len(start_methods(blobs, "auto", 1, (np.ones(3) / 3, np.zeros((3, 2)), None, np.ones(3)))) == 1
     best = fit_em(blobs, 3, random_state=0)
     each = [fit_em(blobs, 3, init_params=method, random_state=0).lower_bound
             for method in ("hierarchical", "k-means++", "kmeans")]
     assert best.lower_bound >= max(each) - 1e-9
 
 
-def test_auto_on_large_data_screens_the_starts_and_continues_the_best(blobs, monkeypatch):
-    """Screening (10 EM iterations per start, then the best continued) as on >= 50,000 rows."""
-    from emgmm import fit as fit_module
-
-    monkeypatch.setattr(fit_module, "AUTO_SCREEN_MIN_ROWS", 10)
-    monkeypatch.setattr(fit_module, "AUTO_SCREEN_ITERATIONS", 2)
-    result = fit_em(blobs, 3, random_state=0, record_params=True)
+def test_auto_on_large_data_screens_the_starts_and_continues_the_best(blobs):
+    """Screening (a few EM iterations per start, then the best continued) as on large data."""
+    result = fit_em(blobs, 3, random_state=0, record_params=True,
+                    screening=Screening(min_rows=10, iterations=2))
     assert result.converged and result.n_iter > 2
     assert result.log_likelihood_history.size == result.n_iter == len(result.params_history) - 1
     assert np.all(np.diff(result.log_likelihood_history) > -1e-9)
