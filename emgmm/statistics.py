@@ -101,8 +101,14 @@ class SufficientStatistics:
 # --- the sums ------------------------------------------------------------------------------
 
 
-def _second_moment(kind: CovarianceType, weights: np.ndarray, residuals: np.ndarray) -> np.ndarray:
-    # sum_i w_i r_i r_i^T (matrix types) or its diagonal.
+def _second_moment(kind: CovarianceType, weights: np.ndarray | None,
+                   residuals: np.ndarray) -> np.ndarray:
+    # sum_i w_i r_i r_i^T (matrix types) or its diagonal; weights None means all ones
+    # (hard labels), summed without multiplying by ones so that BLAS sees the same operands.
+    if weights is None:
+        if kind.matrix:
+            return residuals.T @ residuals
+        return np.einsum("ij,ij->j", residuals, residuals)
     if kind.matrix:
         return (weights * residuals.T) @ residuals
     return weights @ residuals**2
@@ -152,7 +158,7 @@ def statistics_from_labels(X: np.ndarray, labels: np.ndarray, n_components: int,
         for k in np.unique(block_labels):
             residuals = block[block_labels == k] - shift[k]
             first[k] += residuals.sum(axis=0)
-            second[k] += _second_moment(kind, np.ones(residuals.shape[0]), residuals)
+            second[k] += _second_moment(kind, None, residuals)
     return SufficientStatistics(float("nan"), X.shape[0], counts.astype(float), first, second,
                                 shift, covariance_type)
 
