@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 import pandas as pd
@@ -33,12 +34,22 @@ def write(frame: pd.DataFrame, path, **kwargs):
 
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet"])
 def test_tables_read_with_labels(tmp_path, table, suffix):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow", reason="the parquet extra (pip install '.[parquet]')")
     path = write(table, tmp_path / f"data{suffix}")
     loaded = load_data_file(DataFileSpec(path, label_column="species"), max_components=3)
     np.testing.assert_allclose(loaded.X, table[["length", "width", "depth"]].to_numpy(), rtol=1e-15)
     assert loaded.feature_names == ("length", "width", "depth")
     assert loaded.class_names == ("setosa", "virginica")
     np.testing.assert_array_equal(loaded.labels, np.repeat([0, 1], 20))
+
+
+def test_parquet_without_pyarrow_names_the_extra(tmp_path, table, monkeypatch):
+    path = tmp_path / "data.parquet"
+    path.write_bytes(b"PAR1 not really")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow now fails
+    with pytest.raises(DataFileError, match=r"needs pyarrow: pip install 'gmm-compare\[parquet\]'"):
+        load_data_file(DataFileSpec(path))
 
 
 def test_npy_and_npz(tmp_path, table):
