@@ -13,6 +13,8 @@ import re
 from dataclasses import field
 from typing import Any, Callable
 
+from experiments.errors import quoted_input
+
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
@@ -20,6 +22,7 @@ class ConfigError(ValueError):
     """An invalid config; the message is one line starting with the offending key path."""
 
     def __init__(self, key: str, problem: str):
+        key = quoted_input(key)  # a key path can hold any characters a TOML key can
         super().__init__(f"{key}: {problem}" if key else problem)
         self.key, self.problem = key, problem
 
@@ -51,7 +54,7 @@ Checker = Callable[[Any, str], Any]
 
 
 def fail(path: str, problem: str, value: Any) -> ConfigError:
-    return ConfigError(path, f"{problem}, got {show(value)}")
+    return ConfigError(path, f"{problem}, got {quoted_input(show(value))}")
 
 
 def integer(low: int | None = None) -> Checker:

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments.errors import quoted_input
+
 TEXT_SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 NUMPY_SUFFIXES = (".npy", ".npz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -101,10 +103,8 @@ class LoadedData:
 
 
 def quoted(value: object) -> str:
-    """``repr`` of user input cut to a few dozen characters, control characters escaped."""
-    text = str(value)
-    shown = text[:MAX_QUOTED].encode("unicode_escape").decode("ascii")
-    return repr(shown) + ("..." if len(text) > MAX_QUOTED else "")
+    """User input in a message: in quotes, escaped, at most a few dozen characters."""
+    return "'" + quoted_input(str(value), MAX_QUOTED) + "'"
 
 
 # ---------------------------------------------------------------------------------------

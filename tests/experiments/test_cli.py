@@ -44,6 +44,13 @@ BAD_CONFIGS = [
      ["mcmc.draws"]),
     ("unknown sampler", GOOD.replace("[mcmc]\n", '[mcmc]\nsampler = "gibbs"\n'),
      ["mcmc.sampler", "pymc"]),
+    ("nested too deeply", "x = " + "[" * 50000 + "]" * 50000 + "\n", ["nested too deeply"]),
+    ("1 MB name", GOOD.replace('name = "cli"', 'name = "' + "n" * 1_000_000 + '"'),
+     ["experiment.name", "..."]),
+    ("escape in a name", GOOD.replace('name = "cli"', 'name = "\\u001b[31mred\\u202e"'),
+     ["experiment.name", "\\u001b[31mred\\u202e"]),
+    ("escape in a key", GOOD.replace("seed = 3", 'seed = 3\n"bad\\u001b[2Jkey" = 1'),
+     ["\\u001b[2Jkey"]),
 ]
 
 
@@ -56,6 +63,7 @@ def assert_bad_input(capsys, argv, must_contain=()):
     assert "Traceback" not in captured.err
     for word in must_contain:
         assert word in lines[0], (word, lines[0])
+    assert len(lines[0]) < 400 and "\x1b" not in lines[0] and "\u202e" not in lines[0]
     return lines[0]
 
 
