@@ -2,7 +2,8 @@
 
 User input quoted back in a message is cut to :data:`MAX_QUOTED` characters, and control
 and formatting characters (terminal escape sequences, bidirectional overrides) are written
-as ``\\uXXXX`` escapes, so that a message can neither flood nor rewrite the terminal.
+as ``\\u`` escapes with four hex digits, so that a message can neither flood nor rewrite
+the terminal.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ MAX_MESSAGE = 1000  # characters of any one-line message
 
 def escaped(text: str) -> str:
     """``text`` with control (Cc) and format (Cf: bidi overrides, zero-width) characters
-    written as ``\\uXXXX``."""
+    written as ``\\u`` and four hex digits."""
     return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf") else c
                    for c in text)
 
