@@ -172,9 +172,12 @@ class GaussianMixtureEM(ParamsMixin):
 
     # --- using a fitted model ------------------------------------------------------------
 
-    def _checked(self, X) -> np.ndarray:
+    def _require_fitted(self) -> None:
         if not hasattr(self, "params_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(X) first")
+
+    def _checked(self, X) -> np.ndarray:
+        self._require_fitted()
         X = check_data(X)
         check_n_features(X, self.n_features_in_, type(self).__name__)
         return X
@@ -221,8 +224,7 @@ class GaussianMixtureEM(ParamsMixin):
         y : array of shape (n_samples,)
             Component of each draw.
         """
-        if not hasattr(self, "params_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(X) first")
+        self._require_fitted()
         n_samples = check_int(n_samples, "n_samples", 1)
         rng = as_generator(self.random_state if random_state is None else random_state)
         counts = rng.multinomial(n_samples, self.weights_)
@@ -247,3 +249,26 @@ class GaussianMixtureEM(ParamsMixin):
     def icl(self, X) -> float:
         """Integrated completed likelihood (mclust's definition, lower-is-better sign)."""
         return icl(self._checked(X), self.params_, self.engine)
+
+    # --- export ----------------------------------------------------------------------------
+
+    def to_datatree(self, X=None, uncertainty=None):
+        """The fit as an ``xarray.DataTree`` named like ``bayes.sample``'s posterior.
+
+        Groups ``em`` (the estimate), ``em_fit`` (``log_likelihood`` per iteration),
+        ``latent`` (``membership``, ``map_label`` of ``X``, when given) and
+        ``em_standard_errors`` (from ``uncertainty``, a
+        :class:`emgmm.uncertainty.ParameterUncertainty` of this fit, when given); see
+        :mod:`emgmm.datatree`. Root attrs: ``covariance_type``, ``converged`` (0/1: netCDF has
+        no booleans), ``n_iter``, ``lower_bound``.
+        """
+        from emgmm.datatree import em_datatree
+
+        self._require_fitted()
+        responsibilities = None if X is None else self.predict_proba(X)
+        errors = None if uncertainty is None else uncertainty.standard_errors
+        attrs = {"converged": int(self.converged_), "n_iter": int(self.n_iter_),
+                 "lower_bound": float(self.lower_bound_)}
+        return em_datatree(self.params_, log_likelihood_history=self.lower_bounds_,
+                           responsibilities=responsibilities, standard_errors=errors,
+                           attrs=attrs)

@@ -1,7 +1,8 @@
 """The ``mcmc`` method: the PyMC posterior of a replicate, aligned to the truth, against EM.
 
 Saves ``mcmc.nc`` (the DataTree with ``posterior`` and ``latent`` in the true component
-order); its row has the point-estimate metrics at the posterior mean, the sampler
+order, and an ``em`` group holding the EM estimate in the same order and names:
+:mod:`emgmm.datatree`); its row has the point-estimate metrics at the posterior mean, the sampler
 diagnostics, the coverage of the posterior intervals and the agreement with EM (it reads
 the ``em`` stage).
 """
@@ -16,6 +17,7 @@ import xarray as xr
 
 from bayes import Priors, sample
 from bayes.relabel import relabel_draws, relabelling_permutations
+from emgmm.datatree import point_estimate_dataset
 from experiments.measure import metrics
 from experiments.measure.base import Method, MethodResult, ReplicateInput
 from experiments.run.files import save_datatree_atomic
@@ -156,6 +158,8 @@ def run_mcmc(inputs: ReplicateInput, options: MCMCOptions) -> MethodResult:
     dataset, em = inputs.dataset, inputs.stages["em"]
     stage = sample_stage(dataset.X, dataset.truth, dataset.n_components, em.aligned.means,
                          options, inputs.seeds.mcmc)
+    # the EM estimate beside the posterior, for ArviZ reference lines (az.add_lines)
+    stage.datatree["em"] = xr.DataTree(point_estimate_dataset(em.aligned))
     save_datatree_atomic(inputs.files.mcmc, stage.datatree)
     posterior = stage.datatree["posterior"].to_dataset()
     columns = {

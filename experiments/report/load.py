@@ -48,6 +48,24 @@ class Replicate:
         return self.record.warnings if self.record is not None else ()
 
     @property
+    def X(self):
+        """The replicate's data matrix (None when ``data.npz`` is missing)."""
+        return self.truth.X if self.truth is not None else None
+
+    def em_model(self):
+        """The fitted EM estimator (``em_model.npz``, :func:`emgmm.io.load_model`), read now."""
+        from emgmm.io import load_model
+
+        return load_model(ReplicateFiles(self.path).em_model)
+
+    def open_posterior(self):
+        """The MCMC DataTree (``mcmc.nc``), opened lazily: ``with rep.open_posterior() as
+        tree: ...``; its ``em`` group holds the EM estimate for ``az.add_lines``."""
+        if self.mcmc_path is None:
+            raise ValueError(f"{self.path} has no posterior: " + "; ".join(self.notes))
+        return open_mcmc(self.mcmc_path)
+
+    @property
     def anchor(self) -> str:
         """HTML id of this replicate's section."""
         safe = "".join(ch if ch.isalnum() else "-" for ch in self.cell_id)
@@ -69,6 +87,15 @@ class Run:
     @property
     def files(self) -> RunDirectory:
         return RunDirectory(self.path)
+
+    def replicate(self, cell_id: str, replicate: int = 0) -> Replicate:
+        """The replicate ``replicate`` of cell ``cell_id`` (ValueError naming the cells)."""
+        for rep in self.replicates:
+            if rep.cell_id == cell_id and rep.replicate == replicate:
+                return rep
+        cells = sorted({rep.cell_id for rep in self.replicates})
+        raise ValueError(f"no replicate {replicate} of cell {cell_id!r} in {self.path}: "
+                         f"cells are {', '.join(cells[:10])}{' ...' if len(cells) > 10 else ''}")
 
     @property
     def grid_axes(self) -> tuple[str, ...]:
