@@ -18,7 +18,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from experiments.config import ExperimentConfig, load_config, parse_config, resolve_config_argument
+from experiments.config import (
+    ExperimentConfig,
+    load_config,
+    parse_config,
+    resolve_config_argument,
+)
 from experiments.report import build_report
 from experiments.report.load import Replicate, Run, load_run
 from experiments.run.executors import EXECUTORS
