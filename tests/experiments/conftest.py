@@ -71,6 +71,14 @@ def strip_timing():
     return results_without_timing
 
 
+@pytest.fixture(scope="session")
+def quickstart_run(tmp_path_factory) -> Path:
+    """The bundled quickstart, run once per test session through the Python API."""
+    from experiments.api import run_config
+
+    return run_config("quickstart", out=tmp_path_factory.mktemp("quickstart") / "run").path
+
+
 @pytest.fixture
 def cli():
     """The :func:`cli_command` helper."""

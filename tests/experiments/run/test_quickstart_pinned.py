@@ -15,11 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from rich.console import Console
 
-from experiments.config import bundled_configs, load_config
 from experiments.run.rundir import TIMING_COLUMNS
-from experiments.run.runner import run_experiment
 
 EXPECTED = Path(__file__).resolve().parents[1] / "data" / "quickstart_results.csv"
 
@@ -31,8 +28,7 @@ def comparable(path: Path) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_quickstart_results_are_pinned(tmp_path):
-    config = load_config(bundled_configs()["quickstart"])
-    run_experiment(config, tmp_path / "run", console=Console(quiet=True))
-    pd.testing.assert_frame_equal(comparable(tmp_path / "run" / "results.csv"),
+def test_quickstart_results_are_pinned(quickstart_run):
+    # quickstart_run (tests/experiments/conftest.py): `experiments.run_config("quickstart")`
+    pd.testing.assert_frame_equal(comparable(quickstart_run / "results.csv"),
                                   comparable(EXPECTED))
