@@ -55,6 +55,10 @@ class SelectionRow:
         """The fit failed or is degenerate: it has no criteria and is never chosen."""
         return self.error is not None or self.degenerate is not None
 
+    def as_dict(self) -> dict[str, object]:
+        """This row as a dict of its fields (``ModelSelection.as_dict`` gives the columns)."""
+        return {f.name: getattr(self, f.name) for f in fields(SelectionRow)}
+
 
 @dataclass(frozen=True)
 class ModelSelection:
@@ -97,7 +101,8 @@ class ModelSelection:
         return self.ranked(criterion)[0]
 
     def as_dict(self) -> dict[str, np.ndarray]:
-        """The table as a dict of column arrays (``pandas.DataFrame(...)`` accepts it)."""
+        """The whole table as a dict of column arrays, one entry per row
+        (``pandas.DataFrame(selection.as_dict())``); ``SelectionRow.as_dict`` gives one row."""
         return {f.name: _column([getattr(row, f.name) for row in self.rows]) for f in fields(SelectionRow)}
 
 

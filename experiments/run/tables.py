@@ -40,8 +40,8 @@ CONSOLE_COLUMNS = (
     ("coverage", "coverage"),
     ("coverage_bootstrap", "cov. boot"),
     ("coverage_information", "cov. info"),
-    ("k_bic_correct", "K by BIC"),
-    ("k_loo_correct", "K by LOO"),
+    ("k_bic_correct", "BIC chose true K"),
+    ("k_loo_correct", "LOO chose true K"),
     ("em_mcmc_ari", "EM~MCMC ARI"),
     ("runtime_s", "time s"),
 )

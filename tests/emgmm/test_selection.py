@@ -37,6 +37,9 @@ def test_select_model_finds_three_blobs_and_returns_the_table(blobs):
     assert set(table) >= {"n_components", "covariance_type", "bic", "aic", "icl", "converged"}
     assert all(len(column) == 10 for column in table.values())
     np.testing.assert_array_equal(table["n_components"], [1, 2, 3, 4, 5] * 2)
+    row = selection.best.as_dict()
+    assert row["n_components"] == 3 and row["bic"] == selection.best.bic
+    assert list(row) == list(table)
     again = select_model(blobs, range(1, 6), ("full", "spherical"), random_state=0, engine="reference")
     assert again.rows == selection.rows
 
