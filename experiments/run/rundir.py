@@ -334,7 +334,7 @@ METRIC_COLUMNS_MEANING = {
     "ari": "adjusted Rand index of the MAP labels against the true labels",
     "accuracy": "fraction of aligned MAP labels equal to the true labels",
     "runtime_s": "wall-clock seconds of the fit",
-    "compile_s": "seconds of building and compiling the model (near 0 when reused)",
+    "compile_s": "seconds of compiling before the timed fit (near 0 when reused)",
     "sampling_s": "seconds of sampling alone",
     "n_iter": "EM iterations of the best start",
     "converged": "whether EM met its tolerance",
