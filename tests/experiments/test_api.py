@@ -21,7 +21,7 @@ def notebook_example() -> str:
     """The first Python block of README's "Working in a notebook" section."""
     text = README.read_text(encoding="utf-8")
     section = text.split("## Working in a notebook", 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
 
 
 @pytest.fixture(scope="module")
