@@ -7,7 +7,7 @@ import pandas as pd
 
 from experiments.report import comparison_figures as cmp
 from experiments.report.calibration_figures import calibration_section
-from experiments.report.flags import ess_threshold, run_flags
+from experiments.report.flags import diagnostics_verdict, ess_threshold, run_flags
 from experiments.report.load import Run
 from experiments.report.render import (
     FigureWriter,
@@ -138,11 +138,25 @@ def _mean_sd(mean, sd) -> str:
     return text if pd.isna(sd) else f"{text} ± {format_value(float(sd))}"
 
 
-def comparison_block(table: pd.DataFrame | None) -> str:
+def with_diagnostics(compact: pd.DataFrame, verdicts: dict) -> pd.DataFrame:
+    """Add the column ``sampler diagnostics`` (:func:`diagnostics_verdict`) when any cell
+    and method has one: a failed cell's posterior errors measure the sampler."""
+    if not verdicts or not {"cell_id", "method"} <= set(compact.columns):
+        return compact
+    keys = zip(compact["cell_id"].astype(str), compact["method"].astype(str), strict=True)
+    return compact.assign(**{"sampler diagnostics": [verdicts.get(key, "") for key in keys]})
+
+
+def comparison_block(table: pd.DataFrame | None, verdicts: dict | None = None) -> str:
     if table is None:
         return note("No results table found (results.csv / summary.csv).", kind="warn")
-    return (table_html(compact_comparison(table), caption="Mean ± standard deviation over "
-                       "replicates per cell and method (summary.csv).")
+    compact = with_diagnostics(compact_comparison(table), verdicts or {})
+    caption = "Mean ± standard deviation over replicates per cell and method (summary.csv)."
+    if any(v != "ok" for v in (verdicts or {}).values()):
+        caption += (" A cell whose sampler failed its diagnostics (R-hat >= 1.01, "
+                    "divergences, low ESS) in some replicates says so: its posterior errors "
+                    "measure the sampler, not the Bayesian answer (see Warnings).")
+    return (table_html(compact, caption=caption)
             + "<details><summary>All columns of summary.csv</summary>"
             + table_html(table) + "</details>")
 
@@ -264,7 +278,7 @@ def render_page(run: Run, writer: FigureWriter) -> str:
         summary_section(run),
         warnings_section(run, anchors),
         '<h2 id="comparison">Comparison table</h2>',
-        comparison_block(table),
+        comparison_block(table, diagnostics_verdict(run.results, min_ess)),
         sweeps,
         calibration,
         cells_index(run, detailed),
