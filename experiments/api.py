@@ -24,6 +24,7 @@ from experiments.config import (
     parse_config,
     resolve_config_argument,
 )
+from experiments.config.requirements import check_requirements
 from experiments.report import build_report
 from experiments.report.load import Replicate, Run, load_run
 from experiments.run.executors import EXECUTORS
@@ -48,6 +49,7 @@ def resolve_config(config: str | os.PathLike | dict | ExperimentConfig) -> Exper
     else:
         raise TypeError("config must be a bundled config name, a path to a TOML file, a dict "
                         f"or an ExperimentConfig, got {type(config).__name__}")
+    check_requirements(resolved)
     check_reachable(resolved)
     return resolved
 

@@ -30,6 +30,7 @@ from experiments.config import (
     load_config,
     resolve_config_argument,
 )
+from experiments.config.requirements import check_requirements
 from experiments.errors import one_line
 from experiments.report import build_report
 from experiments.run.executors import EXECUTORS, check_scheduler
@@ -104,6 +105,7 @@ def load(argument: str | None, quick: bool = False):
     unreachable overlap target is bad input, reported before anything is written.
     """
     config = load_config(resolve_config_argument(argument), quick=quick)
+    check_requirements(config)
     check_reachable(config)
     return config
 

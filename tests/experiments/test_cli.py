@@ -222,3 +222,20 @@ def test_report_is_built_after_the_run_when_enabled(tmp_path, capsys):
     config.write_text(GOOD.replace("[report]\nenabled = false", "[report]\nenabled = true"))
     assert main(["run", str(config), "--out", str(tmp_path / "out")], build) == 0
     assert built == [tmp_path / "out"]
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_a_sampler_that_is_not_installed_is_refused_before_running(tmp_path, capsys, monkeypatch,
+                                                                    command):
+    import bayes.sampling
+
+    monkeypatch.setattr(bayes.sampling, "module_available", lambda name: name != "nutpie")
+    config = tmp_path / "bad.toml"
+    config.write_text(GOOD.replace("[mcmc]\nenabled = false", '[mcmc]\nsampler = "nutpie"'))
+    argv = [command, str(config)] + (["--out", str(tmp_path / "out")] if command == "run" else [])
+    assert_bad_input(capsys, argv, ["mcmc.sampler", "nutpie", "gmm-compare[nutpie]"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+    # with MCMC off nothing needs the sampler
+    config.write_text(GOOD.replace("[mcmc]\nenabled = false",
+                                   '[mcmc]\nenabled = false\nsampler = "nutpie"'))
+    assert main(["validate", str(config)]) == 0
