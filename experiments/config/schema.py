@@ -38,6 +38,7 @@ from experiments.config.checks import (
     table,
     text,
 )
+from experiments.config.report_settings import ReportSettings, parse_report
 from experiments.config.study import (
     SCALE_PRIORS,
     SBCSettings,
@@ -139,14 +140,6 @@ class MetricsSettings:
     """``[metrics]``: probability of the central posterior intervals."""
 
     interval_prob: float = _key(0.9, real(0.0, 1.0, low_open=True, high_open=True))
-
-
-@dataclass(frozen=True)
-class ReportSettings:
-    """``[report]``: whether to build the HTML report, cells with detailed figures."""
-
-    enabled: bool = _key(True, boolean)
-    max_detailed_cells: int = _key(6, integer(0))
 
 
 @dataclass(frozen=True)
@@ -353,7 +346,7 @@ def _parse_sections(raw: dict[str, Any], source: str) -> ExperimentConfig:
         experiment=ExperimentSettings(**experiment), data=data, em=em,
         mcmc=MCMCSettings(**mcmc, priors=priors),
         metrics=MetricsSettings(**_section(raw.get("metrics", {}), MetricsSettings, "metrics")),
-        report=ReportSettings(**_section(raw.get("report", {}), ReportSettings, "report")),
+        report=parse_report(raw.get("report", {}), tuple(data.grid), _section),
         selection=selection,
         sbc=check_sbc(SBCSettings(**_section(raw.get("sbc", {}), SBCSettings, "sbc"))),
         source=source,

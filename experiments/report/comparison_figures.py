@@ -1,16 +1,13 @@
-"""EM against MCMC: responsibilities vs posterior membership probabilities, and
-metric-vs-parameter curves for sweeps (from results.csv)."""
+"""EM against MCMC: responsibilities vs posterior membership probabilities and their
+calibration against the true labels (sweeps: :mod:`experiments.report.sweep_figures`)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure
 
 from experiments.report.em_figures import COMPONENT_COLORS
 
-SWEEP_METRIC_KEYWORDS = ("coverage", "ari", "accuracy", "error", "rhat")
-MAX_SWEEP_METRICS = 6
 CALIBRATION_BINS = 10
 
 
@@ -64,60 +61,4 @@ def plot_membership_comparison(
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
-    return fig
-
-
-def sweep_parameters(results: pd.DataFrame, grid_axes) -> list[str]:
-    """Grid axes (``Run.grid_axes``) that are columns of results.csv and take more than
-    one value."""
-    return [name for name in grid_axes
-            if name in results.columns and results[name].nunique() > 1]
-
-
-def sweep_axis(values: pd.Series) -> pd.Series:
-    """Plotting positions of a grid axis: numbers when all are finite, otherwise labels
-    (``student_t_df = [inf, 3.0]`` cannot sit on a numeric axis)."""
-    if pd.api.types.is_numeric_dtype(values) and np.isfinite(values.to_numpy(float)).all():
-        return values
-    return values.astype(str)
-
-
-def sweep_metrics(results: pd.DataFrame, parameters: list[str]) -> list[str]:
-    """Numeric metric columns worth plotting against a grid parameter, coverage and ARI
-    first."""
-    excluded = set(parameters) | {"replicate", "seed"}
-    numeric = [c for c in results.columns
-               if c not in excluded and pd.api.types.is_numeric_dtype(results[c])
-               and results[c].notna().any()]
-    # whole-word match on "_"-separated tokens ("ari" must not match "covariances")
-    ranked = [c for key in SWEEP_METRIC_KEYWORDS for c in numeric
-              if key in c.lower().split("_")]
-    return list(dict.fromkeys(ranked))[:MAX_SWEEP_METRICS]
-
-
-def plot_sweep(results: pd.DataFrame, parameter: str, metrics: list[str]) -> Figure:
-    """Each metric against ``parameter``: mean over replicates (and over the other grid
-    axes) with +/- one standard deviation, one line per method."""
-    columns = min(3, len(metrics))
-    rows = -(-len(metrics) // columns)
-    fig = Figure(figsize=(4.2 * columns, 3.2 * rows), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False).ravel())
-    methods = results["method"].unique() if "method" in results.columns else [None]
-    for ax, metric in zip(axes, metrics, strict=False):
-        for method in methods:
-            rows_of = results if method is None else results[results["method"] == method]
-            axis = sweep_axis(rows_of[parameter])
-            stats = rows_of.groupby(axis)[metric].agg(["mean", "std"]).dropna(
-                subset=["mean"])
-            if stats.empty:
-                continue
-            ax.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0.0),
-                        marker="o", capsize=3, label=str(method) if method else None)
-        ax.set_xlabel(parameter)
-        ax.set_title(metric)
-        ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=8)
-    for ax in axes[len(metrics):]:
-        ax.set_visible(False)
     return fig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from experiments.report import comparison_figures as cmp
+from experiments.report import sweep_figures as sweeps
 from experiments.report.calibration_figures import calibration_section
 from experiments.report.flags import diagnostics_verdict, ess_threshold, run_flags
 from experiments.report.load import Run
@@ -218,20 +218,20 @@ def flag_rows(flags: pd.DataFrame, anchors: dict) -> str:
 
 
 def sweep_section(run: Run, writer: FigureWriter) -> str:
+    """One figure per varying grid axis with the ``[report] sweep_metrics``."""
     if run.results is None:
         return ""
-    parameters = cmp.sweep_parameters(run.results, run.grid_axes)
-    metrics = cmp.sweep_metrics(run.results, parameters)
+    parameters = sweeps.sweep_parameters(run.results, run.grid_axes)
+    metrics = sweeps.chosen_metrics(run.results, run.config.report.sweep_metrics)
     if not parameters or not metrics:
         return ""
     parts = ['<h2 id="sweeps">Sweeps</h2>']
     for parameter in parameters:
-        parts.append(writer.embed(lambda p=parameter: cmp.plot_sweep(run.results, p, metrics),
-                                  f"sweep-{parameter}",
-                                  f"Metrics against {parameter}: mean over replicates "
-                                  + ("and the other grid axes " if len(parameters) > 1
-                                     else "")
-                                  + "+/- one standard deviation, per method."))
+        facet = sweeps.facet_for(parameter, parameters, run.config.report.sweep_facet)
+        averaged = [p for p in parameters if p not in (parameter, facet)]
+        parts.append(writer.embed(
+            lambda p=parameter, f=facet: sweeps.plot_sweep(run.results, p, metrics, f),
+            f"sweep-{parameter}", sweeps.sweep_caption(parameter, facet, averaged)))
     return "\n".join(parts)
 
 

@@ -117,25 +117,3 @@ def test_posterior_predictive_check_draws_one_panel_per_dimension_up_to_four():
     collection = mcf.plot_ppc(tree)
     assert list(collection.viz["plot"]["dim"].values) == [0, 1, 2, 3]
     assert figure_png(collection).startswith(PNG_MAGIC)
-
-
-def test_sweep_parameters_are_the_varying_grid_axes():
-    results = pd.DataFrame({"overlap": [0.01, 0.01, 0.1, 0.1], "n_samples": [200] * 4,
-                            "method": ["em", "mcmc"] * 2, "ari": [0.9, 0.92, 0.6, 0.65],
-                            "coverage": [np.nan, 0.9, np.nan, 0.8]})
-    config = parse_config({"data": {"overlap": [0.01, 0.1], "n_samples": 200,
-                                    "n_features": 2, "n_components": 2,
-                                    "weights": [0.5, 0.5]}})
-    assert cmp.sweep_parameters(results, tuple(config.data.grid)) == ["overlap"]
-    assert cmp.sweep_metrics(results, ["overlap"])[:2] == ["coverage", "ari"]
-
-
-def test_sweep_over_an_infinite_grid_value_uses_labels():
-    results = pd.DataFrame({"student_t_df": [np.inf, np.inf, 3.0, 3.0],
-                            "method": ["em", "mcmc"] * 2, "ari": [0.9, 0.92, 0.6, 0.65]})
-    assert cmp.sweep_parameters(results, ("student_t_df",)) == ["student_t_df"]
-    figure = cmp.plot_sweep(results, "student_t_df", ["ari"])
-    ax = figure.axes[0]
-    assert sorted(t.get_text() for t in ax.get_xticklabels()) == ["3.0", "inf"]
-    em_line = ax.get_lines()[0]
-    np.testing.assert_allclose(np.sort(em_line.get_ydata().astype(float)), [0.6, 0.9])
