@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from matplotlib.patches import Ellipse
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
@@ -150,6 +151,7 @@ def plot_log_likelihood(em: EMFitArrays) -> Figure:
                    label="decrease")
         ax.legend()
     ax.set_xlabel("iteration")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("mean log-likelihood per sample")
     ax.set_title(f"EM log-likelihood ({len(history)} iterations)")
     ax.grid(alpha=0.3)

@@ -74,7 +74,8 @@ def em_blocks(rep: Replicate, writer: FigureWriter, projection, prefix: str,
         f"deviations ({projection.axis_labels[0]} vs {projection.axis_labels[1]})."))
     blocks.append(writer.embed(
         lambda: emf.plot_log_likelihood(em), f"{prefix}-em-loglik",
-        "Mean per-sample log-likelihood per EM iteration (red points would mark decreases)."))
+        "Mean per-sample log-likelihood per EM iteration: it must never decrease (red "
+        "points would mark decreases); a long flat stretch before a rise is a saddle."))
     labels = posterior["map_label"] if posterior else None
     means = posterior["means"] if posterior else None
     blocks.append(writer.embed(
@@ -128,8 +129,10 @@ def mcmc_blocks(rep: Replicate, tree, writer: FigureWriter, prefix: str,
         blocks.append(writer.embed(
             lambda: cmp.plot_membership_comparison(em.responsibilities, membership, labels),
             f"{prefix}-membership",
-            "EM responsibilities against posterior membership probabilities, and the "
-            "calibration of both against the true labels."))
+            "EM responsibilities against posterior membership probabilities (points on the "
+            "diagonal: the two agree), and the calibration of both against the true labels "
+            "(how to read it: among the pairs given probability p, a fraction p should truly "
+            "belong to the component; a curve below the diagonal is over-confident)."))
     return blocks
 
 

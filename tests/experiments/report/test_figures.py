@@ -20,11 +20,26 @@ def test_calibration_curve_matches_scikit_learn():
     rng = np.random.default_rng(0)
     probabilities = rng.dirichlet(np.ones(3), size=400)
     labels = np.array([rng.choice(3, p=p) for p in probabilities])
-    mean_predicted, frequency, _ = cmp.calibration_curve(probabilities, labels, 10)
+    mean_predicted, frequency, counts = cmp.calibration_curve(probabilities, labels, 10)
     onehot = (labels[:, None] == np.arange(3)).ravel()
-    true_ref, pred_ref = calibration_curve(onehot, probabilities.ravel(), n_bins=10)
+    true_ref, pred_ref = calibration_curve(onehot, probabilities.ravel(), n_bins=10,
+                                           strategy="quantile")
     np.testing.assert_allclose(mean_predicted, pred_ref, rtol=1e-12)
     np.testing.assert_allclose(frequency, true_ref, rtol=1e-12)
+    assert counts.max() - counts.min() <= 1  # equal counts: 1200 pairs in 10 bins
+
+
+def test_calibration_bins_and_band():
+    assert cmp.calibration_bins(900) == 10 and cmp.calibration_bins(60) == 3
+    low, high = cmp.wilson_band(np.array([0.0, 0.5, 1.0]), np.array([40, 40, 40]))
+    assert np.all(low <= [0.0, 0.5, 1.0]) and np.all(high >= [0.0, 0.5, 1.0])
+    assert high[0] > 0.0 and low[2] < 1.0  # no zero-width band at the ends
+    z, n, p = 1.6448536269514722, 40, 0.5  # Wilson (1927) by its formula
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    np.testing.assert_allclose([low[1], high[1]], [centre - half, centre + half], rtol=1e-9)
+
+
 
 
 def test_responsibilities_at_match_emgmm_e_step():
