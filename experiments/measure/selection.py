@@ -13,22 +13,32 @@ For one data set and the candidate values ``k_values``:
   Pareto-smoothed importance sampling (``az.compare`` on the ``log_likelihood`` group,
   Vehtari, Gelman and Gabry 2017); K is the top-ranked fit.
 
-The columns go on the replicate's ``selection`` row of results.csv.
+The columns go on the replicate's ``selection`` row of results.csv; the criteria of every
+K and covariance type (``selection.csv``), ArviZ's LOO comparison (``loo_compare.csv``) and
+the fit of lowest BIC over all types (``selected_model.npz``, mclust's choice) are saved
+beside it for the report's model-choice pictures.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import arviz as az
 import numpy as np
+import pandas as pd
 
 from bayes import sample
+from emgmm import GaussianMixtureEM
+from emgmm.covariance_types import COVARIANCE_TYPES
+from emgmm.io import save_model
 from emgmm.selection import select_model
 from experiments.measure.base import Method, MethodResult, ReplicateInput
 from experiments.measure.em import em_options
 from experiments.measure.mcmc import sample_options
+from experiments.run.files import write_atomic
+from experiments.run.rundir import ReplicateFiles
 
 COLUMNS = ("k_true", "k_bic", "k_icl", "k_loo", "k_bic_correct", "k_icl_correct",
            "k_loo_correct", "elpd_loo_best")
@@ -74,23 +84,41 @@ def selection_options(config, progressbar: bool = False) -> SelectionOptions | N
 
 
 def run_selection(inputs: ReplicateInput, options: SelectionOptions) -> MethodResult:
-    """The ``selection`` row of one replicate (seeded by its MCMC seed)."""
+    """The ``selection`` row of one replicate (seeded by its MCMC seed); saves the criteria
+    of every (K, covariance type), the PSIS-LOO comparison and the fit BIC chooses."""
     dataset = inputs.dataset
     return MethodResult(selection_columns(
         dataset.X, dataset.n_components, seed=inputs.seeds.mcmc,
         covariance_type=options.covariance_type, em_options=options.em_fit,
-        k_values=options.k_values, loo_options=options.loo))
+        k_values=options.k_values, loo_options=options.loo, files=inputs.files))
 
 
-def em_choices(X: np.ndarray, k_values: tuple[int, ...], covariance_type: str,
-               em_options: dict, seed: int) -> dict[str, int]:
-    """``k_bic`` and ``k_icl``: the K of lowest BIC and of lowest ICL among ``k_values``."""
+def criteria_table(X: np.ndarray, k_values: tuple[int, ...], em_options: dict, seed: int
+                   ) -> tuple[pd.DataFrame, GaussianMixtureEM]:
+    """BIC, ICL, AIC and log-likelihood of every K x covariance type (mclust's table: all
+    four types, whatever the run's), and the fit of lowest BIC over the whole table.
+
+    Every fit has the same seed (:func:`emgmm.select_model`), so the rows of one type do
+    not depend on which other types are fitted.
+    """
     options = {key: em_options[key] for key in ("tol", "reg_covar", "max_iter", "n_init",
                                                 "init_params") if key in em_options}
-    table = select_model(X, k_values, [covariance_type], criterion="bic", random_state=seed,
-                         **options).as_dict()
-    ks = np.asarray(table["n_components"])
-    return {f"k_{name}": int(ks[np.argmin(np.asarray(table[name]))]) for name in ("bic", "icl")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # degenerate fits are missing rows, not warnings here
+        selection = select_model(X, k_values, COVARIANCE_TYPES, criterion="bic",
+                                 random_state=seed, **options)
+    table = pd.DataFrame({name: list(column) for name, column in selection.as_dict().items()})
+    table["warnings"] = ["; ".join(w) for w in table["warnings"]]
+    return table, selection.best_model
+
+
+def em_choices(table: pd.DataFrame, covariance_type: str) -> dict[str, int]:
+    """``k_bic`` and ``k_icl``: the K of lowest BIC and of lowest ICL among the fits of the
+    run's covariance type (degenerate fits have infinite criteria: never chosen)."""
+    rows = table[table["covariance_type"] == covariance_type]
+    ks = rows["n_components"].to_numpy()
+    return {f"k_{name}": int(ks[np.argmin(rows[name].to_numpy(float))])
+            for name in ("bic", "icl")}
 
 
 def loo_seed(seed: int, n_components: int) -> int:
@@ -99,8 +127,10 @@ def loo_seed(seed: int, n_components: int) -> int:
 
 
 def loo_choice(X: np.ndarray, k_values: tuple[int, ...], seed: int, covariance_type: str,
-               *, fit_posterior: Callable = sample, **sample_options) -> dict[str, int | float]:
-    """``k_loo``: the K whose posterior has the highest PSIS-LOO elpd, and its elpd.
+               *, fit_posterior: Callable = sample, **sample_options
+               ) -> tuple[dict[str, int | float], pd.DataFrame]:
+    """``k_loo``: the K whose posterior has the highest PSIS-LOO elpd, and its elpd; with
+    ArviZ's comparison table (``az.compare``, best first).
 
     ``fit_posterior`` has the signature of :func:`bayes.sample` (tests pass a stand-in).
     """
@@ -111,14 +141,14 @@ def loo_choice(X: np.ndarray, k_values: tuple[int, ...], seed: int, covariance_t
     }
     comparison = az.compare({f"K={k}": tree for k, tree in trees.items()})
     best = comparison.index[0]  # az.compare sorts by elpd, best first
-    return {"k_loo": int(best.removeprefix("K=")),
-            "elpd_loo_best": float(comparison.loc[best, "elpd"])}
+    return ({"k_loo": int(best.removeprefix("K=")),
+             "elpd_loo_best": float(comparison.loc[best, "elpd"])}, comparison)
 
 
 def selection_columns(X: np.ndarray, k_true: int, *, seed: int, covariance_type: str,
                       em_options: dict, k_values: tuple[int, ...],
-                      loo_options: dict | None = None, fit_posterior: Callable = sample
-                      ) -> dict:
+                      loo_options: dict | None = None, fit_posterior: Callable = sample,
+                      files: ReplicateFiles | None = None) -> dict:
     """The ``selection`` row: ``k_true``, each method's K and whether it equals ``k_true``.
 
     Parameters
@@ -137,13 +167,23 @@ def selection_columns(X: np.ndarray, k_true: int, *, seed: int, covariance_type:
         target_accept, covariance_type) for the PSIS-LOO fits; None skips PSIS-LOO.
     fit_posterior : callable
         :func:`bayes.sample` or a stand-in with its signature.
+    files : ReplicateFiles, optional
+        Where to save ``selection.csv`` (criteria of every K x covariance type),
+        ``selected_model.npz`` (the fit of lowest BIC) and ``loo_compare.csv``.
     """
-    columns: dict = {"k_true": int(k_true), **em_choices(X, k_values, covariance_type,
-                                                         em_options, seed)}
+    table, chosen = criteria_table(X, k_values, em_options, seed)
+    columns: dict = {"k_true": int(k_true), **em_choices(table, covariance_type)}
+    if files is not None:
+        write_atomic(files.selection_table, lambda path: table.to_csv(path, index=False))
+        save_model(files.selected_model, chosen)
     if loo_options is not None:
         options = dict(loo_options)
-        columns |= loo_choice(X, k_values, seed, options.pop("covariance_type"),
-                              fit_posterior=fit_posterior, **options)
+        loo_columns, comparison = loo_choice(X, k_values, seed, options.pop("covariance_type"),
+                                             fit_posterior=fit_posterior, **options)
+        columns |= loo_columns
+        if files is not None:
+            write_atomic(files.loo_compare,
+                         lambda path: comparison.to_csv(path, index_label="model"))
     for method in ("bic", "icl", "loo"):
         if f"k_{method}" in columns:
             columns[f"k_{method}_correct"] = columns[f"k_{method}"] == k_true

@@ -156,9 +156,10 @@ def load_sbc(run_dir: Path) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
 
 
 def has_calibration(run) -> bool:
-    """Whether the run holds interval coverage of EM, SBC or model-selection results."""
+    """Whether the run holds interval coverage of EM or SBC results (the choice of K has
+    its own section: :mod:`experiments.report.model_choice`)."""
     results = run.results
-    columns = ("coverage_bootstrap", "coverage_information", "k_true")
+    columns = ("coverage_bootstrap", "coverage_information")
     in_results = results is not None and any(
         c in results and results[c].notna().any() for c in columns)
     return in_results or load_sbc(run.path)[1] is not None
@@ -191,10 +192,6 @@ def calibration_section(run, writer: FigureWriter) -> str:
     elif summary is None and run.files.sbc.is_dir():
         parts.append(note("SBC simulations exist but sbc_summary.csv is missing or empty.",
                           kind="warn"))
-    selection = selection_table(results, grid)
-    if selection is not None:
-        parts.append("<h3>Choice of the number of components</h3>")
-        parts.append(table_html(selection))
     return "\n".join(parts) if len(parts) > 1 else ""
 
 

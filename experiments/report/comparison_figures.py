@@ -4,8 +4,8 @@ calibration against the true labels (sweeps: :mod:`experiments.report.sweep_figu
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import binomtest
 from matplotlib.figure import Figure
+from scipy.stats import binomtest
 
 from experiments.report.em_figures import COMPONENT_COLORS
 
@@ -37,7 +37,7 @@ def calibration_bins(n_pairs: int) -> int:
 
 def wilson_band(frequency: np.ndarray, counts: np.ndarray, level: float = 0.9):
     """Wilson score interval of each bin's observed frequency (scipy's ``binomtest``)."""
-    bounds = [binomtest(int(round(f * n)), int(n)).proportion_ci(level, method="wilson")
+    bounds = [binomtest(round(f * n), int(n)).proportion_ci(level, method="wilson")
               for f, n in zip(frequency, counts, strict=True)]
     return np.array([b.low for b in bounds]), np.array([b.high for b in bounds])
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 from matplotlib.patches import Ellipse
+from matplotlib.ticker import MaxNLocator
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 

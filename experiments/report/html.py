@@ -9,6 +9,7 @@ from experiments.report import sweep_figures as sweeps
 from experiments.report.calibration_figures import calibration_section
 from experiments.report.flags import diagnostics_verdict, ess_threshold, run_flags
 from experiments.report.load import Run
+from experiments.report.model_choice import model_choice_section
 from experiments.report.render import (
     FigureWriter,
     definition_list,
@@ -247,10 +248,12 @@ def cells_index(run: Run, detailed: set) -> str:
             + "".join(rows) + "</tbody></table></div>")
 
 
-def contents(run: Run, has_sweeps: bool, has_calibration: bool = False) -> str:
+def contents(run: Run, has_sweeps: bool, has_calibration: bool = False,
+             has_model_choice: bool = False) -> str:
     items = [("summary", "Run summary"), ("warnings", "Warnings"),
              ("comparison", "Comparison table")]
     items += [("sweeps", "Sweeps")] if has_sweeps else []
+    items += [("model-choice", "Choice of K")] if has_model_choice else []
     items += [("calibration", "Calibration")] if has_calibration else []
     items += [("cells", "Cells")]
     links = "".join(f'<li><a href="#{a}">{escape(t)}</a></li>' for a, t in items)
@@ -269,6 +272,7 @@ def render_page(run: Run, writer: FigureWriter) -> str:
     table = comparison_table(run)
     sweeps = sweep_section(run, writer)
     calibration = calibration_section(run, writer)
+    model_choice = model_choice_section(run, writer)
     min_ess = ess_threshold(run.config)
     body = [
         f"<h1>EM vs MCMC: {escape(name)}</h1>",
@@ -280,6 +284,7 @@ def render_page(run: Run, writer: FigureWriter) -> str:
         '<h2 id="comparison">Comparison table</h2>',
         comparison_block(table, diagnostics_verdict(run.results, min_ess)),
         sweeps,
+        model_choice,
         calibration,
         cells_index(run, detailed),
     ]
@@ -289,5 +294,5 @@ def render_page(run: Run, writer: FigureWriter) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>EM vs MCMC report: {escape(name)}</title><style>{STYLE}</style></head>"
-        f"<body>{contents(run, bool(sweeps), bool(calibration))}<main>{''.join(body)}</main></body></html>\n"
+        f"<body>{contents(run, bool(sweeps), bool(calibration), bool(model_choice))}<main>{''.join(body)}</main></body></html>\n"
     )

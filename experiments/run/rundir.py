@@ -5,6 +5,8 @@ report`` (docs/architecture.md, "Run directory")::
 
     RUN_DIR/config.toml, versions.json, results.csv, summary.csv
     RUN_DIR/cells/<cell_id>/rep-<r>/{data.npz, em_model.npz, em_fit.npz, mcmc.nc, metrics.json}
+    RUN_DIR/cells/<cell_id>/rep-<r>/{selection.csv, loo_compare.csv, selected_model.npz}
+                                                                  (with [selection] enabled)
     RUN_DIR/sbc/sim-<s>.json, sbc_ranks.csv, sbc_summary.csv      (with [sbc] enabled)
     RUN_DIR/report/index.html, report/figures/*.png
 
@@ -44,6 +46,10 @@ EM_MODEL_FILE = "em_model.npz"
 EM_FIT_FILE = "em_fit.npz"
 MCMC_FILE = "mcmc.nc"
 METRICS_FILE = "metrics.json"
+# [selection]: criteria of every (K, covariance type), the PSIS-LOO comparison, the chosen fit
+SELECTION_TABLE_FILE = "selection.csv"
+LOO_COMPARE_FILE = "loo_compare.csv"
+SELECTED_MODEL_FILE = "selected_model.npz"
 
 OUTLIER_LABEL = -1  # the true label of an outlier in data.npz
 
@@ -68,6 +74,9 @@ class ReplicateFiles:
     em_fit = _file(EM_FIT_FILE)
     mcmc = _file(MCMC_FILE)
     metrics = _file(METRICS_FILE)
+    selection_table = _file(SELECTION_TABLE_FILE)
+    loo_compare = _file(LOO_COMPARE_FILE)
+    selected_model = _file(SELECTED_MODEL_FILE)
 
     @property
     def cell_id(self) -> str:
