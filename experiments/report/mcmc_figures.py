@@ -1,11 +1,13 @@
-"""ArviZ 1.x diagnostics of a saved MCMC DataTree: summary table, trace, rank, forest with
-EM and true reference marks, energy / BFMI and the posterior predictive check."""
+"""ArviZ 1.x diagnostics of a saved MCMC DataTree: summary table, trace, rank, posterior
+marginals with the EM estimate and the truth as ArviZ reference lines, energy / BFMI and the
+posterior predictive check."""
 
 from __future__ import annotations
 
 import arviz as az
 import numpy as np
 import pandas as pd
+import xarray as xr
 from matplotlib.figure import Figure
 
 from experiments.report.em_figures import COMPONENT_COLORS
@@ -84,29 +86,21 @@ def plot_rank(tree):
     return collection
 
 
-def plot_forest_with_references(tree, variable: str, em_values, true_values):
-    """``az.plot_forest`` of one variable (combined chains) with the EM estimate (red
-    diamond) and the true value (black bar) drawn at each row."""
-    collection = az.plot_forest(tree, var_names=[variable], combined=True,
-                                backend="matplotlib")
-    ax = collection.viz["plot"].sel(column="forest").item()
-    markers = collection.viz["point_estimate"][variable]
-    coords = markers.coords
-    for index in np.ndindex(markers.shape):
-        selection = {dim: coords[dim].values[i] for dim, i in zip(markers.dims, index,
-                                                                  strict=True)}
-        y = markers.sel(selection).item().get_offsets()[0, 1]
-        position = tuple(int(i) for i in index)
-        if true_values is not None:
-            ax.scatter([np.asarray(true_values)[position]], [y], marker="|", s=220, c="black",
-                       linewidths=2.5, zorder=4, label="truth")
-        if em_values is not None:
-            ax.scatter([np.asarray(em_values)[position]], [y], marker="D", s=30,
-                       c="crimson", zorder=5, label="EM")
-    handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles, strict=True))
-    if unique:
-        ax.legend(unique.values(), unique.keys(), loc="upper right", fontsize=8)
+def plot_marginals_with_references(tree, variable: str, true_values=None):
+    """``az.plot_dist`` of one variable's posterior marginals with the EM estimate (the
+    saved tree's ``em`` group, :mod:`emgmm.datatree`) and the true value drawn as ArviZ
+    reference lines (``az.add_lines``): crimson for EM, dashed black for the truth."""
+    collection = az.plot_dist(tree, var_names=[variable], backend="matplotlib")
+    if has_group(tree, "em") and variable in tree["em"].data_vars:
+        az.add_lines(collection, tree["em"].to_dataset()[[variable]],
+                     visuals={"ref_line": {"color": "crimson", "linewidth": 1.5}})
+    if true_values is not None:
+        posterior = tree["posterior"][variable]
+        dims = [d for d in posterior.dims if d not in ("chain", "draw")]
+        truth = xr.Dataset({variable: (dims, np.asarray(true_values))},
+                           coords={d: posterior[d].values for d in dims})
+        az.add_lines(collection, truth,
+                     visuals={"ref_line": {"color": "black", "linestyle": "--"}})
     return collection
 
 

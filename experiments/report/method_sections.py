@@ -106,14 +106,14 @@ def mcmc_blocks(rep: Replicate, tree, writer: FigureWriter, prefix: str,
                                "ArviZ's test that the chains share one distribution (worry "
                                "when p < alpha)."))
     for variable in mcf.diagnostic_variables(tree):
-        em_values = getattr(em, variable, None) if em is not None else None
         true_values = getattr(truth, variable, None) if truth is not None else None
+        if true_values is not None and np.size(true_values) == 0:  # data without truth
+            true_values = None
         blocks.append(writer.embed(
-            lambda v=variable, e=em_values, t=true_values:
-                mcf.plot_forest_with_references(tree, v, e, t),
-            f"{prefix}-forest-{variable}",
-            f"Forest plot of {variable} (posterior intervals), EM estimate (red diamond) "
-            "and true value (black bar)."))
+            lambda v=variable, t=true_values: mcf.plot_marginals_with_references(tree, v, t),
+            f"{prefix}-marginals-{variable}",
+            f"Posterior marginals of {variable} (density, interval and point estimate), "
+            "with the EM estimate (crimson line) and the true value (dashed black)."))
     if mcf.has_group(tree, "sample_stats") and "energy" in tree["sample_stats"].data_vars:
         blocks.append(writer.embed(lambda: mcf.plot_energy(tree), f"{prefix}-energy",
                                    "Energy plot and BFMI per chain (BFMI < 0.3 is a "

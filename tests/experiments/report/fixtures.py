@@ -126,6 +126,13 @@ def write_replicate(files: ReplicateFiles, cell_index: int, X, labels, em_params
               "n_iter": last, "log_likelihood": float(history[-1])}
     rows = [em_row]
     if dt is not None:
+        import xarray as xr
+
+        from emgmm.datatree import point_estimate_dataset
+
+        dt = dt.copy()  # the em group, as experiments.measure.mcmc saves it
+        dt["em"] = xr.DataTree(point_estimate_dataset(
+            emgmm.GaussianMixtureParams(w[-1], m[-1], c[-1], "full")))
         dt.to_netcdf(files.mcmc, engine="h5netcdf")
         import arviz as az
 

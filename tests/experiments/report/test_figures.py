@@ -132,3 +132,26 @@ def test_posterior_predictive_check_draws_one_panel_per_dimension_up_to_four():
     collection = mcf.plot_ppc(tree)
     assert list(collection.viz["plot"]["dim"].values) == [0, 1, 2, 3]
     assert figure_png(collection).startswith(PNG_MAGIC)
+
+
+def test_marginals_draw_em_and_truth_as_arviz_reference_lines():
+    import xarray as xr
+
+    from experiments.report import mcmc_figures as mcf
+
+    rng = np.random.default_rng(0)
+    coords = {"component": [0, 1], "dim": [0, 1]}
+    posterior = xr.Dataset({"means": (("chain", "draw", "component", "dim"),
+                                      rng.normal(0.0, 0.1, (2, 100, 2, 2)))}, coords)
+    em = xr.Dataset({"means": (("component", "dim"), np.full((2, 2), 0.05))}, coords)
+    tree = xr.DataTree(children={"posterior": xr.DataTree(posterior), "em": xr.DataTree(em)})
+    truth = np.array([[0.0, -0.02], [0.01, 0.03]])
+    collection = mcf.plot_marginals_with_references(tree, "means", truth)
+    ax = collection.viz["plot"]["means"].sel(component=1, dim=1).item()
+    references = [(line.get_xdata()[0], line.get_color()) for line in ax.get_lines()
+                  if line.get_color() in ("crimson", "black")]
+    assert references == [(0.05, "crimson"), (0.03, "black")]
+    without_em = xr.DataTree(children={"posterior": xr.DataTree(posterior)})
+    collection = mcf.plot_marginals_with_references(without_em, "means", None)
+    ax = collection.viz["plot"]["means"].sel(component=0, dim=0).item()
+    assert not [line for line in ax.get_lines() if line.get_color() in ("crimson", "black")]

@@ -114,7 +114,7 @@ def test_mcmc_report_has_the_arviz_diagnostics(mcmc_run):
     assert len(with_mcmc) == 1
     anchor = with_mcmc[0].anchor
     names = {p.name for p in (mcmc_run / "report" / "figures").glob("*.png")}
-    for suffix in ("trace", "rank", "forest-weights", "forest-means", "energy", "ppc",
+    for suffix in ("trace", "rank", "marginals-weights", "marginals-means", "energy", "ppc",
                    "membership", "labels"):
         assert f"{anchor}-{suffix}.png" in names, suffix
     for column in ("r_hat", "ess_bulk", "ess_tail", "mcse_mean"):
