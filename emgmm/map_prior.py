@@ -214,6 +214,17 @@ def matched_shrinkage(means_scale: np.ndarray, component_variance: np.ndarray) -
     return float(np.mean(component_variance / means_scale**2))
 
 
+def shrinkage_scatter(counts: np.ndarray, means: np.ndarray, prior_mean: np.ndarray,
+                      shrinkage: float, matrix: bool) -> np.ndarray:
+    """:math:`B_k = \\frac{\\kappa N_k}{\\kappa + N_k} (\\bar x_k - \\mu_0)(\\bar x_k - \\mu_0)^T`,
+    (K, D, D), or its diagonal (K, D) when not ``matrix``: the term of the conjugate
+    posterior's scale that pulls the means towards :math:`\\mu_0` (MAP-EM and variational Bayes)."""
+    coef, offset = shrinkage * counts / (shrinkage + counts), means - prior_mean
+    if matrix:
+        return coef[:, None, None] * offset[:, :, None] * offset[:, None, :]
+    return coef[:, None] * offset**2
+
+
 # --------------------------------------------------------------------------- log prior
 
 

@@ -26,6 +26,7 @@ from emgmm.fast.iteration import (
     fused_em_iteration,
     kernel_precisions,
     log_densities_from_kernel_arguments,
+    precision_factors,
     precisions_cholesky,
     statistics_from_kernel_arguments,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "kernel_precisions",
     "log_densities_from_kernel_arguments",
     "params_from_statistics",
+    "precision_factors",
     "precisions_cholesky",
     "statistics_from_kernel_arguments",
 ]

@@ -47,6 +47,7 @@ __all__ = [
     "fused_em_iteration",
     "kernel_precisions",
     "log_densities_from_kernel_arguments",
+    "precision_factors",
     "precisions_cholesky",
     "statistics_from_kernel_arguments",
 ]
@@ -61,15 +62,20 @@ def precisions_cholesky(params: GaussianMixtureParams) -> np.ndarray:
     Same factors (up to rounding); on a covariance that is not positive definite it defers
     to :func:`emgmm.params.compute_precision_cholesky`, which raises the one-line ValueError.
     """
-    covariances = params.covariances
-    if params.kind.matrix:
-        stacked = np.ascontiguousarray(params.kind.stack(covariances))
+    return precision_factors(params.kind, params.covariances)
+
+
+def precision_factors(kind, covariances: np.ndarray) -> np.ndarray:
+    """:meth:`emgmm.covariance_types.CovarianceType.precision_cholesky` of ``covariances``
+    (layout of ``kind``), computed without LAPACK calls (see :func:`precisions_cholesky`)."""
+    if kind.matrix:
+        stacked = np.ascontiguousarray(kind.stack(covariances))
         factors = np.empty_like(stacked)
         if precision_cholesky_full(stacked, factors):
-            return params.kind.unstack(factors)
+            return kind.unstack(factors)
     elif np.all(covariances > 0.0):
         return 1.0 / np.sqrt(covariances)
-    return params.precisions_cholesky
+    return kind.precision_cholesky(covariances)
 
 
 def kernel_precisions(kind, precisions_cholesky: np.ndarray, n_components: int,

@@ -12,7 +12,11 @@ from emgmm.variational.estimator import WEIGHT_THRESHOLD, BayesianGaussianMixtur
 from emgmm.variational.fit import fit_vb, posterior_from_responsibilities
 from emgmm.variational.iteration import expected_log_scores, lower_bound, vb_iteration
 from emgmm.variational.posterior import VariationalPosterior, posterior_from_statistics
-from emgmm.variational.prior import WEIGHT_PRIOR_TYPES, VariationalPrior, default_variational_prior
+from emgmm.variational.prior import (
+    WEIGHT_PRIOR_TYPES,
+    VariationalPrior,
+    default_variational_prior,
+)
 
 __all__ = [
     "WEIGHT_PRIOR_TYPES",

@@ -144,7 +144,7 @@ class BayesianGaussianMixtureVB(ParamsMixin):
     def fit(self, X, y=None, resp_init=None):
         """Fit by variational Bayes; ``resp_init`` (n_samples, n_components) are initial
         responsibilities instead of ``init_params`` (e.g. another implementation's)."""
-        X = check_data(X)
+        X = check_data(X, min_samples=2)
         check_float(self.weight_threshold, "weight_threshold")
         prior = self._prior(X) if not (self.warm_start and hasattr(self, "posterior_")) else self.prior_
         warm = self.warm_start and hasattr(self, "posterior_")

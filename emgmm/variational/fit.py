@@ -18,7 +18,12 @@ import functools
 
 import numpy as np
 
-from emgmm._validation import as_generator, check_data, check_data_for_fit, check_fit_settings
+from emgmm._validation import (
+    as_generator,
+    check_data,
+    check_data_for_fit,
+    check_fit_settings,
+)
 from emgmm.engines import select_engine
 from emgmm.fit import EMResult, run_em
 from emgmm.fit_warnings import warn_about_fit
@@ -119,12 +124,10 @@ def fit_vb(
         ``params`` is the :class:`VariationalPosterior`, ``log_likelihood_history`` the
         total lower bound after every iteration and ``lower_bound`` its last value.
     """
-    X = check_data(X)
+    X = check_data(X, min_samples=2)
     check_fit_settings(n_components=n_components, covariance_type=covariance_type, tol=tol,
                        reg_covar=reg_covar, max_iter=max_iter, n_init=n_init,
                        init_params=init_params)
-    if X.shape[0] < 2:
-        raise ValueError(f"X has {X.shape[0]} sample(s) but at least 2 are needed: pass more data")
     check_data_for_fit(X, n_components, reg_covar)
     if prior is None:
         prior = default_variational_prior(X, n_components, covariance_type)

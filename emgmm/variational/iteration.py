@@ -46,9 +46,9 @@ from emgmm.variational.prior import VariationalPrior
 
 __all__ = [
     "expected_log_scores",
-    "lower_bound",
     "log_dirichlet_norm",
     "log_wishart_norm",
+    "lower_bound",
     "scored_statistics",
     "vb_iteration",
 ]

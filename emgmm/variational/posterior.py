@@ -36,20 +36,20 @@ from scipy.special import digamma
 
 from emgmm.covariance_types import covariance_type as covariance_type_of
 from emgmm.densities import LOG_2PI
-from emgmm.map_prior import freeze_fields
+from emgmm.engines import available_engines
+from emgmm.map_prior import freeze_fields, shrinkage_scatter
 from emgmm.params import GaussianMixtureParams
 from emgmm.statistics import SufficientStatistics, params_from_statistics
 from emgmm.variational.prior import VariationalPrior
 
 __all__ = [
     "VariationalPosterior",
-    "expected_log_weights",
     "expected_log_det_precision",
+    "expected_log_weights",
     "log_score_constants",
     "mean_weights",
     "posterior_from_estimate",
     "posterior_from_statistics",
-    "shrinkage_scatter",
 ]
 
 
@@ -158,22 +158,22 @@ def log_score_constants(posterior: VariationalPosterior) -> np.ndarray:
             + 0.5 * (log_lambda - n_features / posterior.mean_precision))
 
 
+def precision_factors(kind, covariances: np.ndarray) -> np.ndarray:
+    """:meth:`emgmm.covariance_types.CovarianceType.precision_cholesky`, by the numba code of
+    :mod:`emgmm.fast` when it imports (LAPACK's per-call overhead dominates small problems)."""
+    if "fast" in available_engines():
+        from emgmm.fast import precision_factors as fast_precision_factors
+
+        return fast_precision_factors(kind, covariances)
+    return kind.precision_cholesky(covariances)
+
+
 def _weight_concentration(counts: np.ndarray, prior: VariationalPrior) -> np.ndarray:
     if prior.weights_prior_type == "dirichlet_process":
         # sum_{j > k} N_j for every k: the reversed cumulative sum, shifted by one.
         later = np.hstack((np.cumsum(counts[::-1])[-2::-1], 0.0))
         return np.stack((1.0 + counts, prior.weights_concentration + later))
     return prior.weights_concentration + counts
-
-
-def shrinkage_scatter(counts: np.ndarray, means: np.ndarray, prior_mean: np.ndarray,
-                      shrinkage: float, matrix: bool) -> np.ndarray:
-    """:math:`B_k = \\frac{\\kappa N_k}{\\kappa + N_k} (\\bar x_k - \\mu_0)(\\bar x_k - \\mu_0)^T`,
-    (K, D, D), or its diagonal (K, D) when not ``matrix``."""
-    coef, offset = shrinkage * counts / (shrinkage + counts), means - prior_mean
-    if matrix:
-        return coef[:, None, None] * offset[:, :, None] * offset[:, None, :]
-    return coef[:, None] * offset**2
 
 
 def _inverse_scale(counts, covariances, scatter, prior: VariationalPrior, kind):
@@ -206,7 +206,7 @@ def posterior_from_estimate(counts: np.ndarray, estimate: GaussianMixtureParams,
         means=means,
         degrees_of_freedom=dof,
         covariances=normalised,
-        precisions_cholesky=kind.precision_cholesky(normalised),
+        precisions_cholesky=precision_factors(kind, normalised),
         covariance_type=estimate.covariance_type,
         weights_prior_type=prior.weights_prior_type,
     )

@@ -136,6 +136,11 @@ def default_variational_prior(
     """
     X = np.asarray(X, dtype=float)
     n_features = X.shape[1]
+    if mean is not None and np.shape(mean) != (n_features,):
+        raise ValueError(f"mean must have shape ({n_features},) like the columns of X, got {np.shape(mean)}")
+    if weights_concentration is not None and np.size(weights_concentration) not in (1, n_components):
+        raise ValueError(f"weight_concentration_prior must be one value or {n_components}, got "
+                         f"{np.size(weights_concentration)}")
     if scale is None:
         covariance = np.atleast_2d(np.cov(X, rowvar=False))
         scale = covariance_type_of(covariance_type).from_full(covariance)
