@@ -70,9 +70,9 @@ def test_same_start_same_prior_matches_sklearn(data, covariance_type, weight_typ
 
 
 def test_user_prior_matches_sklearn(data):
-    settings = dict(weight_concentration_prior=0.3, mean_precision_prior=0.05,
-                    mean_prior=np.array([1.0, -1.0, 0.5]), degrees_of_freedom_prior=6.5,
-                    covariance_prior=np.diag([2.0, 3.0, 1.0]) + 0.5, max_iter=300, tol=1e-8)
+    settings = {"weight_concentration_prior": 0.3, "mean_precision_prior": 0.05,
+                    "mean_prior": np.array([1.0, -1.0, 0.5]), "degrees_of_freedom_prior": 6.5,
+                    "covariance_prior": np.diag([2.0, 3.0, 1.0]) + 0.5, "max_iter": 300, "tol": 1e-8}
     reference, ours = fit_both(data, "full", "dirichlet_distribution", "fast", **settings)
     np.testing.assert_allclose(ours.lower_bounds_, np.asarray(reference.lower_bounds_, float), rtol=1e-8)
     np.testing.assert_allclose(ours.means_, reference.means_, rtol=1e-8)
@@ -170,20 +170,20 @@ def test_initialisations_run(data):
 
 
 BAD_INPUTS = [
-    (dict(X=np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 1.0]])), {}, "NaN"),
-    (dict(X=np.arange(10.0)), {}, "2-D"),
-    (dict(X=np.ones((1, 2))), {}, "at least 2"),
-    (dict(X=np.random.default_rng(0).normal(size=(3, 2))), dict(n_components=5), "n_components"),
-    (None, dict(weight_concentration_prior=-1.0), "weight_concentration_prior"),
-    (None, dict(mean_precision_prior=0.0), "mean_precision_prior"),
-    (None, dict(degrees_of_freedom_prior=1.0), "degrees_of_freedom_prior must be > n_features - 1"),
-    (None, dict(covariance_prior=-np.eye(3)), "covariance_prior must be a symmetric positive definite"),
-    (None, dict(covariance_prior=np.eye(2)), "covariance_prior must have shape"),
-    (None, dict(mean_prior=np.zeros(2)), r"mean_prior must have shape \(3,\)"),
-    (None, dict(mean_prior=[0.0, np.inf, 1.0]), "mean_prior must be a finite"),
-    (None, dict(weight_concentration_prior_type="beta"), "weight_concentration_prior_type"),
-    (None, dict(covariance_type="banana"), "covariance_type"),
-    (None, dict(weight_threshold=-0.1), "weight_threshold"),
+    ({"X": np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 1.0]])}, {}, "NaN"),
+    ({"X": np.arange(10.0)}, {}, "2-D"),
+    ({"X": np.ones((1, 2))}, {}, "at least 2"),
+    ({"X": np.random.default_rng(0).normal(size=(3, 2))}, {"n_components": 5}, "n_components"),
+    (None, {"weight_concentration_prior": -1.0}, "weight_concentration_prior"),
+    (None, {"mean_precision_prior": 0.0}, "mean_precision_prior"),
+    (None, {"degrees_of_freedom_prior": 1.0}, "degrees_of_freedom_prior must be > n_features - 1"),
+    (None, {"covariance_prior": -np.eye(3)}, "covariance_prior must be a symmetric positive definite"),
+    (None, {"covariance_prior": np.eye(2)}, "covariance_prior must have shape"),
+    (None, {"mean_prior": np.zeros(2)}, r"mean_prior must have shape \(3,\)"),
+    (None, {"mean_prior": [0.0, np.inf, 1.0]}, "mean_prior must be a finite"),
+    (None, {"weight_concentration_prior_type": "beta"}, "weight_concentration_prior_type"),
+    (None, {"covariance_type": "banana"}, "covariance_type"),
+    (None, {"weight_threshold": -0.1}, "weight_threshold"),
 ]
 
 
