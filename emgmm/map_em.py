@@ -38,7 +38,12 @@ import numpy as np
 
 from emgmm.covariance_types import add_to_diagonal
 from emgmm.covariance_types import covariance_type as covariance_type_of
-from emgmm.map_prior import ConjugatePrior, check_compatible, log_prior_density, shrinkage_scatter
+from emgmm.map_prior import (
+    ConjugatePrior,
+    check_compatible,
+    log_prior_density,
+    shrinkage_scatter,
+)
 from emgmm.params import GaussianMixtureParams
 from emgmm.statistics import (
     SufficientStatistics,
