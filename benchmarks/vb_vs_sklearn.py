@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from em_vs_sklearn import mixture_data  # noqa: E402  (the benchmarks share their data)
+from em_vs_sklearn import mixture_data
 
 PAUSE_SECONDS = 2.0
 
@@ -55,7 +55,11 @@ def sklearn_stepper(X, resp, covariance_type: str):
 
 def emgmm_stepper(X, resp, covariance_type: str):
     """One call = one :func:`emgmm.variational.vb_iteration` (fast engine)."""
-    from emgmm.variational import default_variational_prior, posterior_from_responsibilities, vb_iteration
+    from emgmm.variational import (
+        default_variational_prior,
+        posterior_from_responsibilities,
+        vb_iteration,
+    )
 
     prior = default_variational_prior(X, resp.shape[1], covariance_type)
     state = {"posterior": posterior_from_responsibilities(X, resp, prior, 1e-6)}

@@ -45,6 +45,7 @@ from emgmm.variational.posterior import (
 from emgmm.variational.prior import VariationalPrior
 
 __all__ = [
+    "elbo_offset",
     "expected_log_scores",
     "log_dirichlet_norm",
     "log_wishart_norm",
@@ -145,6 +146,36 @@ def lower_bound(entropy: float, posterior: VariationalPosterior) -> float:
     return (entropy - log_wishart
             - log_dirichlet_norm(posterior.weight_concentration, posterior.weights_prior_type)
             - 0.5 * n_features * float(np.sum(np.log(posterior.mean_precision))))
+
+
+def elbo_offset(prior: VariationalPrior, n_samples: int) -> float:
+    """The constant that :func:`lower_bound` leaves out of the ELBO (Bishop 10.70), which
+    for ``full`` covariances is ``lower_bound + elbo_offset`` right after an update of
+    :math:`q(\\pi, \\mu, \\Lambda)` (exactly so at ``reg_covar = 0``):
+
+    .. math::
+
+        \\log C(\\alpha_0) + K \\log B(W_0, \\nu_0) + \\tfrac{KD}{2} \\log \\beta_0
+        - \\tfrac{ND}{2} \\log 2\\pi + \\tfrac{K D (D - 1)}{4} \\log \\pi
+
+    (the last term is the :math:`\\log \\pi` that :func:`log_wishart_norm` omits; the
+    sticks: :math:`\\sum_k \\log \\gamma_k` for :math:`\\log C(\\alpha_0)`).
+    """
+    kind = covariance_type_of(prior.covariance_type)
+    n_components, n_features = prior.n_components, prior.n_features
+    # 1/2 log|W_0| with W_0^{-1} = scale (full matrix, or its diagonal / one value).
+    scale = kind.to_full(np.broadcast_to(prior.scale, kind.shape(1, n_features)), 1, n_features)[0]
+    half_log_det_w0 = -0.5 * np.linalg.slogdet(scale)[1]
+    log_pi = 0.25 * n_features * (n_features - 1) * math.log(math.pi)
+    prior_wishart = float(log_wishart_norm(prior.dof, half_log_det_w0, n_features)) - log_pi
+    alpha = prior.weights_concentration
+    if prior.weights_prior_type == "dirichlet_process":
+        log_weight_norm = float(np.sum(np.log(alpha)))  # -log B(1, gamma) = log gamma
+    else:
+        log_weight_norm = log_dirichlet_norm(alpha, prior.weights_prior_type)
+    return (log_weight_norm + n_components * prior_wishart
+            + 0.5 * n_components * n_features * math.log(prior.shrinkage)
+            - 0.5 * n_samples * n_features * LOG_2PI + n_components * log_pi)
 
 
 def vb_iteration(X: np.ndarray, posterior: VariationalPosterior, reg_covar: float, *,

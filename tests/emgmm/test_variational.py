@@ -203,3 +203,68 @@ def test_bad_responsibilities_and_unfitted(data):
         BayesianGaussianMixtureVB(3).predict(data)
     with pytest.raises(TypeError, match="VariationalPrior"):
         fit_vb(data, 2, prior=default_conjugate_prior(data, 2))
+
+
+def log_wishart_normaliser(scale_matrix, dof):
+    """log B(W, nu) from scipy's Wishart density at the identity (an independent normaliser)."""
+    from scipy.stats import wishart
+
+    n_features = scale_matrix.shape[0]
+    identity = np.eye(n_features)
+    return wishart(df=dof, scale=scale_matrix).logpdf(identity) + 0.5 * np.trace(
+        np.linalg.solve(scale_matrix, identity))
+
+
+def bishop_elbo(X, resp, posterior, prior):
+    """The seven terms of Bishop (2006) 10.70, as 10.71-10.77 write them (full covariances)."""
+    from scipy.special import digamma, gammaln
+    from scipy.stats import wishart
+
+    n_features = X.shape[1]
+    nk = resp.sum(axis=0)
+    xbar = resp.T @ X / nk[:, None]
+    alpha, beta, m, nu = (posterior.weight_concentration, posterior.mean_precision, posterior.means,
+                          posterior.degrees_of_freedom)
+    W = np.linalg.inv(posterior.covariances * nu[:, None, None])
+    W0 = np.linalg.inv(prior.scale)
+    alpha0, beta0, m0, nu0 = prior.weights_concentration, prior.shrinkage, prior.mean, prior.dof
+    log_lambda = np.array([digamma(0.5 * (nu[k] - np.arange(n_features))).sum()
+                           + n_features * np.log(2) + np.linalg.slogdet(W[k])[1] for k in range(len(nu))])
+    log_pi = digamma(alpha) - digamma(alpha.sum())
+    terms = []
+    for k in range(len(nu)):
+        diff = X - xbar[k]
+        S = (resp[:, k] * diff.T) @ diff / nk[k]
+        d = xbar[k] - m[k]
+        terms.append(0.5 * nk[k] * (log_lambda[k] - n_features / beta[k] - nu[k] * np.trace(S @ W[k])
+                                    - nu[k] * d @ W[k] @ d - n_features * np.log(2 * np.pi)))
+    e_log_px = sum(terms)  # 10.71
+    e_log_pz = float(np.sum(resp * log_pi))  # 10.72
+    log_c = lambda a: gammaln(a.sum()) - gammaln(a).sum()  # noqa: E731
+    e_log_ppi = log_c(alpha0) + float(np.sum((alpha0 - 1) * log_pi))  # 10.73
+    e_log_pmu = sum(  # 10.74
+        0.5 * (n_features * np.log(beta0 / (2 * np.pi)) + log_lambda[k] - n_features * beta0 / beta[k]
+               - beta0 * nu[k] * (m[k] - m0) @ W[k] @ (m[k] - m0))
+        + log_wishart_normaliser(W0, nu0) + 0.5 * (nu0 - n_features - 1) * log_lambda[k]
+        - 0.5 * nu[k] * np.trace(prior.scale @ W[k]) for k in range(len(nu)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e_log_qz = float(np.sum(np.where(resp > 0, resp * np.log(resp), 0.0)))  # 10.75
+    e_log_qpi = float(np.sum((alpha - 1) * log_pi)) + log_c(alpha)  # 10.76
+    e_log_qmu = sum(0.5 * log_lambda[k] + 0.5 * n_features * np.log(beta[k] / (2 * np.pi))  # 10.77
+                    - 0.5 * n_features - wishart(df=nu[k], scale=W[k]).entropy() for k in range(len(nu)))
+    return e_log_px + e_log_pz + e_log_ppi + e_log_pmu - e_log_qz - e_log_qpi - e_log_qmu
+
+
+def test_lower_bound_is_the_elbo_up_to_its_constant(data):
+    from emgmm.variational.iteration import elbo_offset, expected_log_scores, vb_iteration
+
+    prior = default_variational_prior(data, K, "full", weights_prior_type="dirichlet_distribution",
+                                      weights_concentration=0.5, shrinkage=0.3, dof=5.0)
+    posterior = posterior_from_responsibilities(data, sklearn_random_resp(data.shape[0], K, 2), prior, 0.0)
+    for _ in range(4):
+        scores = expected_log_scores(data, posterior)
+        resp = np.exp(scores - scores.max(axis=1, keepdims=True))
+        resp /= resp.sum(axis=1, keepdims=True)
+        bound, posterior = vb_iteration(data, posterior, 0.0, prior=prior, engine="reference")
+        expected = bishop_elbo(data, resp, posterior, prior)
+        assert bound + elbo_offset(prior, data.shape[0]) == pytest.approx(expected, rel=1e-9)
