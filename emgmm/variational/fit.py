@@ -132,6 +132,11 @@ def fit_vb(
     if prior is None:
         prior = default_variational_prior(X, n_components, covariance_type)
     _check_prior(prior, n_components, X.shape[1], covariance_type)
+    if start is not None and (start.n_components, start.n_features, start.covariance_type,
+                              start.weights_prior_type) != (n_components, X.shape[1], covariance_type,
+                                                            prior.weights_prior_type):
+        raise ValueError("start does not match the fit (K, D, covariance type or weight prior type): "
+                         "pass a posterior fitted with the same settings")
     engine_name = select_engine(engine, chunk_size)[0]
     iterate = functools.partial(vb_iteration, prior=prior, engine=engine_name, chunk_size=chunk_size)
     rng = as_generator(random_state)

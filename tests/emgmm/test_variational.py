@@ -201,6 +201,8 @@ def test_bad_responsibilities_and_unfitted(data):
         BayesianGaussianMixtureVB(3).fit(data, resp_init=np.ones((5, 3)))
     with pytest.raises(ValueError, match="not fitted"):
         BayesianGaussianMixtureVB(3).predict(data)
+    with pytest.raises(ValueError, match="start does not match"):
+        fit_vb(data, 3, start=fit_vb(data, 2, max_iter=5).params)
     with pytest.raises(TypeError, match="VariationalPrior"):
         fit_vb(data, 2, prior=default_conjugate_prior(data, 2))
 
