@@ -196,6 +196,7 @@ def test_bad_input_is_one_line(data, inputs, settings, message):
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.filterwarnings("ignore::emgmm.ConvergenceWarning")
 def test_bad_responsibilities_and_unfitted(data):
     with pytest.raises(ValueError, match="resp_init must be"):
         BayesianGaussianMixtureVB(3).fit(data, resp_init=np.ones((5, 3)))
