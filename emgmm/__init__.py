@@ -2,8 +2,8 @@
 
 from emgmm._validation import NotFittedError
 from emgmm.collapse import CollapsedComponentWarning
-from emgmm.criteria import aic, bic, icl, n_parameters
 from emgmm.degenerate import DegenerateFitWarning, degeneracy
+from emgmm.criteria import aic, bic, icl, n_parameters
 from emgmm.densities import (
     estimate_log_gaussian_prob,
     gaussian_ml_estimate,
@@ -29,14 +29,6 @@ from emgmm.latent import (
     responsibility_entropy,
     sample_latent,
 )
-from emgmm.map_em import map_em_iteration, map_m_step, map_objective
-from emgmm.map_prior import (
-    ConjugatePrior,
-    default_conjugate_prior,
-    flat_conjugate_prior,
-    log_prior_density,
-    matched_shrinkage,
-)
 from emgmm.params import (
     COVARIANCE_TYPES,
     GaussianMixtureParams,
@@ -45,18 +37,13 @@ from emgmm.params import (
     full_covariances,
 )
 from emgmm.selection import ModelSelection, SelectionRow, select_model
-from emgmm.steps import (
-    e_step,
-    estimate_gaussian_parameters,
-    m_step,
-    mixture_log_likelihood,
-    reference_em_iteration,
-)
-from emgmm.uncertainty import (
-    ParameterUncertainty,
-    align_to_reference,
-    bootstrap_standard_errors,
-    information_standard_errors,
+from emgmm.map_em import map_em_iteration, map_m_step, map_objective
+from emgmm.map_prior import (
+    ConjugatePrior,
+    default_conjugate_prior,
+    flat_conjugate_prior,
+    log_prior_density,
+    matched_shrinkage,
 )
 from emgmm.variational import (
     BayesianGaussianMixtureVB,
@@ -65,46 +52,63 @@ from emgmm.variational import (
     default_variational_prior,
     fit_vb,
 )
+from emgmm.uncertainty import (
+    ParameterUncertainty,
+    align_to_reference,
+    bootstrap_standard_errors,
+    information_standard_errors,
+)
+from emgmm.steps import (
+    e_step,
+    estimate_gaussian_parameters,
+    m_step,
+    mixture_log_likelihood,
+    reference_em_iteration,
+)
 
 __all__ = [
-    "COVARIANCE_TYPES",
     "BayesianGaussianMixtureVB",
-    "CollapsedComponentWarning",
-    "ConjugatePrior",
-    "ConvergenceWarning",
+    "VariationalPosterior",
+    "VariationalPrior",
+    "default_variational_prior",
+    "fit_vb",
     "DegenerateFitWarning",
+    "degeneracy",
+    "ConjugatePrior",
+    "ParameterUncertainty",
+    "align_to_reference",
+    "bootstrap_standard_errors",
+    "default_conjugate_prior",
+    "map_em_iteration",
+    "flat_conjugate_prior",
+    "information_standard_errors",
+    "log_prior_density",
+    "map_m_step",
+    "map_objective",
+    "matched_shrinkage",
+    "COVARIANCE_TYPES",
+    "CollapsedComponentWarning",
+    "ConvergenceWarning",
     "EMResult",
     "GaussianMixtureEM",
     "GaussianMixtureParams",
     "LikelihoodDecreaseWarning",
     "ModelSelection",
     "NotFittedError",
-    "ParameterUncertainty",
-    "SelectionRow",
-    "VariationalPosterior",
-    "VariationalPrior",
     "aic",
-    "align_to_reference",
     "available_engines",
     "bic",
-    "bootstrap_standard_errors",
     "complete_data_log_likelihood",
     "compute_precision_cholesky",
     "covariances_from_precision_cholesky",
-    "default_conjugate_prior",
-    "default_variational_prior",
-    "degeneracy",
     "e_step",
     "estimate_gaussian_parameters",
     "estimate_log_gaussian_prob",
     "expected_complete_log_likelihood",
     "fit_em",
-    "fit_vb",
-    "flat_conjugate_prior",
     "full_covariances",
     "gaussian_ml_estimate",
     "icl",
-    "information_standard_errors",
     "initial_params",
     "kmeans",
     "kmeans_plusplus",
@@ -112,13 +116,8 @@ __all__ = [
     "log_likelihood_decomposition",
     "log_multivariate_normal_pdf",
     "log_normal_pdf",
-    "log_prior_density",
     "m_step",
-    "map_em_iteration",
     "map_labels",
-    "map_m_step",
-    "map_objective",
-    "matched_shrinkage",
     "mixture_log_likelihood",
     "n_parameters",
     "reference_em_iteration",
@@ -127,4 +126,5 @@ __all__ = [
     "sample_latent",
     "save_model",
     "select_model",
+    "SelectionRow",
 ]

@@ -48,20 +48,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emgmm._validation import (
-    as_generator,
-    check_data,
-    check_data_for_fit,
-    check_fit_settings,
-)
+from emgmm._validation import as_generator, check_data, check_data_for_fit, check_fit_settings
 from emgmm.collapse import collapsed_components, reseed_components, variance_floor
 from emgmm.degenerate import degeneracy
 from emgmm.engines import EMIteration, available_engines, engine_e_step, select_engine
-from emgmm.fit_warnings import (
-    ConvergenceWarning,
-    LikelihoodDecreaseWarning,
-    warn_about_fit,
-)
+from emgmm.fit_warnings import ConvergenceWarning, LikelihoodDecreaseWarning, warn_about_fit
 from emgmm.init import initial_params
 from emgmm.map_em import map_em_iteration
 from emgmm.map_prior import ConjugatePrior, check_compatible, log_prior_density
