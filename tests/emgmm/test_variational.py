@@ -282,3 +282,18 @@ def test_lower_bound_is_the_elbo_up_to_its_constant(data):
         bound, posterior = vb_iteration(data, posterior, 0.0, prior=prior, engine="reference")
         expected = bishop_elbo(data, resp, posterior, prior)
         assert bound + elbo_offset(prior, data.shape[0]) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_an_em_start_is_the_update_from_its_labels(data, covariance_type):
+    from emgmm.init import kmeans, one_hot
+
+    labels = kmeans(data, 3, np.random.default_rng(4))[0]
+    prior = default_variational_prior(data, 3, covariance_type)
+    expected = posterior_from_responsibilities(data, one_hot(labels, 3), prior, 1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter=0 does not converge
+        start = fit_vb(data, 3, covariance_type=covariance_type, prior=prior, max_iter=0,
+                       init_params="kmeans", random_state=4).params
+    for name in ("weight_concentration", "mean_precision", "means", "degrees_of_freedom", "covariances"):
+        np.testing.assert_allclose(getattr(start, name), getattr(expected, name), rtol=1e-10, err_msg=name)
