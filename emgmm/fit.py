@@ -205,7 +205,8 @@ def run_em(
             params_history.append(params)
         change = objective - previous
         if verbose >= 2:
-            name = "MAP objective" if is_map else "mean log-likelihood"
+            name = "MAP objective" if is_map else (
+                "mean log-likelihood" if isinstance(start, GaussianMixtureParams) else "objective")
             print(f"  iteration {n_iter}: {name} {objective / scale:.10g} (change {change / scale:.3g})")
         checks_apply = not (checks_suspended or collapsed.size)
         checks_suspended = bool(collapsed.size)

@@ -146,10 +146,10 @@ class BayesianGaussianMixtureVB(ParamsMixin):
         responsibilities instead of ``init_params`` (e.g. another implementation's)."""
         X = check_data(X, min_samples=2)
         check_float(self.weight_threshold, "weight_threshold")
-        prior = self._prior(X) if not (self.warm_start and hasattr(self, "posterior_")) else self.prior_
         warm = self.warm_start and hasattr(self, "posterior_")
-        if warm:
+        if warm:  # one start, from the fitted posterior, under the same prior
             check_n_features(X, self.n_features_in_, type(self).__name__)
+        prior = self.prior_ if warm else self._prior(X)
         result = fit_vb(
             X, self.n_components, covariance_type=self.covariance_type, prior=prior, tol=self.tol,
             reg_covar=self.reg_covar, max_iter=self.max_iter, n_init=self.n_init,
