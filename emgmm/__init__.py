@@ -45,6 +45,13 @@ from emgmm.map_prior import (
     log_prior_density,
     matched_shrinkage,
 )
+from emgmm.variational import (
+    BayesianGaussianMixtureVB,
+    VariationalPosterior,
+    VariationalPrior,
+    default_variational_prior,
+    fit_vb,
+)
 from emgmm.uncertainty import (
     ParameterUncertainty,
     align_to_reference,
@@ -60,6 +67,11 @@ from emgmm.steps import (
 )
 
 __all__ = [
+    "BayesianGaussianMixtureVB",
+    "VariationalPosterior",
+    "VariationalPrior",
+    "default_variational_prior",
+    "fit_vb",
     "DegenerateFitWarning",
     "degeneracy",
     "ConjugatePrior",

@@ -80,7 +80,8 @@ class EMResult:
     Attributes
     ----------
     params : GaussianMixtureParams
-        Parameters after the last M-step.
+        Parameters after the last M-step (or the state of an iteration with its own, e.g.
+        the variational posterior of :mod:`emgmm.variational`).
     log_likelihood_history : array of shape (n_iter,), or (n_iter + 1,) for MAP-EM
         Mean per-sample log-likelihood at the parameters entering each iteration
         (scikit-learn's ``lower_bounds_``). MAP-EM: the per-sample MAP objective
@@ -137,6 +138,13 @@ class EMResult:
         return float(self.log_likelihood_history[-1]) if self.log_likelihood_history.size else self.lower_bound
 
 
+def _collapsed(params, n_samples: int, floor: float) -> np.ndarray:
+    # An iteration with its own state (variational Bayes) keeps its components: none collapses.
+    if not isinstance(params, GaussianMixtureParams):
+        return np.empty(0, dtype=int)
+    return collapsed_components(params, n_samples, floor)
+
+
 def _is_decrease(change: float, previous: float) -> bool:
     return change < -DECREASE_RTOL * max(abs(previous), 1.0)
 
@@ -160,7 +168,10 @@ def run_em(
     """EM from one start ``theta_0`` (inputs already validated).
 
     With ``prior``, ``iterate`` returns the total MAP objective and the MAP-EM conventions
-    of the module docstring apply.
+    of the module docstring apply. ``start`` may be the state of an iteration that is not
+    a :class:`GaussianMixtureParams` (variational Bayes, :mod:`emgmm.variational`): such a
+    state is never re-seeded nor checked for degeneracy, and the loop otherwise runs as for
+    maximum likelihood on the objective that ``iterate`` returns.
     """
     n_samples = X.shape[0]
     is_map = prior is not None
@@ -169,7 +180,7 @@ def run_em(
     reseeded: list[tuple[int, int]] = []
     decreases: list[tuple[int, float]] = []
     params = start
-    collapsed = collapsed_components(params, n_samples, floor)
+    collapsed = _collapsed(params, n_samples, floor)
     if collapsed.size:
         params = reseed_components(X, params, collapsed, reg_covar, rng)
         reseeded += [(0, int(k)) for k in collapsed]
@@ -186,7 +197,7 @@ def run_em(
                 "the log-likelihood became non-finite: increase reg_covar or scale the input data"
             )
         history.append(objective / scale)
-        collapsed = collapsed_components(params, n_samples, floor)
+        collapsed = _collapsed(params, n_samples, floor)
         if collapsed.size:
             params = reseed_components(X, params, collapsed, reg_covar, rng)
             reseeded += [(n_iter, int(k)) for k in collapsed]
@@ -194,7 +205,8 @@ def run_em(
             params_history.append(params)
         change = objective - previous
         if verbose >= 2:
-            name = "MAP objective" if is_map else "mean log-likelihood"
+            name = "MAP objective" if is_map else (
+                "mean log-likelihood" if isinstance(start, GaussianMixtureParams) else "objective")
             print(f"  iteration {n_iter}: {name} {objective / scale:.10g} (change {change / scale:.3g})")
         checks_apply = not (checks_suspended or collapsed.size)
         checks_suspended = bool(collapsed.size)
@@ -226,7 +238,8 @@ def run_em(
         engine=engine_name,
         init_index=init_index,
         log_prior=float(log_prior),
-        degenerate=degeneracy(params, n_samples, reg_covar, floor),
+        degenerate=degeneracy(params, n_samples, reg_covar, floor)
+        if isinstance(params, GaussianMixtureParams) else None,
     )
 
 

@@ -16,11 +16,13 @@ class LikelihoodDecreaseWarning(UserWarning):
     """The log-likelihood decreased between EM iterations by more than rounding."""
 
 
-def warn_about_fit(result, max_iter: int, tol: float = 0.0, reg_covar: float = 0.0) -> None:
-    """Warn about what the chosen start of a fit (an ``EMResult``) ran into."""
+def warn_about_fit(result, max_iter: int, tol: float = 0.0, reg_covar: float = 0.0, *,
+                   method: str = "EM", objective: str = "mean log-likelihood") -> None:
+    """Warn about what the chosen start of a fit (an ``EMResult``) ran into; ``method`` and
+    ``objective`` name the algorithm and what it climbs in the messages."""
     if not result.converged and max_iter > 0:
         warnings.warn(
-            f"EM did not converge in max_iter={max_iter} iterations: increase max_iter or tol, "
+            f"{method} did not converge in max_iter={max_iter} iterations: increase max_iter or tol, "
             "or check the data for degeneracies",
             ConvergenceWarning,
             stacklevel=3,
@@ -44,7 +46,7 @@ def warn_about_fit(result, max_iter: int, tol: float = 0.0, reg_covar: float = 0
     if result.decreases and (reg_covar == 0.0 or largest_drop >= tol):
         iteration, change = result.decreases[0]
         warnings.warn(
-            f"the mean log-likelihood decreased {len(result.decreases)} time(s) (first at "
+            f"the {objective} decreased {len(result.decreases)} time(s) (first at "
             f"iteration {iteration}, by {-change:.3g}); see EMResult.decreases",
             LikelihoodDecreaseWarning,
             stacklevel=3,

@@ -38,7 +38,12 @@ import numpy as np
 
 from emgmm.covariance_types import add_to_diagonal
 from emgmm.covariance_types import covariance_type as covariance_type_of
-from emgmm.map_prior import ConjugatePrior, check_compatible, log_prior_density
+from emgmm.map_prior import (
+    ConjugatePrior,
+    check_compatible,
+    log_prior_density,
+    shrinkage_scatter,
+)
 from emgmm.params import GaussianMixtureParams
 from emgmm.statistics import (
     SufficientStatistics,
@@ -71,14 +76,9 @@ def map_params_from_statistics(stats: SufficientStatistics, prior: ConjugatePrio
     xbar = stats.means
     kappa = prior.shrinkage
     means = (nk[:, None] * xbar + kappa * prior.mean) / (nk + kappa)[:, None]
-    # B_k = kappa N_k / (kappa + N_k) (xbar_k - mu_0)(xbar_k - mu_0)^T, or its diagonal.
-    coef, offset = kappa * nk / (kappa + nk), xbar - prior.mean
-    if kind.matrix:
-        shrinkage_scatter = coef[:, None, None] * offset[:, :, None] * offset[:, None, :]
-    else:
-        shrinkage_scatter = coef[:, None] * offset**2
+    scatter = shrinkage_scatter(nk, xbar, prior.mean, kappa, kind.matrix)
     covariances = kind.map_from_scatter(
-        prior.scale, centred_scatter(stats, xbar) + shrinkage_scatter, nk, n_features,
+        prior.scale, centred_scatter(stats, xbar) + scatter, nk, n_features,
         n_components, prior.dof,
     )
     covariances = add_to_diagonal(covariances, reg_covar) if kind.matrix else covariances + reg_covar

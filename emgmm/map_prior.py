@@ -63,6 +63,42 @@ def flat_dof(covariance_type: str, n_components: int, n_features: int) -> float:
     return -covariance_type_of(covariance_type).prior_dof_offset(n_components, n_features)
 
 
+def checked_normal_part(mean, shrinkage, scale, covariance_type: str, *,
+                        strict: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean, scale)`` as float arrays after the checks every conjugate prior shares:
+    a finite mean vector, a finite ``shrinkage`` >= 0 and a ``scale`` in the covariance
+    type's layout that is symmetric positive semi-definite (``strict``: positive definite
+    and ``shrinkage`` > 0, as variational Bayes needs a proper prior)."""
+    kind = covariance_type_of(covariance_type)
+    mean = np.atleast_1d(np.asarray(mean, dtype=float))
+    scale = np.asarray(scale, dtype=float)
+    if mean.ndim != 1 or not np.all(np.isfinite(mean)):
+        raise ValueError(f"mean must be a finite vector of shape (n_features,), got {mean.shape}")
+    if not (np.isfinite(shrinkage) and (shrinkage > 0 if strict else shrinkage >= 0)):
+        raise ValueError(f"shrinkage must be finite and {'>' if strict else '>='} 0, got {shrinkage}")
+    expected = kind.component_shape(mean.shape[0])
+    if scale.shape != expected:
+        raise ValueError(f"{covariance_type} scale must have shape {expected}, got {scale.shape}")
+    if scale.ndim == 2:
+        if not np.all(np.isfinite(scale)) or not np.allclose(scale, scale.T):
+            raise ValueError("scale must be a finite symmetric matrix")
+        smallest = np.linalg.eigvalsh(scale).min()
+        if smallest <= 0 if strict else smallest < -1e-12:
+            raise ValueError(f"scale must be a symmetric positive {'definite' if strict else 'semi-definite'} "
+                             "matrix")
+    elif not np.all(np.isfinite(scale)) or np.any(scale <= 0 if strict else scale < 0):
+        raise ValueError(f"scale must be finite and {'>' if strict else '>='} 0")
+    return mean, scale
+
+
+def freeze_fields(instance, **values) -> None:
+    """Set the fields of a frozen dataclass, making array values read-only."""
+    for name, value in values.items():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+        object.__setattr__(instance, name, value)
+
+
 @dataclass(frozen=True)
 class ConjugatePrior:
     """Conjugate prior of a Gaussian mixture (see the module docstring for the densities).
@@ -91,42 +127,21 @@ class ConjugatePrior:
     covariance_type: str = "full"
 
     def __post_init__(self) -> None:
-        kind = covariance_type_of(self.covariance_type)
         alpha = np.atleast_1d(np.asarray(self.weights_concentration, dtype=float))
-        mean = np.atleast_1d(np.asarray(self.mean, dtype=float))
-        scale = np.asarray(self.scale, dtype=float)
-        n_features = mean.shape[0]
         if alpha.ndim != 1 or np.any(alpha < 1) or not np.all(np.isfinite(alpha)):
             raise ValueError(
                 "weights_concentration must be one finite value >= 1 per component "
                 "(MAP-EM's mode is on the simplex boundary for alpha < 1)"
             )
-        if mean.ndim != 1 or not np.all(np.isfinite(mean)):
-            raise ValueError(
-                f"mean must be a finite vector of shape (n_features,), got {mean.shape}"
-            )
-        if not (np.isfinite(self.shrinkage) and self.shrinkage >= 0):
-            raise ValueError(f"shrinkage must be finite and >= 0, got {self.shrinkage}")
-        expected = kind.component_shape(n_features)
-        if scale.shape != expected:
-            raise ValueError(
-                f"{self.covariance_type} scale must have shape {expected}, got {scale.shape}"
-            )
-        if scale.ndim == 2:
-            if not np.allclose(scale, scale.T) or np.linalg.eigvalsh(scale).min() < -1e-12:
-                raise ValueError("scale must be a symmetric positive semi-definite matrix")
-        elif np.any(scale < 0) or not np.all(np.isfinite(scale)):
-            raise ValueError("scale must be finite and >= 0")
-        minimum = flat_dof(self.covariance_type, alpha.size, n_features)
+        mean, scale = checked_normal_part(self.mean, self.shrinkage, self.scale,
+                                          self.covariance_type)
+        minimum = flat_dof(self.covariance_type, alpha.size, mean.shape[0])
         if not (np.isfinite(self.dof) and self.dof >= minimum):
             raise ValueError(
                 f"dof must be >= {minimum} (the flat limit) for this model, got {self.dof}"
             )
-        for name, value in (("weights_concentration", alpha), ("mean", mean), ("scale", scale)):
-            value.setflags(write=False)
-            object.__setattr__(self, name, value)
-        object.__setattr__(self, "shrinkage", float(self.shrinkage))
-        object.__setattr__(self, "dof", float(self.dof))
+        freeze_fields(self, weights_concentration=alpha, mean=mean, scale=scale,
+                      shrinkage=float(self.shrinkage), dof=float(self.dof))
 
     @property
     def n_components(self) -> int:
@@ -197,6 +212,17 @@ def matched_shrinkage(means_scale: np.ndarray, component_variance: np.ndarray) -
         if not (np.all(np.isfinite(value)) and np.all(value > 0)):
             raise ValueError("means_scale and component_variance must be finite and positive")
     return float(np.mean(component_variance / means_scale**2))
+
+
+def shrinkage_scatter(counts: np.ndarray, means: np.ndarray, prior_mean: np.ndarray,
+                      shrinkage: float, matrix: bool) -> np.ndarray:
+    """:math:`B_k = \\frac{\\kappa N_k}{\\kappa + N_k} (\\bar x_k - \\mu_0)(\\bar x_k - \\mu_0)^T`,
+    (K, D, D), or its diagonal (K, D) when not ``matrix``: the term of the conjugate
+    posterior's scale that pulls the means towards :math:`\\mu_0` (MAP-EM and variational Bayes)."""
+    coef, offset = shrinkage * counts / (shrinkage + counts), means - prior_mean
+    if matrix:
+        return coef[:, None, None] * offset[:, :, None] * offset[:, None, :]
+    return coef[:, None] * offset**2
 
 
 # --------------------------------------------------------------------------- log prior

@@ -24,7 +24,11 @@ from emgmm.fast.iteration import (
     default_chunk_size,
     fast_e_step,
     fused_em_iteration,
+    kernel_precisions,
+    log_densities_from_kernel_arguments,
+    precision_factors,
     precisions_cholesky,
+    statistics_from_kernel_arguments,
 )
 from emgmm.statistics import SufficientStatistics, params_from_statistics
 
@@ -34,6 +38,10 @@ __all__ = [
     "default_chunk_size",
     "fast_e_step",
     "fused_em_iteration",
+    "kernel_precisions",
+    "log_densities_from_kernel_arguments",
     "params_from_statistics",
+    "precision_factors",
     "precisions_cholesky",
+    "statistics_from_kernel_arguments",
 ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from emgmm.covariance_types import covariance_type as covariance_type_of
 from emgmm.densities import LOG_2PI
 from emgmm.fast.diag_kernel import diag_chunk_log_densities, diag_chunk_statistics
 from emgmm.fast.full_kernel import (
@@ -44,7 +45,11 @@ __all__ = [
     "default_chunk_size",
     "fast_e_step",
     "fused_em_iteration",
+    "kernel_precisions",
+    "log_densities_from_kernel_arguments",
+    "precision_factors",
     "precisions_cholesky",
+    "statistics_from_kernel_arguments",
 ]
 
 
@@ -57,43 +62,55 @@ def precisions_cholesky(params: GaussianMixtureParams) -> np.ndarray:
     Same factors (up to rounding); on a covariance that is not positive definite it defers
     to :func:`emgmm.params.compute_precision_cholesky`, which raises the one-line ValueError.
     """
-    covariances = params.covariances
-    if params.kind.matrix:
-        stacked = np.ascontiguousarray(params.kind.stack(covariances))
+    return precision_factors(params.kind, params.covariances)
+
+
+def precision_factors(kind, covariances: np.ndarray) -> np.ndarray:
+    """:meth:`emgmm.covariance_types.CovarianceType.precision_cholesky` of ``covariances``
+    (layout of ``kind``), computed without LAPACK calls (see :func:`precisions_cholesky`)."""
+    if kind.matrix:
+        stacked = np.ascontiguousarray(kind.stack(covariances))
         factors = np.empty_like(stacked)
         if precision_cholesky_full(stacked, factors):
-            return params.kind.unstack(factors)
+            return kind.unstack(factors)
     elif np.all(covariances > 0.0):
         return 1.0 / np.sqrt(covariances)
-    return params.precisions_cholesky
+    return kind.precision_cholesky(covariances)
+
+
+def kernel_precisions(kind, precisions_cholesky: np.ndarray, n_components: int,
+                      n_features: int) -> np.ndarray:
+    """The precision factors as every kernel takes them: one upper-triangular factor per
+    component for matrix types (``tied`` repeated; the full kernel relies on exact zeros
+    below the diagonal), (K, D) per-feature factors for variance types (``spherical``
+    repeated over the features)."""
+    if kind.matrix:
+        factors = np.triu(kind.stack(precisions_cholesky))
+        precisions = np.repeat(factors, n_components, axis=0) if kind.shared else factors
+    else:
+        precisions = kind.per_feature(precisions_cholesky, n_features)
+    return np.ascontiguousarray(precisions)
 
 
 def _kernel_arguments(params: GaussianMixtureParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(means, precisions, log_constants)`` as every kernel takes them, with
+    """``(means, precisions, log_constants)`` as every kernel takes them
+    (:func:`kernel_precisions`), with
     :math:`\\log\\pi_k - \\tfrac D2 \\log 2\\pi - \\tfrac12 \\log\\det\\Sigma_k` as log constants.
-
-    Matrix types: one upper-triangular factor per component (``tied`` repeated; the full
-    kernel relies on exact zeros below the diagonal); variance types: (K, D) per-feature
-    factors (``spherical`` repeated over the features).
     """
     kind, n_components, n_features = params.kind, params.n_components, params.n_features
     prec_chol = precisions_cholesky(params)
     # -0.5 log det(Sigma_k) = sum_j log (U_k)_jj for the upper-triangular precision factor.
     log_det = kind.log_det_precision_cholesky(prec_chol, n_components, n_features)
-    if kind.matrix:
-        factors = np.triu(kind.stack(prec_chol))
-        precisions = np.repeat(factors, n_components, axis=0) if kind.shared else factors
-    else:
-        precisions = kind.per_feature(prec_chol, n_features)
+    precisions = kernel_precisions(kind, prec_chol, n_components, n_features)
     with np.errstate(divide="ignore"):  # a zero weight gives log 0 = -inf, which is exact
         log_constants = np.log(params.weights) - 0.5 * n_features * LOG_2PI + log_det
-    return np.ascontiguousarray(params.means), np.ascontiguousarray(precisions), log_constants
+    return np.ascontiguousarray(params.means), precisions, log_constants
 
 
-def _kernels(params: GaussianMixtureParams):
+def _kernels(kind):
     """``(statistics kernel, log-density kernel)`` of the covariance type: numba compiles
     one kernel per layout (see :mod:`emgmm.fast`)."""
-    if params.kind.matrix:
+    if kind.matrix:
         return full_chunk_statistics, full_chunk_log_densities
     return diag_chunk_statistics, diag_chunk_log_densities
 
@@ -157,13 +174,31 @@ def accumulate_statistics(
     SufficientStatistics
     """
     X = _check_inputs(X, params, chunk_size, n_threads)
+    return statistics_from_kernel_arguments(X, _kernel_arguments(params), params.covariance_type,
+                                            chunk_size=chunk_size, n_threads=n_threads)
+
+
+def statistics_from_kernel_arguments(
+    X: np.ndarray,
+    arguments: tuple[np.ndarray, np.ndarray, np.ndarray],
+    covariance_type: str,
+    *,
+    chunk_size: int | None = None,
+    n_threads: int | None = None,
+) -> SufficientStatistics:
+    """:func:`accumulate_statistics` from the kernel inputs ``(means, precisions,
+    log_constants)`` themselves (as :func:`_kernel_arguments` builds them): the softmax of
+    any per-component affine-in-Mahalanobis log-scores :math:`c_k - \\tfrac12 \\|(x_i - m_k) U_k\\|^2`,
+    e.g. the expected log-densities of variational Bayes. ``log_likelihood`` is then
+    :math:`\\sum_i \\operatorname{logsumexp}_k` of those scores."""
+    kind = covariance_type_of(covariance_type)
     n_samples, n_features = X.shape
-    n_components = params.n_components
+    means, precisions, log_constants = arguments
+    n_components = means.shape[0]
     chunk_size = int(chunk_size or default_chunk_size(n_samples, n_components, n_features))
     n_chunks = -(-n_samples // chunk_size)
-    kernel = _kernels(params)[0]
-    means, precisions, log_constants = _kernel_arguments(params)
-    matrix = params.kind.matrix
+    kernel = _kernels(kind)[0]
+    matrix = kind.matrix
     log_likelihood = np.zeros(n_chunks)
     counts = np.zeros((n_chunks, n_components))
     first = np.zeros((n_chunks, n_components, n_features))
@@ -186,7 +221,7 @@ def accumulate_statistics(
         first_moments=first.sum(axis=0),
         second_moments=second,
         shift=means,
-        covariance_type=params.covariance_type,
+        covariance_type=covariance_type,
     )
 
 
@@ -218,11 +253,26 @@ def fast_e_step(
     log_resp : array of shape (n_samples, n_components)
     """
     X = _check_inputs(X, params, chunk_size, n_threads)
+    return log_densities_from_kernel_arguments(X, _kernel_arguments(params), params.covariance_type,
+                                               chunk_size=chunk_size, n_threads=n_threads)
+
+
+def log_densities_from_kernel_arguments(
+    X: np.ndarray,
+    arguments: tuple[np.ndarray, np.ndarray, np.ndarray],
+    covariance_type: str,
+    *,
+    chunk_size: int | None = None,
+    n_threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`fast_e_step` from the kernel inputs ``(means, precisions, log_constants)``
+    (see :func:`statistics_from_kernel_arguments`): ``(log_norm, log_resp)``."""
     n_samples, n_features = X.shape
-    chunk_size = int(chunk_size or default_chunk_size(n_samples, params.n_components, n_features))
-    kernel = _kernels(params)[1]
-    means, precisions, log_constants = _kernel_arguments(params)
-    log_resp = np.empty((n_samples, params.n_components))
+    means, precisions, log_constants = arguments
+    n_components = means.shape[0]
+    chunk_size = int(chunk_size or default_chunk_size(n_samples, n_components, n_features))
+    kernel = _kernels(covariance_type_of(covariance_type))[1]
+    log_resp = np.empty((n_samples, n_components))
     log_norm = np.empty(n_samples)
 
     def run(chunks: tuple[int, int]) -> None:
