@@ -1,0 +1,111 @@
+"""The row blocks of a Dask array, its checks, and the fixed-order tree reduction.
+
+A pass over the data maps a function over the row blocks (one task per block) and combines
+the per-block results in a tree whose shape depends only on the number of blocks: groups of
+``FAN_IN`` consecutive partial results, level by level, each group folded left to right.
+Every addition is therefore done in the same order whatever the scheduler and the number
+of workers, so the same data and chunking give the same numbers to the last bit.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import dask
+import dask.array as da
+import numpy as np
+
+# Partial results combined per task of the reduction tree.
+FAN_IN = 8
+
+__all__ = ["FAN_IN", "Blocks", "blocks_of", "check_dask_data", "ordered_tree_reduce", "run_pass"]
+
+
+def check_dask_data(X, *, name: str = "X") -> da.Array:
+    """``X`` as a float64 Dask array of shape (n_samples, n_features), one column block.
+
+    Raises ValueError (TypeError for a non-numeric dtype) in one line for: not 2-D, unknown
+    chunk sizes, no rows or columns, complex or non-numeric values. Non-finite values are
+    found by the first pass (:mod:`emgmm.dask.summary`), which names the first bad block.
+    """
+    if X.ndim != 2:
+        hint = ": reshape it with X.reshape(-1, 1) for one feature" if X.ndim == 1 else ""
+        raise ValueError(f"{name} must be 2-D of shape (n_samples, n_features), got {X.ndim}-D{hint}")
+    if any(np.isnan(size) for sizes in X.chunks for size in sizes):
+        raise ValueError(f"{name} has unknown chunk sizes (e.g. after boolean indexing): call "
+                         f"{name}.compute_chunk_sizes() first")
+    if np.issubdtype(X.dtype, np.complexfloating):
+        raise ValueError(f"Complex data not supported: {name} must be real")
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"{name} has dtype {X.dtype}, not a number: convert it with "
+                        f"{name}.astype(float)")
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(f"{name} has shape {X.shape}: at least one sample and one feature are needed")
+    if len(X.chunks[1]) > 1:  # rows are the unit of work: all columns of a row in one block
+        X = X.rechunk({1: -1})
+    return X.astype(np.float64) if X.dtype != np.float64 else X
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """The row blocks of a checked Dask array.
+
+    Attributes
+    ----------
+    array : dask.array.Array
+    parts : tuple of Delayed
+        One per row block, in row order.
+    offsets : tuple of int
+        Index of the first row of each block.
+    """
+
+    array: da.Array
+    parts: tuple
+    offsets: tuple[int, ...]
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.array.shape[0])
+
+    def rows(self, block: int) -> tuple[int, int]:
+        """First row and one past the last row of ``block``."""
+        return self.offsets[block], self.offsets[block] + self.array.chunks[0][block]
+
+
+def blocks_of(X: da.Array) -> Blocks:
+    """:class:`Blocks` of a checked array (:func:`check_dask_data`)."""
+    offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(int)
+    return Blocks(X, tuple(X.to_delayed().ravel()), tuple(int(o) for o in offsets))
+
+
+def _fold(combine: Callable, partials: Sequence):
+    return functools.reduce(combine, partials)
+
+
+def ordered_tree_reduce(parts: Sequence, combine: Callable, fan_in: int = FAN_IN):
+    """One Delayed: ``parts`` combined by ``combine(a, b)`` in groups of ``fan_in``
+    consecutive parts, level by level (a tree fixed by ``len(parts)``)."""
+    level = list(parts)
+    while len(level) > 1:
+        level = [dask.delayed(_fold, pure=True)(combine, level[i:i + fan_in])
+                 for i in range(0, len(level), fan_in)]
+    return level[0]
+
+
+def run_pass(blocks: Blocks, per_block: Callable, combine: Callable, *arguments,
+             with_offset: bool = False):
+    """``per_block(block, *arguments)`` (or ``per_block(block, offset, index, *arguments)``)
+    on every block, combined by :func:`ordered_tree_reduce`, computed by the current Dask
+    scheduler (a ``distributed`` client when one is active)."""
+    # The arguments travel once, as one task that every block task reads.
+    shared = dask.delayed(arguments, pure=True) if arguments else ()
+    task = dask.delayed(_call, pure=True)
+    parts = [task(per_block, part, (offset, index) if with_offset else (), shared)
+             for index, (part, offset) in enumerate(zip(blocks.parts, blocks.offsets))]
+    return dask.compute(ordered_tree_reduce(parts, combine))[0]
+
+
+def _call(per_block: Callable, block: np.ndarray, position: tuple, arguments: tuple):
+    return per_block(np.asarray(block), *position, *arguments)
