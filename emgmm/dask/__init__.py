@@ -36,7 +36,10 @@ _PUBLIC = {
     "open_parquet": "emgmm.dask.sources",
 }
 
-__all__ = ["DASK_EXTRA_HINT", "is_dask_array", "require", *sorted(_PUBLIC)]
+__all__ = [  # noqa: RUF022 (the module-level names, then the lazily loaded ones)
+    "DASK_EXTRA_HINT", "is_dask_array", "require",
+    "fit_em_dask", "open_npy", "open_parquet", "open_zarr",
+]
 
 
 def __getattr__(name: str):

@@ -50,7 +50,7 @@ def unpack(vector: np.ndarray, shift: np.ndarray, covariance_type: str) -> Suffi
     first_end = counts_end + n_components * n_features
     return SufficientStatistics(
         log_likelihood=float(vector[0]),
-        n_samples=int(round(vector[1])),
+        n_samples=round(vector[1]),
         counts=vector[2:counts_end].copy(),
         first_moments=vector[counts_end:first_end].reshape(n_components, n_features),
         second_moments=vector[first_end:].reshape(_second_shape(covariance_type, n_components, n_features)),

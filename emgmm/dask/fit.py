@@ -33,6 +33,8 @@ from emgmm.multistart import Screening, joined, preferred, start_methods
 from emgmm.params import GaussianMixtureParams
 
 ENGINE_NAME = "dask"
+# The default screening of the starts (as fit_em's).
+SCREENING = Screening()
 
 __all__ = ["ENGINE_NAME", "check_summary", "fit_em_dask", "run_shared"]
 
@@ -101,7 +103,7 @@ def fit_em_dask(
     engine: str = "auto",
     record_params: bool = False,
     verbose: int = 0,
-    screening: Screening = Screening(),
+    screening: Screening = SCREENING,
     sample_rows: int = SAMPLE_ROWS,
 ) -> EMResult:
     """Fit a Gaussian mixture by EM to a Dask array (module docstring); the arguments and

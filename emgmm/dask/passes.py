@@ -19,7 +19,13 @@ import threading
 
 import numpy as np
 
-from emgmm.dask.block_statistics import add, block_em_statistics, packed_size, split, unpack
+from emgmm.dask.block_statistics import (
+    add,
+    block_em_statistics,
+    packed_size,
+    split,
+    unpack,
+)
 from emgmm.dask.blocks import Blocks, run_pass
 from emgmm.engines import EMIteration
 from emgmm.params import GaussianMixtureParams
@@ -107,7 +113,8 @@ class SharedPasses:
         self._waiting.clear()
         try:
             outcomes = em_pass(self._blocks, [params for params, _ in requests], requests[0][1])
-        except Exception as error:  # e.g. the scheduler went away: every waiting run fails
+        # Whatever the pass raised (the scheduler went away, a worker error) fails every run.
+        except Exception as error:  # noqa: BLE001
             outcomes = [error] * len(runs)
         self.n_passes += 1
         self._outcomes.update(zip(runs, outcomes))

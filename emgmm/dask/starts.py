@@ -17,7 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from emgmm.dask.block_statistics import add, block_label_statistics, packed_size, split, unpack
+from emgmm.dask.block_statistics import (
+    add,
+    block_label_statistics,
+    packed_size,
+    split,
+    unpack,
+)
 from emgmm.dask.blocks import Blocks, run_pass
 from emgmm.dask.summary import DataSummary
 from emgmm.init import initial_params, kmeans, nearest_centers
