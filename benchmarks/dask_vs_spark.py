@@ -56,7 +56,7 @@ def dask_seconds(X: np.ndarray, start, iterations: int, chunk_rows: int,
     from emgmm.dask.passes import em_pass
 
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         dask_X = check_dask_data(da.from_array(X, chunks=(chunk_rows, X.shape[1]))).persist()
         wait(dask_X)
         blocks = blocks_of(dask_X)

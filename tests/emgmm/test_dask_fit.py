@@ -71,7 +71,7 @@ def test_workers_and_schedulers_give_identical_bits(X):
         threaded = fit_em_dask(dask_X, 3, **start)
     for processes in (False, True):
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=processes,
-                          dashboard_address=None) as cluster, Client(cluster):
+                          dashboard_address=":0") as cluster, Client(cluster):
             distributed = fit_em_dask(dask_X, 3, **start)
         for other in (threaded, distributed):
             for name in ("weights", "means", "covariances"):
