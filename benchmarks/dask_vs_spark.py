@@ -28,6 +28,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 
 import numpy as np
 from em_vs_sklearn import mixture_data, start_params
@@ -87,6 +88,9 @@ def spark_seconds(X: np.ndarray, n_components: int, iterations: int) -> float:
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
     import pandas as pd
+
+    # pyspark warns that it has not been tested with this pandas version (the columns below work).
+    warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
     from pyspark.ml.clustering import GaussianMixture
     from pyspark.ml.feature import VectorAssembler
     from pyspark.sql import SparkSession
@@ -94,7 +98,8 @@ def spark_seconds(X: np.ndarray, n_components: int, iterations: int) -> float:
     spark = (SparkSession.builder.master("local[2]").appName("gmm-benchmark")
              .config("spark.driver.memory", "6g")
              .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-             .config("spark.ui.enabled", "false").getOrCreate())
+             .config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     try:
         columns = [f"x{j}" for j in range(X.shape[1])]

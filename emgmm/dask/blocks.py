@@ -58,14 +58,14 @@ class Blocks:
     Attributes
     ----------
     array : dask.array.Array
-    parts : tuple of Delayed
-        One per row block, in row order.
+    keys : tuple
+        The graph key of each row block, in row order.
     offsets : tuple of int
         Index of the first row of each block.
     """
 
     array: da.Array
-    parts: tuple
+    keys: tuple
     offsets: tuple[int, ...]
 
     @property
@@ -80,7 +80,8 @@ class Blocks:
 def blocks_of(X: da.Array) -> Blocks:
     """:class:`Blocks` of a checked array (:func:`check_dask_data`)."""
     offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(int)
-    return Blocks(X, tuple(X.to_delayed().ravel()), tuple(int(o) for o in offsets))
+    keys = tuple(row[0] for row in X.__dask_keys__())  # X has one column block
+    return Blocks(X, keys, tuple(int(o) for o in offsets))
 
 
 class _Arguments:
@@ -122,10 +123,9 @@ def run_pass(blocks: Blocks, per_block: Callable, combine: Callable, *arguments,
     """
     name = f"emgmm-pass-{uuid.uuid4().hex}"
     shared = _Arguments(arguments)
-    layer = {(name, 0, index): (_call, per_block, part.key,
-                                (offset, index) if with_offset else (), shared)
-             for index, (part, offset) in enumerate(zip(blocks.parts, blocks.offsets))}
+    layer = {(name, 0, index): (_call, per_block, key, (offset, index) if with_offset else (), shared)
+             for index, (key, offset) in enumerate(zip(blocks.keys, blocks.offsets))}
     tree, root = tree_layer(name, list(layer), combine)
     layer.update(tree)
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=[blocks.parts[0]])
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[blocks.array])
     return dask.compute(Delayed(root, graph, layer=name))[0]
