@@ -23,6 +23,9 @@ PREDICT_BLOCK_ROWS = 262_144
 class GaussianMixtureEM(ParamsMixin):
     """Gaussian mixture fitted by EM, with scikit-learn's parameter and attribute names.
 
+    ``X`` may also be a ``dask.array.Array`` (:mod:`emgmm.dask`: one pass over its blocks per
+    iteration; ``predict``, ``predict_proba`` and ``score_samples`` then return Dask arrays).
+
     Parameters
     ----------
     n_components : int, default 1
