@@ -75,7 +75,8 @@ def reseed_components(
     weights = params.weights.copy()
     means = params.means.copy()
     covariances = params.covariances.copy()
-    variances = (feature_variances(X) if variances is None else variances) / n_components ** (2.0 / n_features) + reg_covar
+    variances = feature_variances(X) if variances is None else variances
+    variances = variances / n_components ** (2.0 / n_features) + reg_covar
     for k in components:
         # A uniformly drawn row is a typical point; distance-weighted (k-means++) draws
         # would favour the very outlier the component just collapsed onto.

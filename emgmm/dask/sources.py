@@ -1,7 +1,8 @@
 """Dask arrays of shape (n_samples, n_features) from files too big to load: Zarr, ``.npy``, Parquet.
 
-Each opener reads nothing but metadata: the blocks are read by the tasks of each pass, in
-the worker that runs them, so a fit streams the file once per EM iteration.
+The Zarr and ``.npy`` openers read nothing but metadata, the Parquet opener counts the rows
+of each partition; the blocks are read by the tasks of each pass, in the worker that runs
+them, so a fit streams the files once per EM iteration.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def open_npy(path, block_rows: int = NPY_BLOCK_ROWS) -> da.Array:
 
 def open_parquet(path, columns: list[str] | None = None) -> da.Array:
     """The numeric ``columns`` (default: all) of the Parquet file or directory ``path``, one
-    block per row group or file (their lengths come from the files' metadata)."""
+    block per partition of ``dask.dataframe.read_parquet``; the row count of every block is
+    computed when the file is opened (the fit needs known block sizes)."""
     require("pyarrow")
     dd = require("dask.dataframe")
     if not os.path.exists(path):
