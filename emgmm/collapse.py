@@ -32,9 +32,11 @@ class CollapsedComponentWarning(UserWarning):
     """A mixture component collapsed during EM and was re-seeded."""
 
 
-def variance_floor(X: np.ndarray) -> float:
-    """Smallest acceptable component variance for data X."""
-    return VARIANCE_FLOOR * max(float(np.mean(feature_variances(X))), np.finfo(float).tiny)
+def variance_floor(X: np.ndarray, variances: np.ndarray | None = None) -> float:
+    """Smallest acceptable component variance for data X (``variances``: its per-feature
+    variances when already known, e.g. for data out of memory)."""
+    variances = feature_variances(X) if variances is None else variances
+    return VARIANCE_FLOOR * max(float(np.mean(variances)), np.finfo(float).tiny)
 
 
 def collapsed_components(params: GaussianMixtureParams, n_samples: int, floor: float) -> np.ndarray:
@@ -65,13 +67,16 @@ def reseed_components(
     components: np.ndarray,
     reg_covar: float,
     rng: np.random.Generator,
+    variances: np.ndarray | None = None,
 ) -> GaussianMixtureParams:
-    """``params`` with ``components`` re-seeded as described in the module docstring."""
+    """``params`` with ``components`` re-seeded as described in the module docstring
+    (``variances``: the per-feature variances of X when already known)."""
     n_components, n_features = params.n_components, params.n_features
     weights = params.weights.copy()
     means = params.means.copy()
     covariances = params.covariances.copy()
-    variances = feature_variances(X) / n_components ** (2.0 / n_features) + reg_covar
+    variances = feature_variances(X) if variances is None else variances
+    variances = variances / n_components ** (2.0 / n_features) + reg_covar
     for k in components:
         # A uniformly drawn row is a typical point; distance-weighted (k-means++) draws
         # would favour the very outlier the component just collapsed onto.

@@ -10,6 +10,7 @@ from emgmm._base import ParamsMixin
 from emgmm._chunks import row_chunks
 from emgmm._validation import NotFittedError, as_generator, check_data, check_int, check_n_features
 from emgmm.criteria import aic, bic, icl
+from emgmm.dask.dispatch import dask_aware
 from emgmm.engines import engine_e_step
 from emgmm.fit import EMResult, fit_em
 from emgmm.latent import sample_latent
@@ -21,6 +22,9 @@ PREDICT_BLOCK_ROWS = 262_144
 
 class GaussianMixtureEM(ParamsMixin):
     """Gaussian mixture fitted by EM, with scikit-learn's parameter and attribute names.
+
+    ``X`` may also be a ``dask.array.Array`` (:mod:`emgmm.dask`: one pass over its blocks per
+    iteration; ``predict``, ``predict_proba`` and ``score_samples`` then return Dask arrays).
 
     Parameters
     ----------
@@ -111,6 +115,7 @@ class GaussianMixtureEM(ParamsMixin):
         self.fit_predict(X, y)
         return self
 
+    @dask_aware
     def fit_predict(self, X, y=None) -> np.ndarray:
         """Fit, then return the MAP labels of X under the fitted model."""
         X = check_data(X)
@@ -193,18 +198,22 @@ class GaussianMixtureEM(ParamsMixin):
         return np.concatenate([of_e_step(engine_e_step(X[rows], self.params_, self.engine))
                                for rows in row_chunks(X.shape[0], PREDICT_BLOCK_ROWS)])
 
+    @dask_aware
     def score_samples(self, X) -> np.ndarray:
         """``log p(x_i | theta)`` for each row, array of shape (n_samples,)."""
         return self._per_row(X, lambda e_step: e_step[0])
 
+    @dask_aware
     def score(self, X, y=None) -> float:
         """Mean per-sample log-likelihood of X."""
         return float(np.mean(self.score_samples(X)))
 
+    @dask_aware
     def predict_proba(self, X) -> np.ndarray:
         """Responsibilities ``gamma_ik = p(z_i = k | x_i, theta)``, shape (n_samples, n_components)."""
         return np.exp(self._e_step(X)[1])
 
+    @dask_aware
     def predict(self, X) -> np.ndarray:
         """MAP labels ``argmax_k gamma_ik``, shape (n_samples,)."""
         return self._per_row(X, lambda e_step: np.argmax(e_step[1], axis=1))
@@ -238,14 +247,17 @@ class GaussianMixtureEM(ParamsMixin):
 
     # --- model selection -------------------------------------------------------------------
 
+    @dask_aware
     def bic(self, X) -> float:
         """Bayesian information criterion, ``-2 log L + p log N`` (lower is better)."""
         return bic(self._checked(X), self.params_, self.engine)
 
+    @dask_aware
     def aic(self, X) -> float:
         """Akaike information criterion, ``-2 log L + 2 p`` (lower is better)."""
         return aic(self._checked(X), self.params_, self.engine)
 
+    @dask_aware
     def icl(self, X) -> float:
         """Integrated completed likelihood (mclust's definition, lower-is-better sign)."""
         return icl(self._checked(X), self.params_, self.engine)

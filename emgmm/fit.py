@@ -164,6 +164,7 @@ def run_em(
     init_index: int = 0,
     verbose: int = 0,
     prior: ConjugatePrior | None = None,
+    feature_variances: np.ndarray | None = None,
 ) -> EMResult:
     """EM from one start ``theta_0`` (inputs already validated).
 
@@ -171,18 +172,20 @@ def run_em(
     of the module docstring apply. ``start`` may be the state of an iteration that is not
     a :class:`GaussianMixtureParams` (variational Bayes, :mod:`emgmm.variational`): such a
     state is never re-seeded nor checked for degeneracy, and the loop otherwise runs as for
-    maximum likelihood on the objective that ``iterate`` returns.
+    maximum likelihood on the objective that ``iterate`` returns. ``X`` is only indexed by
+    ``iterate`` and to draw a row when re-seeding: data out of memory (:mod:`emgmm.dask`)
+    passes its per-feature variances as ``feature_variances`` (otherwise computed from ``X``).
     """
     n_samples = X.shape[0]
     is_map = prior is not None
     scale = float(n_samples) if is_map else 1.0  # objective units: totals (MAP) or means
-    floor = variance_floor(X)
+    floor = variance_floor(X, feature_variances)
     reseeded: list[tuple[int, int]] = []
     decreases: list[tuple[int, float]] = []
     params = start
     collapsed = _collapsed(params, n_samples, floor)
     if collapsed.size:
-        params = reseed_components(X, params, collapsed, reg_covar, rng)
+        params = reseed_components(X, params, collapsed, reg_covar, rng, feature_variances)
         reseeded += [(0, int(k)) for k in collapsed]
     params_history = [params] if record_params else []
     history: list[float] = []
@@ -199,7 +202,7 @@ def run_em(
         history.append(objective / scale)
         collapsed = _collapsed(params, n_samples, floor)
         if collapsed.size:
-            params = reseed_components(X, params, collapsed, reg_covar, rng)
+            params = reseed_components(X, params, collapsed, reg_covar, rng, feature_variances)
             reseeded += [(n_iter, int(k)) for k in collapsed]
         if record_params:
             params_history.append(params)

@@ -1,0 +1,122 @@
+"""The methods of :class:`emgmm.GaussianMixtureEM` on Dask arrays.
+
+``fit`` / ``fit_predict`` run :func:`emgmm.dask.fit.fit_em_dask`; ``predict``,
+``predict_proba`` and ``score_samples`` return lazy Dask arrays (one E-step task per row
+block, :func:`emgmm.fast.fast_e_step`); ``score``, ``bic``, ``aic`` and ``icl`` compute
+their sums in one pass and return floats, with the formulas of :mod:`emgmm.criteria`.
+"""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+
+from emgmm._validation import NotFittedError, check_n_features
+from emgmm.criteria import n_parameters
+from emgmm.dask.blocks import check_dask_data
+from emgmm.dask.fit import fit_em_dask
+from emgmm.fast import fast_e_step
+from emgmm.params import GaussianMixtureParams
+
+__all__ = ["aic", "bic", "fit_predict", "icl", "predict", "predict_proba", "score", "score_samples"]
+
+
+def fit_predict(model, X, y=None) -> da.Array:
+    """Fit ``model`` to the Dask array X; the MAP labels, lazily."""
+    X = check_dask_data(X)
+    warm = model.warm_start and hasattr(model, "converged_")
+    if warm:
+        check_n_features(X, model.n_features_in_, type(model).__name__)
+    result = fit_em_dask(
+        X, model.n_components, covariance_type=model.covariance_type, tol=model.tol,
+        reg_covar=model.reg_covar, max_iter=model.max_iter, n_init=model.n_init,
+        init_params=model.init_params, weights_init=model.weights_init,
+        means_init=model.means_init, precisions_init=model.precisions_init,
+        start=model.params_ if warm else None,
+        previous_lower_bound=model.lower_bound_ if warm else -np.inf,
+        random_state=model.random_state, engine=model.engine,
+        record_params=model.record_params, verbose=model.verbose,
+    )
+    model._set_fitted(result, X.shape[1])
+    return predict(model, X)
+
+
+def _checked(model, X) -> tuple[da.Array, GaussianMixtureParams]:
+    if not hasattr(model, "params_"):
+        raise NotFittedError(f"this {type(model).__name__} is not fitted yet: call fit(X) first")
+    X = check_dask_data(X)
+    check_n_features(X, model.n_features_in_, type(model).__name__)
+    return X, model.params_
+
+
+def _log_norm(block: np.ndarray, params: GaussianMixtureParams) -> np.ndarray:
+    return fast_e_step(block, params, n_threads=1)[0]
+
+
+def _responsibilities(block: np.ndarray, params: GaussianMixtureParams) -> np.ndarray:
+    return np.exp(fast_e_step(block, params, n_threads=1)[1])
+
+
+def _labels(block: np.ndarray, params: GaussianMixtureParams) -> np.ndarray:
+    return np.argmax(fast_e_step(block, params, n_threads=1)[1], axis=1)
+
+
+def _block_sums(block: np.ndarray, params: GaussianMixtureParams) -> np.ndarray:
+    # sum_i log p(x_i) and sum_i max_k log gamma_ik of the block, as a (1, 2) block.
+    log_norm, log_resp = fast_e_step(block, params, n_threads=1)
+    return np.array([[log_norm.sum(), log_resp.max(axis=1).sum()]])
+
+
+def score_samples(model, X) -> da.Array:
+    """``log p(x_i | theta)`` for each row, lazily, shape (n_samples,)."""
+    X, params = _checked(model, X)
+    return X.map_blocks(_log_norm, params, drop_axis=1, dtype=float)
+
+
+def predict_proba(model, X) -> da.Array:
+    """Responsibilities, lazily, shape (n_samples, n_components)."""
+    X, params = _checked(model, X)
+    return X.map_blocks(_responsibilities, params, chunks=(X.chunks[0], (params.n_components,)),
+                        dtype=float)
+
+
+def predict(model, X) -> da.Array:
+    """MAP labels, lazily, shape (n_samples,)."""
+    X, params = _checked(model, X)
+    return X.map_blocks(_labels, params, drop_axis=1, dtype=np.intp)
+
+
+def _sums(model, X) -> tuple[float, float, int, GaussianMixtureParams]:
+    """``(sum_i log p(x_i), sum_i max_k log gamma_ik, N, params)`` in one pass."""
+    X, params = _checked(model, X)
+    per_block = X.map_blocks(_block_sums, params, chunks=((1,) * X.numblocks[0], (2,)), dtype=float)
+    log_likelihood, log_map_resp = per_block.sum(axis=0).compute()
+    return float(log_likelihood), float(log_map_resp), int(X.shape[0]), params
+
+
+def _n_parameters(params: GaussianMixtureParams) -> int:
+    return n_parameters(params.covariance_type, params.n_components, params.n_features)
+
+
+def score(model, X, y=None) -> float:
+    """Mean per-sample log-likelihood of X."""
+    log_likelihood, _, n_samples, _ = _sums(model, X)
+    return log_likelihood / n_samples
+
+
+def bic(model, X) -> float:
+    """:func:`emgmm.criteria.bic`: ``-2 log L + p log N``."""
+    log_likelihood, _, n_samples, params = _sums(model, X)
+    return -2.0 * log_likelihood + _n_parameters(params) * np.log(n_samples)
+
+
+def aic(model, X) -> float:
+    """:func:`emgmm.criteria.aic`: ``-2 log L + 2 p``."""
+    log_likelihood, _, _, params = _sums(model, X)
+    return -2.0 * log_likelihood + 2.0 * _n_parameters(params)
+
+
+def icl(model, X) -> float:
+    """:func:`emgmm.criteria.icl`: BIC ``- 2 sum_i log gamma_{i, MAP}``."""
+    log_likelihood, log_map_resp, n_samples, params = _sums(model, X)
+    return -2.0 * log_likelihood + _n_parameters(params) * np.log(n_samples) - 2.0 * log_map_resp

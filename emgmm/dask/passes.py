@@ -1,0 +1,121 @@
+"""EM iterations over Dask blocks, several runs sharing every pass over the data.
+
+:func:`em_pass` is one pass: each block computes the packed statistics of every requested
+parameter set (:func:`emgmm.dask.block_statistics.block_em_statistics`), the vectors are
+summed in the fixed tree of :func:`emgmm.dask.blocks.run_pass`, and the M-step
+:func:`emgmm.statistics.params_from_statistics` runs here, on the client.
+
+:class:`SharedPasses` lets ``n`` runs of the one EM loop (:func:`emgmm.fit.run_em`, each
+in its own thread) share passes: a run's iteration function registers its parameters and
+waits; when every run still going has registered, one pass computes them all. Each run
+sees exactly the numbers it would see alone (its statistics do not depend on the others'),
+so sharing changes the cost of ``n_init`` starts from ``n`` passes per iteration to one,
+and no number.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from emgmm.dask.block_statistics import (
+    add,
+    block_em_statistics,
+    packed_size,
+    split,
+    unpack,
+)
+from emgmm.dask.blocks import Blocks, run_pass
+from emgmm.engines import EMIteration
+from emgmm.params import GaussianMixtureParams
+from emgmm.statistics import params_from_statistics
+
+__all__ = ["SharedPasses", "em_pass"]
+
+NON_FINITE = ("the log-likelihood is not finite: increase reg_covar, or scale the input data")
+
+
+def em_pass(blocks: Blocks, starts: list[GaussianMixtureParams],
+            reg_covar: float) -> list[tuple[float, GaussianMixtureParams] | ValueError]:
+    """One EM iteration of every start in one pass: ``(mean log-likelihood at the start,
+    next parameters)``, or the ValueError of a start whose log-likelihood is not finite."""
+    total = run_pass(blocks, block_em_statistics, add, tuple(starts))
+    sizes = [packed_size(p.covariance_type, p.n_components, p.n_features) for p in starts]
+    outcomes = []
+    for params, vector in zip(starts, split(total, sizes)):
+        stats = unpack(vector, np.ascontiguousarray(params.means), params.covariance_type)
+        mean_log_likelihood = stats.log_likelihood / stats.n_samples
+        if not np.isfinite(mean_log_likelihood):
+            outcomes.append(ValueError(NON_FINITE))
+        else:
+            outcomes.append((mean_log_likelihood, params_from_statistics(stats, float(reg_covar))))
+    return outcomes
+
+
+class SharedPasses:
+    """Passes over ``blocks`` shared by ``n_runs`` EM runs in threads (module docstring)."""
+
+    def __init__(self, blocks: Blocks, n_runs: int) -> None:
+        self._blocks = blocks
+        self._condition = threading.Condition()
+        self._waiting: dict[int, tuple[GaussianMixtureParams, float]] = {}
+        self._outcomes: dict[int, object] = {}
+        self._active = n_runs
+        self._failed: BaseException | None = None
+        self.n_passes = 0
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The error of the first run that failed, None while none has."""
+        return self._failed
+
+    def iteration(self, run: int) -> EMIteration:
+        """The iteration function of run ``run`` (its ``X`` argument is not used)."""
+
+        def iterate(X, params: GaussianMixtureParams, reg_covar: float):
+            return self._request(run, params, reg_covar)
+
+        return iterate
+
+    def finished(self, run: int, error: BaseException | None = None) -> None:
+        """Run ``run`` ended (with ``error``: every other run stops at its next iteration)."""
+        with self._condition:
+            self._active -= 1
+            if error is not None and self._failed is None:
+                self._failed = error
+            self._pass_when_ready()
+            self._condition.notify_all()
+
+    def _request(self, run: int, params: GaussianMixtureParams, reg_covar: float):
+        with self._condition:
+            self._check_failed()
+            self._waiting[run] = (params, reg_covar)
+            self._pass_when_ready()
+            while run not in self._outcomes:
+                self._check_failed()
+                self._condition.wait()
+            outcome = self._outcomes.pop(run)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def _check_failed(self) -> None:
+        if self._failed is not None:
+            raise RuntimeError(f"stopped: another start failed ({self._failed})")
+
+    def _pass_when_ready(self) -> None:
+        # Called with the lock held: one pass once every active run waits for one.
+        if not self._waiting or len(self._waiting) < self._active:
+            return
+        runs = sorted(self._waiting)
+        requests = [self._waiting[run] for run in runs]
+        self._waiting.clear()
+        try:
+            outcomes = em_pass(self._blocks, [params for params, _ in requests], requests[0][1])
+        # Whatever the pass raised (the scheduler went away, a worker error) fails every run.
+        except Exception as error:  # noqa: BLE001
+            outcomes = [error] * len(runs)
+        self.n_passes += 1
+        self._outcomes.update(zip(runs, outcomes))
+        self._condition.notify_all()
