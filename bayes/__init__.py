@@ -13,7 +13,7 @@ from bayes.relabel import relabel_draws  # noqa: E402
 from bayes.sampling import sample  # noqa: E402
 from bayes.sbc import SBCResult, rank_histogram, rank_statistics, run_sbc, sbc_uniformity_test  # noqa: E402
 from bayes.sbc_model import run_bayes_sbc  # noqa: E402
-from bayes.variational import fit_vi  # noqa: E402
+from bayes.variational import fit_vi
 
 __all__ = [
     "SBCResult",

@@ -73,7 +73,7 @@ def check_vi_args(*, method, n_iter, draws, learning_rate, initial_sd, random_se
 
 def final_elbo(loss: np.ndarray) -> float:
     """ELBO at the end: minus the mean loss over the last 10% of the iterations."""
-    tail = max(1, int(round(FINAL_FRACTION * loss.size)))
+    tail = max(1, round(FINAL_FRACTION * loss.size))
     return float(-np.mean(loss[-tail:]))
 
 
