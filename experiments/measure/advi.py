@@ -127,4 +127,5 @@ def run_advi(inputs: ReplicateInput, options: VIOptions) -> MethodResult:
                         tuple(int(i) for i in order))
 
 
-ADVI = Method(NAME, NAME, advi_options, run_advi, COLUMNS, requires=("em",))
+ADVI = Method(NAME, NAME, advi_options, run_advi, COLUMNS, requires=("em",),
+              report="experiments.report.vi_figures:advi_section")

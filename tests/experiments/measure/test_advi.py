@@ -94,3 +94,5 @@ def test_tiny_run_has_an_advi_row_compared_with_mcmc(tmp_path):
                  - mcmc["posterior"]["means"].mean(("chain", "draw")))
     assert float(gap.max()) < 0.2
     assert (out / "report" / "index.html").exists()
+    figures = out / "report" / "figures"
+    assert list(figures.glob("*-advi-marginals.png")) and list(figures.glob("*-advi-loss.png"))
