@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
+from experiments.report.calibration_figures import coverage_table
 from experiments.report.render import figure_png
 from experiments.report.vi_figures import plot_loss, plot_marginals, pooled_draws
 from tests.bayes.conftest import random_posterior
@@ -33,3 +35,15 @@ def test_marginals_of_posteriors_of_different_sizes_overlay():
 
 def test_loss_curve_draws_short_histories():
     assert figure_png(plot_loss(np.array([5.0, 3.0, 2.0]), "ADVI")).startswith(b"\x89PNG")
+
+
+def test_calibration_table_has_advi_coverage_beside_the_posterior():
+    results = pd.DataFrame({
+        "overlap": [0.01] * 4 + [0.1] * 4,
+        "method": ["mcmc", "advi"] * 4,
+        "coverage": [0.9, 0.6, 1.0, 0.7, 0.8, 0.5, 0.9, 0.4],
+    })
+    table = coverage_table(results, ["overlap"]).set_index(["method", "overlap"])
+    assert table.loc[("ADVI", 0.01), "coverage"] == np.mean([0.6, 0.7])
+    assert table.loc[("ADVI", 0.1), "coverage"] == np.mean([0.5, 0.4])
+    assert table.loc[("posterior", 0.1), "n_replicates"] == 2
