@@ -30,9 +30,11 @@ def pooled_draws(tree, n_draws: int) -> xr.DataTree:
     get the same shape.
     """
     posterior = tree["posterior"].to_dataset()[list(MARGINAL_VARIABLES)]
-    pooled = posterior.stack(sample=("chain", "draw"), create_index=False)
+    pooled = posterior.stack(sample=("chain", "draw"), create_index=False).drop_vars(
+        ["chain", "draw"], errors="ignore")
     keep = np.linspace(0, pooled.sizes["sample"] - 1, n_draws).round().astype(int)
     pooled = pooled.isel(sample=keep).rename(sample="draw").expand_dims(chain=[0])
+    pooled = pooled.transpose("chain", "draw", ...)
     return xr.DataTree.from_dict({"posterior": pooled.assign_coords(draw=np.arange(n_draws))})
 
 
