@@ -93,7 +93,8 @@ def vi_blocks(name: str, label: str, tree, mcmc_tree, writer, prefix: str) -> li
 def advi_section(section) -> list[str]:
     """The ``advi`` method's blocks of a replicate section."""
     path = ReplicateFiles(section.replicate.path).posterior("advi")
-    if not path.exists():
-        return [note("No ADVI results for this replicate.", kind="warn")]
+    if not path.exists():  # a run without advi shows nothing; a failed advi fit says so
+        ran = any(row.get("method") == "advi" for row in section.replicate.rows)
+        return [note("No ADVI results for this replicate.", kind="warn")] if ran else []
     with open_mcmc(path) as tree:
         return vi_blocks("advi", "ADVI", tree, section.tree, section.writer, section.prefix)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from experiments.report.calibration_figures import coverage_table
 from experiments.report.render import figure_png
-from experiments.report.vi_figures import plot_loss, plot_marginals, pooled_draws
+from experiments.report.vi_figures import (
+    advi_section,
+    plot_loss,
+    plot_marginals,
+    pooled_draws,
+)
 from tests.bayes.conftest import random_posterior
 
 
@@ -47,3 +54,12 @@ def test_calibration_table_has_advi_coverage_beside_the_posterior():
     assert table.loc[("ADVI", 0.01), "coverage"] == np.mean([0.6, 0.7])
     assert table.loc[("ADVI", 0.1), "coverage"] == np.mean([0.5, 0.4])
     assert table.loc[("posterior", 0.1), "n_replicates"] == 2
+
+
+def test_advi_section_is_silent_in_runs_without_advi(tmp_path):
+    def section(rows):
+        return SimpleNamespace(replicate=SimpleNamespace(path=tmp_path, rows=rows))
+
+    assert advi_section(section(({"method": "em"}, {"method": "mcmc"}))) == []
+    failed = advi_section(section(({"method": "em"}, {"method": "advi", "error": "x"})))
+    assert len(failed) == 1 and "No ADVI results" in failed[0]
