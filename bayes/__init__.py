@@ -1,4 +1,5 @@
-"""The Gaussian mixture as a PyMC 6 model: priors, model builders, sampling, latent labels."""
+"""The Gaussian mixture as a PyMC 6 model: priors, model builders, sampling, variational
+fits, latent labels."""
 
 import warnings
 
@@ -12,6 +13,7 @@ from bayes.relabel import relabel_draws  # noqa: E402
 from bayes.sampling import sample  # noqa: E402
 from bayes.sbc import SBCResult, rank_histogram, rank_statistics, run_sbc, sbc_uniformity_test  # noqa: E402
 from bayes.sbc_model import run_bayes_sbc  # noqa: E402
+from bayes.variational import fit_vi
 
 __all__ = [
     "SBCResult",
@@ -23,6 +25,7 @@ __all__ = [
     "Priors",
     "build_explicit_model",
     "build_model",
+    "fit_vi",
     "membership_probabilities",
     "relabel_draws",
     "sample",

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from emgmm.covariance_types import COVARIANCE_TYPES
+from experiments.config import methods as _methods
 from experiments.config.checks import (
     NAME_PATTERN,
     ConfigError,
@@ -79,6 +80,7 @@ class ExperimentSettings:
     seed: int = _key(0, integer(0))
     replicates: int = _key(1, integer(1))
     description: str = _key("", text)
+    methods: tuple[str, ...] | None = _key(None, _methods.method_names)
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,7 @@ _DATA = {
 }
 _DATA_REQUIRED = ("n_samples", "n_features", "n_components")
 _SECTIONS = ("experiment", "data", "em", "mcmc", "metrics", "report", "selection", "sbc",
-             "quick")
+             *_methods.METHOD_SECTIONS, "quick")
 
 
 def _section(raw: Any, settings: type, path: str) -> dict[str, Any]:
@@ -258,6 +260,7 @@ class ExperimentConfig:
     selection: SelectionSettings = field(default_factory=SelectionSettings)
     sbc: SBCSettings = field(default_factory=SBCSettings)
     quick: dict[str, Any] = field(default_factory=dict)
+    method_sections: dict[str, Any] = field(default_factory=_methods.default_sections)
     source: str = field(default="<dict>", compare=False)
 
     @property
@@ -284,7 +287,8 @@ class ExperimentConfig:
                 "data": {k: v for k, v in data.items() if v is not None},
                 "em": plain(self.em), "mcmc": mcmc, "metrics": plain(self.metrics),
                 "report": plain(self.report), "selection": plain(self.selection),
-                "sbc": plain(self.sbc)} | ({"quick": self.quick} if self.quick else {})
+                "sbc": plain(self.sbc)} | {k: plain(v) for k, v in self.method_sections.items()} \
+            | ({"quick": self.quick} if self.quick else {})
 
     def to_toml(self) -> str:
         """The resolved config as TOML; ``parse_config(tomllib.loads(...))`` gives it back."""
@@ -342,15 +346,17 @@ def _parse_sections(raw: dict[str, Any], source: str) -> ExperimentConfig:
                                              "selection"))
     if selection.enabled:
         check_k_values(selection.k_values, min(spec.n_samples for _, spec in data.cells()))
-    return ExperimentConfig(
+    config = ExperimentConfig(
         experiment=ExperimentSettings(**experiment), data=data, em=em,
         mcmc=MCMCSettings(**mcmc, priors=priors),
         metrics=MetricsSettings(**_section(raw.get("metrics", {}), MetricsSettings, "metrics")),
         report=parse_report(raw.get("report", {}), tuple(data.grid), _section),
         selection=selection,
         sbc=check_sbc(SBCSettings(**_section(raw.get("sbc", {}), SBCSettings, "sbc"))),
-        source=source,
+        method_sections=_methods.parse_method_sections(raw), source=source,
     )
+    _methods.check_method_list(config)
+    return config
 
 
 def load_config(path: str | os.PathLike[str], *, quick: bool = False) -> ExperimentConfig:

@@ -9,6 +9,7 @@ line in :data:`METHODS` (plus its import), and its columns in
 
 from __future__ import annotations
 
+from experiments.measure.advi import ADVI
 from experiments.measure.base import Method
 from experiments.measure.em import EM
 from experiments.measure.mcmc import MCMC
@@ -18,5 +19,6 @@ from experiments.measure.selection import SELECTION
 METHODS: dict[str, Method] = {
     EM.name: EM,
     MCMC.name: MCMC,
+    ADVI.name: ADVI,
     SELECTION.name: SELECTION,
 }

@@ -1,6 +1,6 @@
 """The report's Calibration section: interval coverage, SBC rank histograms, choice of K.
 
-Everything is read from saved artifacts: ``results.csv`` (``coverage`` on the mcmc rows,
+Everything is read from saved artifacts: ``results.csv`` (``coverage`` on the mcmc and advi rows,
 ``coverage_bootstrap`` / ``coverage_information`` on the em rows, ``k_*`` on the selection
 rows), ``sbc_ranks.csv`` and ``sbc_summary.csv``.
 
@@ -27,8 +27,10 @@ COVERAGE_METHODS = {
     "EM bootstrap": ("em", "coverage_bootstrap"),
     "EM information": ("em", "coverage_information"),
     "posterior": ("mcmc", "coverage"),
+    "ADVI": ("advi", "coverage"),
 }
-METHOD_COLORS = {"EM bootstrap": "#1f77b4", "EM information": "#ff7f0e", "posterior": "#2ca02c"}
+METHOD_COLORS = {"EM bootstrap": "#1f77b4", "EM information": "#ff7f0e", "posterior": "#2ca02c",
+                 "ADVI": "#9467bd"}
 SELECTION_METHODS = ("bic", "icl", "loo")
 BAND_PROB = 0.99
 

@@ -7,6 +7,7 @@ report`` (docs/architecture.md, "Run directory")::
     RUN_DIR/cells/<cell_id>/rep-<r>/{data.npz, em_model.npz, em_fit.npz, mcmc.nc, metrics.json}
     RUN_DIR/cells/<cell_id>/rep-<r>/{selection.csv, loo_compare.csv, selected_model.npz}
                                                                   (with [selection] enabled)
+    RUN_DIR/cells/<cell_id>/rep-<r>/<method>.nc            (variational methods, e.g. advi)
     RUN_DIR/sbc/sim-<s>.json, sbc_ranks.csv, sbc_summary.csv      (with [sbc] enabled)
     RUN_DIR/report/index.html, report/figures/*.png
 
@@ -77,6 +78,10 @@ class ReplicateFiles:
     selection_table = _file(SELECTION_TABLE_FILE)
     loo_compare = _file(LOO_COMPARE_FILE)
     selected_model = _file(SELECTED_MODEL_FILE)
+
+    def posterior(self, method: str):
+        """``<method>.nc``: the approximate posterior DataTree of a variational method."""
+        return self.path / f"{method}.nc"
 
     @property
     def cell_id(self) -> str:
@@ -371,6 +376,12 @@ METRIC_COLUMNS_MEANING = {
     "k_icl_correct": "whether k_icl equals k_true",
     "k_loo_correct": "whether k_loo equals k_true",
     "elpd_loo_best": "PSIS-LOO elpd of k_loo",
+    # a variational method against the replicate's MCMC posterior (experiments.measure.vi_compare)
+    "sd_ratio_weights": "geometric mean over the weights of the method's posterior sd / MCMC's",
+    "sd_ratio_means": "geometric mean over the mean coordinates of posterior sd / MCMC's",
+    "sd_ratio_covariances": "geometric mean over the covariance entries of posterior sd / MCMC's",
+    "wasserstein_sd_mean": "mean 1-D Wasserstein distance to MCMC's marginals, in MCMC sds",
+    "elbo_final": "ELBO at the end of the optimisation (mean of its last 10% of iterations)",
 }
 METRIC_COLUMNS = tuple(METRIC_COLUMNS_MEANING)
 RESULT_COLUMNS = (*ID_COLUMNS, *METRIC_COLUMNS, ERROR_COLUMN)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from experiments.config import ExperimentConfig
+from experiments.config.methods import method_selected
 from experiments.measure.base import Method
 from experiments.measure.methods import METHODS
 from experiments.run.plan import plan_cells
@@ -21,7 +22,8 @@ def grid_columns(grid_values: dict) -> dict:
 def enabled_methods(config: ExperimentConfig, methods: Mapping[str, Method] = METHODS,
                     progressbar: bool = False) -> tuple[tuple[Method, object], ...]:
     """The methods ``config`` enables, in registry order, each with its options."""
-    chosen = ((method, method.options(config, progressbar)) for method in methods.values())
+    chosen = ((method, method.options(config, progressbar)) for method in methods.values()
+              if method_selected(config, method.name))
     return tuple((method, options) for method, options in chosen if options is not None)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 
 from experiments.config import ExperimentConfig, parse_config
+from experiments.config.methods import METHOD_SECTIONS
 from experiments.measure.methods import METHODS
 from experiments.run.rundir import METRIC_COLUMNS
 from experiments.run.tasks import enabled_methods
@@ -20,7 +21,7 @@ def test_every_metric_column_has_a_writer():
 
 
 def test_methods_name_their_config_section_and_known_requirements():
-    sections = {f.name for f in fields(ExperimentConfig)}
+    sections = {f.name for f in fields(ExperimentConfig)} | set(METHOD_SECTIONS)
     for name, method in METHODS.items():
         assert method.name == name and method.section in sections
         assert set(method.requires) <= set(list(METHODS)[:list(METHODS).index(name)])
@@ -31,3 +32,29 @@ def test_enabled_methods_follow_the_config():
     assert names == ["em", "mcmc"]
     off = parse_config(MINIMAL | {"mcmc": {"enabled": False}, "selection": {"enabled": True}})
     assert [m.name for m, _ in enabled_methods(off)] == ["em", "selection"]
+
+
+def test_a_methods_list_runs_exactly_the_listed_methods():
+    listed = parse_config(MINIMAL | {"experiment": {"methods": ["em", "advi"]}})
+    assert [m.name for m, _ in enabled_methods(listed)] == ["em", "advi"]
+    everything = parse_config(MINIMAL | {"experiment": {"methods": ["advi", "mcmc", "em"]}})
+    assert [m.name for m, _ in enabled_methods(everything)] == ["em", "mcmc", "advi"]
+
+
+def test_opt_in_methods_do_not_run_without_the_list():
+    config = parse_config(MINIMAL | {"advi": {"n_iter": 10}})
+    assert "advi" not in [m.name for m, _ in enabled_methods(config)]
+
+
+def test_advi_options_come_from_its_section_and_the_mcmc_model():
+    config = parse_config(MINIMAL | {
+        "experiment": {"methods": ["em", "mcmc", "advi"]},
+        "advi": {"method": "fullrank_advi", "n_iter": 50, "draws": 20},
+        "mcmc": {"covariance_type": "diag", "order_means": False,
+                 "priors": {"lkj_eta": 3.0}},
+    })
+    options = {m.name: o for m, o in enabled_methods(config)}["advi"]
+    assert options.covariance_type == "diag"
+    assert options.fit["method"] == "fullrank_advi" and options.fit["n_iter"] == 50
+    assert options.fit["draws"] == 20 and options.fit["order_means"] is False
+    assert options.fit["priors"].lkj_eta == 3.0

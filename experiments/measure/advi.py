@@ -1,0 +1,131 @@
+"""The ``advi`` method: PyMC's ADVI fit of a replicate, aligned to the truth, against MCMC.
+
+Opt-in (``[experiment] methods = [..., "advi"]``), configured by ``[advi]``
+(:class:`experiments.config.methods.ADVISettings`) on ``[mcmc]``'s model (covariance
+type, priors, ordering constraint). Saves ``advi.nc`` (the DataTree of
+:func:`bayes.fit_vi`, ``posterior`` and ``latent`` in the true component order, with the
+loss history in ``variational``); its row has the point-estimate metrics at the
+approximate posterior mean, the coverage of its central intervals, the final ELBO and,
+when the replicate's MCMC fit succeeded, the comparison with it
+(:mod:`experiments.measure.vi_compare`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from bayes import Priors, fit_vi
+from experiments.config.methods import method_selected
+from experiments.measure import metrics, vi_compare
+from experiments.measure.base import Method, MethodResult, ReplicateInput
+from experiments.measure.mcmc import relabel_to_em
+from experiments.run.files import save_datatree_atomic
+
+NAME = "advi"
+COLUMNS = ("log_likelihood", "weights_error", "means_error", "covariances_error", "ari",
+           "accuracy", "runtime_s", "compile_s", "coverage", *vi_compare.COLUMNS,
+           "elbo_final")
+
+
+@dataclass(frozen=True)
+class VIOptions:
+    """A variational method's options as the replicate needs them.
+
+    Attributes
+    ----------
+    covariance_type : str
+        ``[mcmc] covariance_type`` (the model MCMC samples).
+    fit : dict
+        Keyword arguments of the fitting function (priors, ordering and the method's own).
+    interval_prob : float
+    """
+
+    covariance_type: str
+    fit: dict
+    interval_prob: float
+
+
+@dataclass(frozen=True)
+class VIStage:
+    """A replicate's approximate posterior with its components in the true order."""
+
+    datatree: xr.DataTree
+    order: np.ndarray
+    runtime: float
+
+
+def method_seed(seeds, name: str) -> int:
+    """The replicate's seed for method ``name``: spawned from its MCMC seed and the name."""
+    entropy = [int(seeds.mcmc), *name.encode()]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+def advi_options(config, progressbar: bool = False) -> VIOptions | None:
+    """:class:`VIOptions` from ``[advi]`` and ``[mcmc]``; None unless ``advi`` is listed."""
+    if not method_selected(config, NAME):
+        return None
+    settings, mcmc = config.method_sections[NAME], config.mcmc
+    fit = {"priors": Priors(**mcmc.priors.as_kwargs()), "order_means": mcmc.order_means,
+           "method": settings.method, "n_iter": settings.n_iter, "draws": settings.draws,
+           "learning_rate": settings.learning_rate, "initial_sd": settings.initial_sd}
+    return VIOptions(mcmc.covariance_type, fit, config.metrics.interval_prob)
+
+
+def align_to_truth(datatree: xr.DataTree, truth) -> tuple[xr.DataTree, np.ndarray, np.ndarray]:
+    """Put the components of ``posterior`` and ``latent`` in the true order.
+
+    Returns the tree, the order (:func:`metrics.align_components` at the posterior mean)
+    and the aligned MAP labels.
+    """
+    posterior = datatree["posterior"].to_dataset()
+    order = metrics.align_components(truth, metrics.posterior_mean_params(posterior))
+    datatree["posterior"] = xr.DataTree(metrics.permute_posterior(posterior, order))
+    latent = datatree["latent"].to_dataset()
+    labels = metrics.align_labels(latent["map_label"].values, order)
+    datatree["latent"] = xr.DataTree(latent.assign(
+        membership=(latent["membership"].dims, latent["membership"].values[:, order]),
+        map_label=(latent["map_label"].dims, labels)))
+    return datatree, order, labels
+
+
+def vi_columns(dataset, datatree: xr.DataTree, labels: np.ndarray, mcmc_stage,
+               options: VIOptions) -> dict:
+    """The row of an aligned approximate posterior (the MCMC comparison if MCMC ran)."""
+    posterior = datatree["posterior"].to_dataset()
+    columns = {
+        **metrics.point_estimate_metrics(dataset.X, dataset.labels, dataset.truth,
+                                         metrics.posterior_mean_params(posterior), labels),
+        "coverage": vi_compare.interval_coverage(datatree, dataset.truth,
+                                                 options.covariance_type,
+                                                 options.interval_prob),
+    }
+    if mcmc_stage is not None:
+        columns.update(vi_compare.comparison_to_mcmc(datatree, mcmc_stage.datatree,
+                                                     options.covariance_type))
+    return columns
+
+
+def run_advi(inputs: ReplicateInput, options: VIOptions) -> MethodResult:
+    """Fit, align, save ``advi.nc`` and measure the ``advi`` row."""
+    dataset = inputs.dataset
+    start = time.perf_counter()
+    datatree = fit_vi(dataset.X, dataset.n_components, options.covariance_type,
+                      random_seed=method_seed(inputs.seeds, NAME), **options.fit)
+    runtime = time.perf_counter() - start
+    if not options.fit["order_means"]:
+        datatree, _ = relabel_to_em(datatree, inputs.stages["em"].aligned.means)
+    datatree, order, labels = align_to_truth(datatree, dataset.truth)
+    save_datatree_atomic(inputs.files.posterior(NAME), datatree)
+    columns = {**vi_columns(dataset, datatree, labels, inputs.stages.get("mcmc"), options),
+               "runtime_s": runtime, "compile_s": float(datatree.attrs["compile_time"]),
+               "elbo_final": float(datatree.attrs["elbo_final"])}
+    return MethodResult(columns, VIStage(datatree, order, runtime),
+                        tuple(int(i) for i in order))
+
+
+ADVI = Method(NAME, NAME, advi_options, run_advi, COLUMNS, requires=("em",),
+              report="experiments.report.vi_figures:advi_section")
