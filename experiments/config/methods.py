@@ -10,7 +10,10 @@ listed method whose requirement is not listed and a listed method whose section 
 
 ``[advi]`` (:class:`ADVISettings`) holds the options of :func:`bayes.fit_vi`; the model
 (covariance type, priors, ordering constraint) is ``[mcmc]``'s, so that ADVI and MCMC
-approximate the same posterior.
+approximate the same posterior. ``[vb]`` (:class:`VBSettings`) holds those of
+``emgmm.BayesianGaussianMixtureVB``: the conjugate model of Bishop 10.2, whose prior is
+scikit-learn's default (not ``[mcmc.priors]``); ``truncation = 0`` fits the cell's K, a
+larger value lets VB prune components.
 """
 
 from __future__ import annotations
@@ -45,8 +48,28 @@ class ADVISettings:
     initial_sd: float = setting(0.1, positive())
 
 
+WEIGHT_PRIOR_TYPES = ("dirichlet_distribution", "dirichlet_process")
+
+
+@dataclass(frozen=True)
+class VBSettings:
+    """``[vb]``: options of ``emgmm.BayesianGaussianMixtureVB`` (scikit-learn's defaults
+    for the conjugate prior: Dirichlet or stick-breaking weights, Normal-Wishart
+    components; the covariance type is ``[em]``'s, the starts ``[em] init_params``)."""
+
+    weight_concentration_prior_type: str = setting("dirichlet_distribution",
+                                                   choice(WEIGHT_PRIOR_TYPES))
+    weight_concentration: float = setting(1.0, positive())
+    truncation: int = setting(0, integer(0))
+    tol: float = setting(1e-6, positive())
+    max_iter: int = setting(1000, integer(1))
+    n_init: int = setting(1, integer(1))
+    draws: int = setting(1000, integer(1))
+    weight_threshold: float = setting(0.01, positive())
+
+
 # section (= method name) -> settings of the opt-in methods configured by a section
-METHOD_SECTIONS: dict[str, type] = {"advi": ADVISettings}
+METHOD_SECTIONS: dict[str, type] = {"advi": ADVISettings, "vb": VBSettings}
 
 
 def method_names(value: Any, path: str) -> tuple[str, ...]:

@@ -14,11 +14,13 @@ from experiments.measure.base import Method
 from experiments.measure.em import EM
 from experiments.measure.mcmc import MCMC
 from experiments.measure.selection import SELECTION
+from experiments.measure.vb import VB
 
 # name -> method, in the order a replicate runs them (and results.csv lists their rows)
 METHODS: dict[str, Method] = {
     EM.name: EM,
     MCMC.name: MCMC,
     ADVI.name: ADVI,
+    VB.name: VB,
     SELECTION.name: SELECTION,
 }

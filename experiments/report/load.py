@@ -58,9 +58,16 @@ class Replicate:
 
         return load_model(ReplicateFiles(self.path).em_model)
 
-    def open_posterior(self):
-        """The MCMC DataTree (``mcmc.nc``), opened lazily: ``with rep.open_posterior() as
-        tree: ...``; its ``em`` group holds the EM estimate for ``az.add_lines``."""
+    def open_posterior(self, method: str = "mcmc"):
+        """A method's posterior DataTree, opened lazily: ``with rep.open_posterior() as
+        tree: ...``. ``mcmc.nc`` by default (its ``em`` group holds the EM estimate for
+        ``az.add_lines``); ``"advi"``, ``"vb"``: the approximate posterior's draws."""
+        if method != "mcmc":
+            path = ReplicateFiles(self.path).posterior(method)
+            if not path.exists():
+                raise ValueError(f"{self.path} has no {method} posterior ({path.name}): "
+                                 "the method was not run or failed")
+            return open_mcmc(path)
         if self.mcmc_path is None:
             raise ValueError(f"{self.path} has no posterior: " + "; ".join(self.notes))
         return open_mcmc(self.mcmc_path)

@@ -350,8 +350,8 @@ METRIC_COLUMNS_MEANING = {
     "runtime_s": "wall-clock seconds of the fit",
     "compile_s": "seconds of compiling before the timed fit (near 0 when reused)",
     "sampling_s": "seconds of sampling alone",
-    "n_iter": "EM iterations of the best start",
-    "converged": "whether EM met its tolerance",
+    "n_iter": "iterations of the best start (EM, VB)",
+    "converged": "whether EM (VB) met its tolerance",
     "coverage_bootstrap": "coverage of the truth by EM's bootstrap intervals",
     "coverage_information": "coverage of the truth by EM's observed-information intervals",
     "max_rhat": "largest rank-normalised split R-hat over the free parameters",
@@ -381,7 +381,8 @@ METRIC_COLUMNS_MEANING = {
     "sd_ratio_means": "geometric mean over the mean coordinates of posterior sd / MCMC's",
     "sd_ratio_covariances": "geometric mean over the covariance entries of posterior sd / MCMC's",
     "wasserstein_sd_mean": "mean 1-D Wasserstein distance to MCMC's marginals, in MCMC sds",
-    "elbo_final": "ELBO at the end of the optimisation (mean of its last 10% of iterations)",
+    "elbo_final": "ELBO at the end (advi: mean of its last 10% of iterations; vb: the lower bound at convergence)",
+    "n_effective_components": "vb: components whose expected weight is at least [vb] weight_threshold",
 }
 METRIC_COLUMNS = tuple(METRIC_COLUMNS_MEANING)
 RESULT_COLUMNS = (*ID_COLUMNS, *METRIC_COLUMNS, ERROR_COLUMN)
