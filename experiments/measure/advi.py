@@ -13,55 +13,25 @@ when the replicate's MCMC fit succeeded, the comparison with it
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-
-import numpy as np
-import xarray as xr
 
 from bayes import Priors, fit_vi
 from experiments.config.methods import method_selected
-from experiments.measure import metrics, vi_compare
+from experiments.measure import vi_compare
 from experiments.measure.base import Method, MethodResult, ReplicateInput
 from experiments.measure.mcmc import relabel_to_em
+from experiments.measure.vi_method import (
+    VIOptions,
+    VIStage,
+    align_to_truth,
+    method_seed,
+    vi_columns,
+)
 from experiments.run.files import save_datatree_atomic
 
 NAME = "advi"
 COLUMNS = ("log_likelihood", "weights_error", "means_error", "covariances_error", "ari",
            "accuracy", "runtime_s", "compile_s", "coverage", *vi_compare.COLUMNS,
            "elbo_final")
-
-
-@dataclass(frozen=True)
-class VIOptions:
-    """A variational method's options as the replicate needs them.
-
-    Attributes
-    ----------
-    covariance_type : str
-        ``[mcmc] covariance_type`` (the model MCMC samples).
-    fit : dict
-        Keyword arguments of the fitting function (priors, ordering and the method's own).
-    interval_prob : float
-    """
-
-    covariance_type: str
-    fit: dict
-    interval_prob: float
-
-
-@dataclass(frozen=True)
-class VIStage:
-    """A replicate's approximate posterior with its components in the true order."""
-
-    datatree: xr.DataTree
-    order: np.ndarray
-    runtime: float
-
-
-def method_seed(seeds, name: str) -> int:
-    """The replicate's seed for method ``name``: spawned from its MCMC seed and the name."""
-    entropy = [int(seeds.mcmc), *name.encode()]
-    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
 def advi_options(config, progressbar: bool = False) -> VIOptions | None:
@@ -73,40 +43,6 @@ def advi_options(config, progressbar: bool = False) -> VIOptions | None:
            "method": settings.method, "n_iter": settings.n_iter, "draws": settings.draws,
            "learning_rate": settings.learning_rate, "initial_sd": settings.initial_sd}
     return VIOptions(mcmc.covariance_type, fit, config.metrics.interval_prob)
-
-
-def align_to_truth(datatree: xr.DataTree, truth) -> tuple[xr.DataTree, np.ndarray, np.ndarray]:
-    """Put the components of ``posterior`` and ``latent`` in the true order.
-
-    Returns the tree, the order (:func:`metrics.align_components` at the posterior mean)
-    and the aligned MAP labels.
-    """
-    posterior = datatree["posterior"].to_dataset()
-    order = metrics.align_components(truth, metrics.posterior_mean_params(posterior))
-    datatree["posterior"] = xr.DataTree(metrics.permute_posterior(posterior, order))
-    latent = datatree["latent"].to_dataset()
-    labels = metrics.align_labels(latent["map_label"].values, order)
-    datatree["latent"] = xr.DataTree(latent.assign(
-        membership=(latent["membership"].dims, latent["membership"].values[:, order]),
-        map_label=(latent["map_label"].dims, labels)))
-    return datatree, order, labels
-
-
-def vi_columns(dataset, datatree: xr.DataTree, labels: np.ndarray, mcmc_stage,
-               options: VIOptions) -> dict:
-    """The row of an aligned approximate posterior (the MCMC comparison if MCMC ran)."""
-    posterior = datatree["posterior"].to_dataset()
-    columns = {
-        **metrics.point_estimate_metrics(dataset.X, dataset.labels, dataset.truth,
-                                         metrics.posterior_mean_params(posterior), labels),
-        "coverage": vi_compare.interval_coverage(datatree, dataset.truth,
-                                                 options.covariance_type,
-                                                 options.interval_prob),
-    }
-    if mcmc_stage is not None:
-        columns.update(vi_compare.comparison_to_mcmc(datatree, mcmc_stage.datatree,
-                                                     options.covariance_type))
-    return columns
 
 
 def run_advi(inputs: ReplicateInput, options: VIOptions) -> MethodResult:

@@ -11,7 +11,8 @@ import xarray as xr
 
 from experiments.cli import main
 from experiments.measure import vi_compare
-from experiments.measure.advi import COLUMNS, method_seed
+from experiments.measure.advi import COLUMNS
+from experiments.measure.vi_method import method_seed
 from experiments.run.plan import ReplicateSeeds
 from experiments.run.rundir import METRIC_COLUMNS
 
