@@ -23,7 +23,13 @@ import xarray as xr
 
 from emgmm import BayesianGaussianMixtureVB
 from experiments.config.methods import method_selected
-from experiments.measure.advi import VIOptions, VIStage, align_to_truth, method_seed, vi_columns
+from experiments.measure.vi_method import (
+    VIOptions,
+    VIStage,
+    align_to_truth,
+    method_seed,
+    vi_columns,
+)
 from experiments.measure.base import Method, MethodResult, ReplicateInput
 from experiments.measure.vi_compare import COLUMNS as COMPARISON_COLUMNS
 from experiments.run.files import save_datatree_atomic
