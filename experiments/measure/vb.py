@@ -23,6 +23,8 @@ import xarray as xr
 
 from emgmm import BayesianGaussianMixtureVB
 from experiments.config.methods import method_selected
+from experiments.measure.base import Method, MethodResult, ReplicateInput
+from experiments.measure.vi_compare import COLUMNS as COMPARISON_COLUMNS
 from experiments.measure.vi_method import (
     VIOptions,
     VIStage,
@@ -30,8 +32,6 @@ from experiments.measure.vi_method import (
     method_seed,
     vi_columns,
 )
-from experiments.measure.base import Method, MethodResult, ReplicateInput
-from experiments.measure.vi_compare import COLUMNS as COMPARISON_COLUMNS
 from experiments.run.files import save_datatree_atomic
 
 NAME = "vb"
