@@ -9,8 +9,10 @@
     gmm-compare report RUN_DIR
 
 Exit status: 0 on success; 1 if a replicate or the report failed (the run directory is
-complete otherwise); 2 on bad input (config, arguments, output directory), with one line on
-stderr and nothing written; 130 when interrupted (rerun the same command to resume).
+complete otherwise); 2 on bad input (config, arguments, output directory, a run too large
+for this machine), with one line on stderr and nothing written; 130 when interrupted by
+SIGINT (Ctrl-C), 143 by SIGTERM, with the workers stopped and the finished replicates kept
+(rerun the same command to resume).
 """
 
 from __future__ import annotations
@@ -218,6 +220,8 @@ def main(argv: Sequence[str] | None = None, report_builder: Callable[[Path], Pat
     except BAD_INPUT as error:
         print(f"{PROG}: error: {one_line(error, with_type=False)}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; rerun the same command to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as error:  # executors.Interrupted carries the signal
+        name = str(error) or "SIGINT"
+        print(f"{PROG}: interrupted by {name}; finished replicates are kept, rerun the same "
+              "command to resume", file=sys.stderr)
+        return getattr(error, "exit_status", EXIT_INTERRUPTED)

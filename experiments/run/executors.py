@@ -13,13 +13,23 @@ workers; only the completion order does.
 * ``dask``: a :class:`distributed.LocalCluster` (``n_workers=workers,
   threads_per_worker=1, processes=True``) or the scheduler at ``scheduler``. One thread
   per worker, so PyMC runs its chains sequentially inside a worker (no nested pools).
+
+Interruption: within :func:`stop_on_signals`, SIGINT and SIGTERM raise :class:`Interrupted`
+in the main thread. An executor closed by it (or by the caller closing its iterator)
+stops its workers before returning: the process pool's workers are terminated (they ignore
+SIGINT, so a Ctrl-C reaches them only through the parent), the Dask futures cancelled and
+a local cluster closed. Finished tasks have written their records; a task cut short has
+not (its temporary files are removed when the run resumes).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from typing import Any
 
 from distributed import Client, LocalCluster
@@ -30,6 +40,64 @@ from experiments.errors import one_line
 
 Outcome = Any
 Executor = Callable[[Callable, Sequence, int, str | None], Iterator[tuple[Any, Outcome]]]
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+WORKER_JOIN_S = 10.0  # seconds a terminated worker gets to exit before it is killed
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by a signal; ``exit_status`` is 128 + the signal number (130, 143)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signum
+
+
+_received: list[int] = []  # signals received inside stop_on_signals, first one first
+
+
+def interrupted() -> bool:
+    """True once SIGINT or SIGTERM arrived inside :func:`stop_on_signals` in this process."""
+    return bool(_received)
+
+
+@contextmanager
+def stop_on_signals():
+    """Within the block, SIGINT and SIGTERM raise :class:`Interrupted` (once; a second
+    signal during the clean-up is only recorded). No-op outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        _received.append(signum)
+        if len(_received) == 1:
+            raise Interrupted(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        _received.clear()
+
+
+def raise_if_interrupted() -> None:
+    """Raise :class:`Interrupted` if a stop signal arrived (code that swallows
+    KeyboardInterrupt, such as PyMC's sequential sampler, returns normally)."""
+    if _received:
+        raise Interrupted(_received[0])
+
+
+def ignore_interrupts() -> None:
+    """Worker initializer: a terminal's Ctrl-C stops the run through the parent only."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def call_single_threaded(function: Callable, task: Any) -> Outcome:
@@ -63,11 +131,30 @@ def process_context() -> multiprocessing.context.BaseContext:
 def run_process(
     function: Callable, tasks: Sequence, workers: int = 1, scheduler: str | None = None
 ) -> Iterator[tuple[Any, Outcome]]:
-    """Run the tasks in a pool of ``workers`` fresh processes."""
-    with ProcessPoolExecutor(max_workers=workers, mp_context=process_context()) as pool:
+    """Run the tasks in a pool of ``workers`` fresh processes (terminated if interrupted)."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=process_context(),
+                               initializer=ignore_interrupts)
+    try:
         futures = {pool.submit(call_single_threaded, function, task): task for task in tasks}
         for future in as_completed(futures):
             yield futures[future], _result_or_error(future)
+    except BaseException:  # Interrupted, or GeneratorExit when the caller stops early
+        stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel the pending tasks and terminate the workers (SIGTERM, then SIGKILL)."""
+    processes = list((pool._processes or {}).values())  # no public handle before 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(WORKER_JOIN_S)
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 def run_dask(
@@ -79,8 +166,12 @@ def run_dask(
         futures = {client.submit(call_single_threaded, function, task, pure=False): task
                    for task in tasks}
         by_key = {future.key: task for future, task in futures.items()}
-        for future in dask_as_completed(list(futures)):
-            yield by_key[future.key], _result_or_error(future)
+        try:
+            for future in dask_as_completed(list(futures)):
+                yield by_key[future.key], _result_or_error(future)
+        except BaseException:  # interrupted: nothing left running on the cluster
+            client.cancel(list(futures))
+            raise
 
 
 # Seconds to wait for a running Dask scheduler to answer.
