@@ -24,9 +24,11 @@ not (its temporary files are removed when the run resumes).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import signal
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -206,10 +208,14 @@ class _dask_client:
 
     def __enter__(self):
         if self._scheduler is None:
-            self._cluster = self._cluster_type(
-                n_workers=self._workers, threads_per_worker=1, processes=True,
-                dashboard_address=None,
-            )
+            with warnings.catch_warnings():
+                # the scheduler's HTTP server moves to a free port when 8787 is taken: no news
+                # with the dashboard off
+                warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
+                self._cluster = self._cluster_type(
+                    n_workers=self._workers, threads_per_worker=1, processes=True,
+                    dashboard_address=None, silence_logs=logging.ERROR,
+                )
             self._client = self._client_type(self._cluster)
         else:
             self._client = self._client_type(self._scheduler, timeout="30s")

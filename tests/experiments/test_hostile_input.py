@@ -81,8 +81,8 @@ HOSTILE = [
      ["n_samples", "n_components"]),
     ("n_features 10**6", edited(("n_features = 2", "n_features = 1000000")),
      ["data.n", "memory"]),
-    ("bootstrap 10**9", edited(("max_iter = 60", 'max_iter = 60\nintervals = "bootstrap"\n'
-                                                 "n_bootstrap = 1000000000")),
+    ("bootstrap 10**9", edited(("max_iter = 60", ('max_iter = 60\nintervals = "bootstrap"\n'
+                                                  "n_bootstrap = 1000000000"))),
      ["em.n_bootstrap"]),
     ("grid of 10**10 cells", edited(("overlap = 0.02", "\n".join(
         f"{key} = [{', '.join(str(v) for v in values)}]" for key, values in [
