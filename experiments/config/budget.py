@@ -12,7 +12,7 @@ float; the terms follow what :mod:`experiments.simulate.generate`, :mod:`emgmm` 
 
 (the simulation draws each point through its component's Cholesky factor, an (N, D, D)
 array, and evaluates the overlap of every ordered pair of components),
-:math:`\\text{EM} \\approx 8 (3 N K + (\\text{max\\_iter} + 1) P_\\theta + n_\\text{init})`
+:math:`\\text{EM} \\approx 8 (12 N K + (\\text{max\\_iter} + 1) P_\\theta + n_\\text{init})`
 with :math:`P_\\theta` the size of one parameter set (the recorded EM path),
 :math:`\\text{MCMC} \\approx 8 S (P_\\text{draw} + N (1 + D))` for :math:`S` = draws x chains
 posterior draws (the trace, the pointwise log-likelihood and the posterior predictive
@@ -34,8 +34,11 @@ from dataclasses import dataclass
 from experiments.config.checks import ConfigError
 
 FLOAT = 8  # bytes per float64 or int64
-WORKER_BASE_BYTES = 300 * 2**20  # a worker with numpy, emgmm, bayes and PyMC imported (279 MB)
+WORKER_BASE_BYTES = 400 * 2**20  # a worker: imports (279 MB) and numba-compiled EM kernels
 COMPILED_MODEL_BYTES = 200 * 2**20  # a compiled PyMC model and its sampler state
+# (N, K) arrays alive at once in a replicate: EM's E-step and fast-engine workspace, the
+# aligned responsibilities, the metrics' log-densities (measured peak RSS: README "Limits")
+RESPONSIBILITY_ARRAYS = 12
 PARENT_BYTES_PER_TASK = 4096  # a task, its future and its results rows in the parent process
 PAIR_BYTES = 400  # one ordered pair's overlap geometry (objects and arrays) besides 16 D bytes
 LATENT_CHUNK_BYTES = 3 * FLOAT * 2**22  # bayes.latent: draws processed 2**22 numbers at a time
@@ -107,10 +110,10 @@ class RunEstimate:
 
 
 def human_bytes(n: float) -> str:
-    """``1.4 GB``: decimal units, two significant digits."""
+    """``1.4 GB``, ``631 MB``: decimal units."""
     for unit in ("B", "kB", "MB", "GB", "TB", "PB", "EB"):
         if abs(n) < 999.5 or unit == "EB":
-            return f"{n:.2g} {unit}" if unit != "B" and n < 99.5 else f"{n:.0f} {unit}"
+            return f"{n:.1f} {unit}" if unit != "B" and n < 9.95 else f"{n:.0f} {unit}"
         n /= 1000
     raise AssertionError("unreachable")
 
@@ -142,7 +145,7 @@ def em_terms(n: int, d: int, k: int, em) -> list[Term]:
     history = 0 if em.method == "map" else (em.max_iter + 1) * params_floats(k, d,
                                                                              em.covariance_type)
     terms = [Term("EM responsibilities (N x K)", ("data.n_samples", "data.n_components"),
-                  3 * FLOAT * n * k),
+                  RESPONSIBILITY_ARRAYS * FLOAT * n * k),
              Term("recorded EM path (max_iter x parameters)", ("em.max_iter", "data.n_features",
                                                                  "data.n_components"), FLOAT * history),
              Term("EM starts list", ("em.n_init",), FLOAT * em.n_init)]

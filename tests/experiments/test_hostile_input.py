@@ -184,6 +184,11 @@ def test_validate_of_large_accepted_configs_is_fast(tmp_path, capsys, text):
     assert "valid" in capsys.readouterr().out
 
 
+def test_human_bytes():
+    assert [human_bytes(n) for n in (512, 1.0e9, 631e6, 8.2e3, 1.36e14)] == [
+        "512 B", "1.0 GB", "631 MB", "8.2 kB", "136 TB"]
+
+
 def test_estimate_follows_the_allocations():
     """Doubling N doubles the data terms; draws scale the posterior term; parent per task."""
     small = estimate_run(load_config_text(edited(MCMC_ON)))
@@ -193,7 +198,7 @@ def test_estimate_follows_the_allocations():
     terms_big = {t.what: t.bytes for t in big.worker_terms}
     points = "simulated points (N x D x D)"
     assert terms_big[points] == 2 * terms[points] == 2 * 8 * 120 * (1 + 3 * 2 + 4)
-    assert terms_big["EM responsibilities (N x K)"] == 2 * 3 * 8 * 120 * 2
+    assert terms_big["EM responsibilities (N x K)"] == 2 * 12 * 8 * 120 * 2
     assert big.parent_bytes == small.parent_bytes
     assert small.n_tasks == 2 and small.pymc_fits == 2 and small.draws == 2 * 2 * 2000
     assert small.task_seconds < MAX_TASK_SECONDS
