@@ -75,6 +75,8 @@ class RunEstimate:
         The task list, futures and result rows held by the process that runs the sweep.
     task_seconds : float
         Lower bound on the CPU time of the longest task.
+    task_key : str
+        The config key of the largest part of that time.
     """
 
     n_cells: int
@@ -86,6 +88,7 @@ class RunEstimate:
     worker_terms: tuple[Term, ...]
     parent_bytes: float
     task_seconds: float
+    task_key: str
 
     @property
     def n_tasks(self) -> int:
@@ -206,21 +209,22 @@ def sbc_terms(sbc) -> list[Term]:
                  posterior_bytes(n, d, k, sbc.draws, sbc.chains, predictive=False))]
 
 
-def replicate_seconds(config) -> float:
-    """Lower bound on one replicate's CPU time: its EM starts and posterior draws."""
+def replicate_seconds(config) -> dict[str, float]:
+    """Lower bound on one replicate's CPU time, by the config key that drives each part."""
     em, mcmc, selection = config.em, config.mcmc, config.selection
-    seconds = (1 if em.method == "map" else em.n_init) * MIN_EM_START_SECONDS
+    parts = {"em.n_init": (1 if em.method == "map" else em.n_init) * MIN_EM_START_SECONDS}
     if "bootstrap" in em.interval_methods:
-        seconds += em.n_bootstrap * MIN_EM_START_SECONDS
+        parts["em.n_bootstrap"] = em.n_bootstrap * MIN_EM_START_SECONDS
     if mcmc.enabled:
-        seconds += MIN_PYMC_FIT_SECONDS + mcmc.chains * (mcmc.draws + mcmc.tune) * MIN_DRAW_SECONDS
+        parts["mcmc.draws"] = (MIN_PYMC_FIT_SECONDS
+                               + mcmc.chains * (mcmc.draws + mcmc.tune) * MIN_DRAW_SECONDS)
     if selection.enabled:
         n_k = len(selection.k_values)
-        seconds += n_k * em.n_init * MIN_EM_START_SECONDS
+        parts["em.n_init"] += n_k * em.n_init * MIN_EM_START_SECONDS
         if selection.loo and mcmc.enabled:
-            seconds += n_k * (MIN_PYMC_FIT_SECONDS + selection.chains * (
+            parts["selection.draws"] = n_k * (MIN_PYMC_FIT_SECONDS + selection.chains * (
                 selection.draws + selection.tune) * MIN_DRAW_SECONDS)
-    return seconds
+    return parts
 
 
 def work_counts(config, n_replicates: int) -> tuple[int, int, int]:
@@ -246,20 +250,21 @@ def estimate_run(config) -> RunEstimate:
     cells = config.data.cells()
     worst = max((replicate_terms(spec, config) for _, spec in cells),
                 key=lambda terms: sum(t.bytes for t in terms))
-    seconds = replicate_seconds(config)
+    parts = replicate_seconds(config)
     n_sbc = config.sbc.n_simulations if config.sbc.enabled else 0
     if n_sbc:
         sbc = config.sbc
         sbc_worst = sbc_terms(sbc)
         if sum(t.bytes for t in sbc_worst) > sum(t.bytes for t in worst):
             worst = sbc_worst
-        seconds = max(seconds, MIN_PYMC_FIT_SECONDS + sbc.chains * (sbc.draws + sbc.tune)
-                      * MIN_DRAW_SECONDS)
+        sbc_seconds = MIN_PYMC_FIT_SECONDS + sbc.chains * (sbc.draws + sbc.tune) * MIN_DRAW_SECONDS
+        if sbc_seconds > sum(parts.values()):
+            parts = {"sbc.draws": sbc_seconds}
     replicates = config.replicates
     starts, fits, draws = work_counts(config, len(cells) * replicates)
     parent = PARENT_BYTES_PER_TASK * (len(cells) * replicates + n_sbc)
     return RunEstimate(len(cells), replicates, n_sbc, starts, fits, draws, tuple(worst),
-                       parent, seconds)
+                       parent, sum(parts.values()), max(parts, key=parts.get))
 
 
 def physical_memory() -> int:
@@ -269,6 +274,11 @@ def physical_memory() -> int:
     except ImportError:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     return int(psutil.virtual_memory().total)
+
+
+# what to lower when a task's time is mostly posterior draws
+LOWER = {f"{section}.draws": f"{section}.draws, {section}.tune or {section}.chains"
+         for section in ("mcmc", "selection", "sbc")}
 
 
 def check_run_fits(estimate: RunEstimate, workers: int = 1, memory: int | None = None) -> None:
@@ -294,8 +304,8 @@ def check_run_fits(estimate: RunEstimate, workers: int = 1, memory: int | None =
                           f"{human_bytes(memory)} of this machine; lower "
                           f"{' or '.join(largest.keys)}")
     if estimate.task_seconds > MAX_TASK_SECONDS:
-        raise ConfigError("", f"one task of this run needs at least "
+        raise ConfigError(estimate.task_key, f"one task of this run needs at least "
                           f"{estimate.task_seconds / 3600:,.0f} CPU-hours (its EM starts and "
                           f"posterior draws), more than the {MAX_TASK_SECONDS // 3600} h limit "
-                          "of a task (the unit a run saves and resumes); lower em.n_init, "
-                          "em.n_bootstrap, draws, tune or chains")
+                          f"of a task (the unit a run saves and resumes); lower "
+                          f"{LOWER.get(estimate.task_key, estimate.task_key)}")

@@ -69,7 +69,7 @@ HOSTILE = [
     ("draws 10**9", edited(MCMC_ON, ("enabled = true", "enabled = true\ndraws = 1000000000")),
      ["mcmc.draws", "memory"]),
     ("n_init 10**9", edited(("max_iter = 60", "max_iter = 60\nn_init = 1000000000")),
-     ["CPU-hours", "em.n_init"]),
+     ["em.n_init: one task", "278 CPU-hours", "lower em.n_init"]),
     ("sbc simulations 10**9", BASE + "\n[sbc]\nenabled = true\nn_simulations = 1000000000\n",
      ["sbc.n_simulations", "memory"]),
     ("replicates 10**9", edited(("replicates = 2", "replicates = 1000000000")),
@@ -84,6 +84,8 @@ HOSTILE = [
     ("bootstrap 10**9", edited(("max_iter = 60", ('max_iter = 60\nintervals = "bootstrap"\n'
                                                   "n_bootstrap = 1000000000"))),
      ["em.n_bootstrap"]),
+    ("tune 10**9", edited(MCMC_ON, ("enabled = true", "enabled = true\ntune = 1000000000")),
+     ["mcmc.draws: one task", "CPU-hours", "mcmc.tune"]),
     ("grid of 10**10 cells", edited(("overlap = 0.02", "\n".join(
         f"{key} = [{', '.join(str(v) for v in values)}]" for key, values in [
             ("overlap", [i / 1000 for i in range(1, 101)]),
