@@ -163,7 +163,10 @@ def run_dask(
     function: Callable, tasks: Sequence, workers: int = 1, scheduler: str | None = None
 ) -> Iterator[tuple[Any, Outcome]]:
     """Run the tasks on Dask: a new LocalCluster, or the cluster at ``scheduler``."""
-    with _dask_client(Client, LocalCluster, workers, scheduler) as client:
+    # the loggers are restored only after the cluster is closed (context managers exit in
+    # reverse order)
+    with _quiet_after_interruption("distributed") as quiet, \
+            _dask_client(Client, LocalCluster, workers, scheduler) as client:
         # pure=False: identical-looking tasks are still separate computations.
         futures = {client.submit(call_single_threaded, function, task, pure=False): task
                    for task in tasks}
@@ -172,8 +175,30 @@ def run_dask(
             for future in dask_as_completed(list(futures)):
                 yield by_key[future.key], _result_or_error(future)
         except BaseException:  # interrupted: nothing left running on the cluster
+            quiet()
             client.cancel(list(futures))
             raise
+
+
+@contextmanager
+def _quiet_after_interruption(name: str):
+    """Yield a function that mutes the ``name`` loggers until the block ends: the teardown
+    of an interrupted cluster logs errors about the tasks it cancelled."""
+    saved: dict[logging.Logger, int] = {}
+
+    def quiet() -> None:
+        loggers = [logging.getLogger(name)] + [
+            logging.getLogger(other) for other in list(logging.root.manager.loggerDict)
+            if other.startswith(f"{name}.")]
+        for logger in loggers:
+            saved.setdefault(logger, logger.level)
+            logger.setLevel(logging.CRITICAL + 1)
+
+    try:
+        yield quiet
+    finally:
+        for logger, level in saved.items():
+            logger.setLevel(level)
 
 
 # Seconds to wait for a running Dask scheduler to answer.
