@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from emgmm._validation import check_scale, real_array
 from emgmm.covariance_types import COVARIANCE_TYPES
 
 SAMPLERS = ("pymc", "nutpie", "numpyro")
@@ -13,28 +14,16 @@ INITS = ("em", "jitter")
 FORMULATIONS = ("marginalized", "explicit")
 
 
-# headroom below the largest float for sums of squares of the data (EM's covariances,
-# the priors' column sds, the likelihood's quadratic forms)
-OVERFLOW_HEADROOM = 1e4
-DTYPE_KINDS = {"c": "complex", "O": "object", "U": "string", "S": "bytes", "M": "datetime",
-               "m": "timedelta", "V": "structured"}
-
-
 def check_data(X) -> np.ndarray:
     """``X`` as a finite real float array of shape (n_samples, n_features).
 
-    Complex, object and non-numeric arrays are rejected (a TypeError naming the dtype)
-    rather than converted: ``np.asarray(X, float)`` would drop imaginary parts with only a
-    ComplexWarning. Values so large that squares overflow are a ValueError suggesting
-    standardisation, raised before any model is built.
+    Types (:func:`emgmm._validation.real_array`): complex, object and non-numeric arrays,
+    and frames with non-numeric columns, are rejected (a TypeError naming the dtype or the
+    columns) rather than converted. Values whose squares overflow or underflow float64 are
+    a ValueError suggesting standardisation (:func:`emgmm._validation.check_scale`); all
+    of it before any model is built.
     """
-    array = np.asarray(X)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"X must be a real numeric array (bool, integer or float), got dtype "
-            f"{array.dtype} ({DTYPE_KINDS.get(array.dtype.kind, 'non-numeric')})"
-        )
-    array = array.astype(float)
+    array = real_array(X)
     if array.ndim != 2:
         raise ValueError(
             f"X must be 2-D (n_samples, n_features), got {array.ndim}-D; "
@@ -44,15 +33,7 @@ def check_data(X) -> np.ndarray:
         raise ValueError(f"X needs at least 2 samples and 1 feature, got shape {array.shape}")
     if not np.all(np.isfinite(array)):
         raise ValueError("X contains NaN or infinite values; remove or impute them first")
-    largest = float(np.max(np.abs(array)))
-    # N x D squares of the largest value must stay below the largest float
-    limit = float(np.sqrt(np.finfo(float).max / (OVERFLOW_HEADROOM * array.size)))
-    if largest > limit:
-        raise ValueError(
-            f"X has values up to {largest:.3g}: the data's scale is too large for sums of "
-            f"squares in float64 (limit {limit:.2g} for this size); standardise the data "
-            "first, e.g. (X - X.mean(axis=0)) / X.std(axis=0)"
-        )
+    check_scale(array)
     return array
 
 

@@ -18,13 +18,125 @@ class NotFittedError(ValueError, AttributeError):
     """Raised when a method needs a fitted model and ``fit`` has not been called."""
 
 
-def check_data(X, *, name: str = "X", min_samples: int = 1) -> np.ndarray:
-    """``X`` as a finite 2-D float array of shape (n_samples, n_features), a copy if needed."""
+# headroom below the largest float for sums of squares of the data (covariances, the
+# quadratic forms of the densities, the priors' column sds)
+OVERFLOW_HEADROOM = 1e4
+# below this magnitude squares underflow to subnormals or zero (sqrt of the smallest normal)
+UNDERFLOW_LIMIT = float(np.sqrt(np.finfo(float).tiny))
+DTYPE_KINDS = {"c": "complex", "O": "object", "U": "string", "S": "bytes", "M": "datetime",
+               "m": "timedelta", "V": "structured"}
+
+
+def _dtype_kind(dtype) -> str:
+    """numpy's kind letter of a numpy or pandas dtype ('O' for extension types without one)."""
+    return getattr(dtype, "kind", "O")
+
+
+def _non_numeric(dtype) -> bool:
+    return _dtype_kind(dtype) not in "biuf"
+
+
+def _describe(dtype) -> str:
+    return f"{dtype} ({DTYPE_KINDS.get(_dtype_kind(dtype), 'non-numeric')})"
+
+
+def _frame_as_array(frame, name: str) -> np.ndarray:
+    """A pandas-like frame as floats, or TypeError naming its non-numeric columns."""
+    bad = [(column, dtype) for column, dtype in zip(frame.columns, frame.dtypes)
+           if _non_numeric(dtype)]
+    if bad:
+        shown = ", ".join(f"{str(column)[:40]!r} ({dtype})" for column, dtype in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise DataTypeError(f"{name} has non-numeric column(s) {shown}{more}: drop or encode "
+                            "them as numbers")
+    return frame.to_numpy(dtype=float, na_value=np.nan)
+
+
+class DataTypeError(TypeError, ValueError):
+    """Data of a type that is not real numbers (a TypeError, and a ValueError as
+    scikit-learn expects for complex data)."""
+
+
+def _object_as_float(array: np.ndarray, name: str) -> np.ndarray:
+    """An object array of numbers as floats; else DataTypeError naming the first bad entry."""
+    try:
+        return array.astype(float)
+    except (TypeError, ValueError):
+        pass
+    for index, value in np.ndenumerate(array):
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            where = f"column {index[1]}" if array.ndim == 2 else f"index {index}"
+            raise DataTypeError(
+                f"{name} {where} holds {type(value).__name__} {str(value)[:40]!r}: every entry "
+                "must be a real number (float() argument must be a string or a real number)"
+            ) from None
+    raise DataTypeError(f"{name} of dtype object cannot be converted to float: pass numbers")
+
+
+def real_array(X, name: str = "X") -> np.ndarray:
+    """``X`` as a float64 array: bool, integer and float data (and frames of them) converted.
+
+    Object arrays of real numbers are converted too. Complex, string, datetime data, object
+    arrays holding anything else and frames with non-numeric columns are a
+    :class:`DataTypeError` (a TypeError and a ValueError) naming the dtype, the column or
+    the entry (``np.asarray(X, float)`` would drop imaginary parts or fail inside numpy);
+    sparse matrices a TypeError; ragged nested lists a ValueError.
+    """
     if sparse.issparse(X):
         raise TypeError(f"sparse input is not supported: pass a dense array ({name}.toarray())")
-    if np.iscomplexobj(X):
-        raise ValueError(f"Complex data not supported: {name} must be real")
-    X = np.asarray(X, dtype=float)
+    if hasattr(X, "dtypes") and hasattr(X, "columns"):
+        return _frame_as_array(X, name)
+    try:
+        array = np.asarray(X)
+    except ValueError:  # nested sequences of different lengths
+        raise ValueError(f"{name} must be a rectangular array of numbers: its rows have "
+                         "different lengths") from None
+    if array.dtype.kind == "O":
+        return _object_as_float(array, name)
+    if _non_numeric(array.dtype):
+        complex_ = "Complex data not supported: " if array.dtype.kind == "c" else ""
+        raise DataTypeError(f"{complex_}{name} must be a real numeric array (bool, integer or "
+                            f"float), got dtype {_describe(array.dtype)}")
+    return array.astype(float, copy=False)
+
+
+def check_scale(X: np.ndarray, name: str = "X") -> None:
+    """Refuse data whose squares overflow or underflow float64 (ValueError naming a column).
+
+    The covariances and quadratic forms sum N x D squares: the largest value must stay
+    below :math:`\\sqrt{f_{max} / (10^4 N D)}`; a column whose values are all below
+    :math:`\\sqrt{f_{min}} \\approx 1.5 \\times 10^{-154}` (but not all zero) has squares
+    that vanish.
+    """
+    if X.size == 0:
+        return
+    largest = np.max(np.abs(X), axis=0)
+    limit = float(np.sqrt(np.finfo(float).max / (OVERFLOW_HEADROOM * X.size)))
+    hint = "standardise the data first, e.g. (X - X.mean(axis=0)) / X.std(axis=0)"
+    too_large = np.flatnonzero(largest > limit)
+    if too_large.size:
+        column = int(too_large[0])
+        raise ValueError(
+            f"{name} has values up to {largest[column]:.3g} (column {column}): the data's scale "
+            f"is too large for sums of squares in float64 (limit {limit:.2g} for this size); "
+            f"{hint}")
+    too_small = np.flatnonzero((largest > 0) & (largest < UNDERFLOW_LIMIT))
+    if too_small.size:
+        column = int(too_small[0])
+        raise ValueError(
+            f"{name} column {column} has values of at most {largest[column]:.3g}: the data's "
+            f"scale is too small, their squares underflow float64 (below {UNDERFLOW_LIMIT:.2g}); "
+            f"{hint}")
+
+
+def check_data(X, *, name: str = "X", min_samples: int = 1) -> np.ndarray:
+    """``X`` as a finite 2-D float array of shape (n_samples, n_features), a copy if needed.
+
+    Types as :func:`real_array`; scales as :func:`check_scale`.
+    """
+    X = real_array(X, name)
     if X.ndim != 2:
         hint = ": Reshape your data with X.reshape(-1, 1) for one feature" if X.ndim == 1 else ""
         raise ValueError(f"{name} must be 2-D of shape (n_samples, n_features), got {X.ndim}-D{hint}")
@@ -39,6 +151,7 @@ def check_data(X, *, name: str = "X", min_samples: int = 1) -> np.ndarray:
         )
     if not np.all(np.isfinite(X)):
         raise ValueError(f"{name} contains NaN or infinity: remove or impute those entries")
+    check_scale(X, name)
     return X
 
 

@@ -9,8 +9,10 @@
     gmm-compare report RUN_DIR
 
 Exit status: 0 on success; 1 if a replicate or the report failed (the run directory is
-complete otherwise); 2 on bad input (config, arguments, output directory), with one line on
-stderr and nothing written; 130 when interrupted (rerun the same command to resume).
+complete otherwise); 2 on bad input (config, arguments, output directory, a run too large
+for this machine), with one line on stderr and nothing written; 130 when interrupted by
+SIGINT (Ctrl-C), 143 by SIGTERM, with the workers stopped and the finished replicates kept
+(rerun the same command to resume).
 """
 
 from __future__ import annotations
@@ -31,16 +33,18 @@ from experiments.config import (
     resolve_config_argument,
 )
 from experiments.config.requirements import check_requirements
+from experiments.config.budget import check_run_fits, estimate_run
 from experiments.errors import one_line
 from experiments.report import build_report
 from experiments.run.executors import EXECUTORS, check_scheduler
-from experiments.run.plan import check_reachable, plan_cells
+from experiments.run.plan import check_reachable
 from experiments.run.rundir import OutputDirError, RunDirectory, check_output_dir
 from experiments.run.runner import run_experiment
 
 PROG = "gmm-compare"
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_RUNS_DIR = Path("runs")
+MAX_WORKERS = 1024  # worker processes of a local pool or cluster
 
 
 @dataclass(frozen=True)
@@ -101,11 +105,14 @@ def load(argument: str | None, quick: bool = False):
 
     With ``quick``, the config's ``[quick]`` overrides are applied first.
 
-    Validation includes drawing every cell's true parameters with the run's seeds, so an
-    unreachable overlap target is bad input, reported before anything is written.
+    Validation includes the size of the run on one worker (refused when it cannot fit this
+    machine, :mod:`experiments.config.budget`) and drawing the cells' true parameters with
+    the run's seeds, so an unreachable overlap target is bad input, reported before
+    anything is written.
     """
     config = load_config(resolve_config_argument(argument), quick=quick)
     check_requirements(config)
+    check_run_fits(estimate_run(config))
     check_reachable(config)
     return config
 
@@ -113,8 +120,8 @@ def load(argument: str | None, quick: bool = False):
 def run_options(args: argparse.Namespace) -> tuple[int, str | None]:
     """Validated (workers, scheduler)."""
     workers = 2 if args.workers is None else args.workers
-    if workers < 1:
-        raise BadInput(f"--workers must be >= 1, got {workers}")
+    if not 1 <= workers <= MAX_WORKERS:
+        raise BadInput(f"--workers must be in [1, {MAX_WORKERS}], got {workers}")
     if args.scheduler is not None and args.executor != "dask":
         raise BadInput("--scheduler needs --executor dask")
     if args.executor == "serial" and args.workers not in (None, 1):
@@ -126,6 +133,7 @@ def command_run(args: argparse.Namespace, context: Context) -> int:
     console = context.console
     config = load(args.config, args.quick)
     workers, scheduler = run_options(args)
+    check_run_fits(estimate_run(config), 1 if scheduler is not None else workers)
     if scheduler is not None:
         try:
             check_scheduler(scheduler)
@@ -161,12 +169,16 @@ def build_report_reporting_failure(run_dir: Path, context: Context) -> int:
 
 
 def command_validate(args: argparse.Namespace, context: Context) -> int:
-    config = load(args.config, args.quick)
-    n_cells = len(plan_cells(config))
-    sbc = f", {config.sbc.n_simulations} SBC simulation(s)" if config.sbc.enabled else ""
+    config = load_config(resolve_config_argument(args.config), quick=args.quick)
+    estimate = estimate_run(config)
+    check_run_fits(estimate)
+    reachable = check_reachable(config)
+    unchecked = reachable.total - reachable.checked
+    note = (f"; overlap reachable in the {reachable.checked:,} replicate(s) checked, the other "
+            f"{unchecked:,} are checked as their data are drawn" if unchecked else "")
     quick = " (--quick variant)" if args.quick else ""
-    context.console.print(f"{config.source}{quick}: valid; {n_cells} cell(s) x {config.replicates} "
-                  f"replicate(s), MCMC {'on' if config.mcmc.enabled else 'off'}{sbc}")
+    context.console.print(f"{config.source}{quick}: valid; {estimate.summary()}, MCMC "
+                          f"{'on' if config.mcmc.enabled else 'off'}{note}", soft_wrap=True)
     return EXIT_OK
 
 
@@ -210,6 +222,8 @@ def main(argv: Sequence[str] | None = None, report_builder: Callable[[Path], Pat
     except BAD_INPUT as error:
         print(f"{PROG}: error: {one_line(error, with_type=False)}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; rerun the same command to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as error:  # executors.Interrupted carries the signal
+        name = str(error) or "SIGINT"
+        print(f"{PROG}: interrupted by {name}; finished replicates are kept, rerun the same "
+              "command to resume", file=sys.stderr)
+        return getattr(error, "exit_status", EXIT_INTERRUPTED)

@@ -16,6 +16,7 @@ from typing import Any, Callable
 from experiments.errors import quoted_input
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+INT64_MAX = 2**63 - 1  # TOML integers are 64-bit; larger ones cannot size or seed anything
 
 
 class ConfigError(ValueError):
@@ -63,6 +64,8 @@ def integer(low: int | None = None) -> Checker:
             raise fail(path, "must be an integer", value)
         if low is not None and value < low:
             raise fail(path, f"must be >= {low}", value)
+        if value > INT64_MAX:
+            raise fail(path, f"must be <= {INT64_MAX} (a 64-bit integer)", value)
         return value
     return check
 

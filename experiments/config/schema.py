@@ -9,6 +9,7 @@ the cells of the experiment (:mod:`experiments.run.plan`). Every problem raises
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -165,6 +166,10 @@ class DataGrid:
 
         Raises ConfigError naming the key and the cell when a combination is invalid.
         """
+        return list(self._cells)
+
+    @functools.cached_property
+    def _cells(self) -> tuple[tuple[dict[str, Any], DataSpec], ...]:
         out = []
         for combo in itertools.product(*self.grid.values()):
             values = dict(zip(self.grid, combo))
@@ -175,7 +180,7 @@ class DataGrid:
                 cell = ", ".join(f"{k}={show(v)}" for k, v in values.items())
                 raise ConfigError(f"data.{key}", problem + (f" (cell {cell})" if cell else "")
                                   ) from None
-        return out
+        return tuple(out)
 
 
 _DATA = {
@@ -189,6 +194,8 @@ _DATA = {
     "outlier_fraction": real(0.0, 0.5, high_open=True),
 }
 _DATA_REQUIRED = ("n_samples", "n_features", "n_components")
+MAX_CELLS = 1000  # every cell is built and checked by validate, which must stay fast
+MAX_CONFIG_BYTES = 4 * 2**20  # a config is a few hundred bytes; read and parsed in well under 1 s
 _SECTIONS = ("experiment", "data", "em", "mcmc", "metrics", "report", "selection", "sbc",
              *_methods.METHOD_SECTIONS, "quick")
 
@@ -221,10 +228,17 @@ def _data_grid(raw: Any) -> DataGrid:
         if not value:
             raise ConfigError(path, "empty list; give at least one value")
         values = tuple(_DATA[key](v, f"{path}[{i}]") for i, v in enumerate(value))
+        seen = set()
         for i, v in enumerate(values):
-            if v in values[:i]:
+            if v in seen:
                 raise fail(f"{path}[{i}]", "duplicate grid value", v)
+            seen.add(v)
         grid[key] = values
+    n_cells = math.prod(len(values) for values in grid.values())
+    if n_cells > MAX_CELLS:
+        sizes = " x ".join(f"{len(v)} {k}" for k, v in grid.items())
+        raise ConfigError("data", f"the grid has {n_cells:,} cells ({sizes}), more than "
+                          f"{MAX_CELLS:,}; split the experiment into several configs")
     data = DataGrid(fixed=fixed, grid=grid)
     data.cells()  # every combination must make a valid DataSpec
     return data
@@ -363,6 +377,10 @@ def load_config(path: str | os.PathLike[str], *, quick: bool = False) -> Experim
     """Read and validate a TOML config file (its ``--quick`` variant with ``quick``)."""
     path = Path(path)
     try:
+        if path.is_file() and path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError("", f"config file {str(path)!r} is "
+                              f"{path.stat().st_size:,} bytes, more than the "
+                              f"{MAX_CONFIG_BYTES:,} a config may have")
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError("", f"config file {str(path)!r} not found") from None

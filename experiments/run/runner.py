@@ -20,12 +20,19 @@ same executor pass, skipped when finished like the replicates, and ``sbc_ranks.c
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from emgmm.atomic import leftover_temporaries
 from experiments.errors import one_line
@@ -39,7 +46,12 @@ from experiments.measure.sbc import (
     sbc_failure_record,
     write_sbc_tables,
 )
-from experiments.run.executors import EXECUTORS
+from experiments.run.executors import (
+    EXECUTORS,
+    interrupted,
+    raise_if_interrupted,
+    stop_on_signals,
+)
 from experiments.run.files import package_versions, write_json_atomic, write_text_atomic
 from experiments.run.replicate import ReplicateTask, run_replicate
 from experiments.run.rundir import ReplicateRecord, RunDirectory
@@ -107,9 +119,22 @@ TASK_RUNNERS = {ReplicateTask: run_replicate, SBCTask: run_sbc_simulation}
 TASK_FAILURES = {ReplicateTask: record_replicate_failure, SBCTask: sbc_failure_record}
 
 
+def task_record_path(task: ReplicateTask | SBCTask) -> Path:
+    """The file whose presence marks the task finished (metrics.json, sim-<s>.json)."""
+    return task.path if isinstance(task, SBCTask) else task.files.metrics
+
+
 def run_task(task: ReplicateTask | SBCTask):
-    """Run a replicate or an SBC simulation (the function every executor maps)."""
-    return TASK_RUNNERS[type(task)](task)
+    """Run a replicate or an SBC simulation (the function every executor maps).
+
+    A task during which the run was interrupted loses its record, even if it returned
+    (PyMC's sequential sampler returns a shortened trace on KeyboardInterrupt).
+    """
+    outcome = TASK_RUNNERS[type(task)](task)
+    if interrupted():
+        task_record_path(task).unlink(missing_ok=True)
+        raise_if_interrupted()
+    return outcome
 
 
 def task_label(task: ReplicateTask | SBCTask) -> str:
@@ -159,10 +184,23 @@ def run_experiment(
     Returns
     -------
     RunOutcome
+
+    Raises
+    ------
+    experiments.run.executors.Interrupted
+        On SIGINT or SIGTERM, once the workers are stopped; every finished task's record is
+        kept, and rerunning resumes.
     """
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {sorted(EXECUTORS)}, got {executor!r}")
-    console = console or Console()
+    with stop_on_signals():
+        return _run(config, Path(run_dir), executor, workers, scheduler,
+                    console or Console(), methods, task_runner)
+
+
+def _run(config, run_dir: Path, executor: str, workers: int, scheduler: str | None,
+         console: Console, methods: Mapping[str, Method], task_runner: Callable) -> RunOutcome:
+    """:func:`run_experiment` once its arguments are checked (SIGINT, SIGTERM: Interrupted)."""
     run_dir = Path(run_dir)
     write_provenance(config, run_dir)
     tasks = build_tasks(config, run_dir, progressbar=executor == "serial", methods=methods)
@@ -208,8 +246,10 @@ def _execute(tasks: list, task_runner: Callable, executor: str, workers: int, sc
     label = f"{n_cells} cell(s), replicates" + (f" + {n_sbc} SBC simulation(s)" if n_sbc else "")
     with Progress(*columns, console=console, transient=False) as progress:
         bar = progress.add_task(label, total=len(tasks))
-        for task, outcome in EXECUTORS[executor](task_runner, tasks, workers, scheduler):
-            if isinstance(outcome, BaseException):
-                TASK_FAILURES[type(task)](task, outcome)
-                progress.console.print(f"{task_label(task)}: {one_line(outcome)}")
-            progress.advance(bar)
+        # closed early (interrupted): the executor stops its workers before returning
+        with closing(EXECUTORS[executor](task_runner, tasks, workers, scheduler)) as outcomes:
+            for task, outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    TASK_FAILURES[type(task)](task, outcome)
+                    progress.console.print(f"{task_label(task)}: {one_line(outcome)}")
+                progress.advance(bar)

@@ -18,7 +18,7 @@ GOOD = np.random.default_rng(0).normal(size=(20, 2))
     ("X", "kind"),
     [
         (GOOD + 1j, "complex"),
-        (GOOD.astype(object), "object"),
+        (np.array([[1.0, "a"]] * 5, dtype=object), "column 1 holds str 'a'"),
         (np.array([["a", "b"]] * 5), "string"),
         (np.array([[np.datetime64("2026-01-01")] * 2] * 5), "datetime"),
     ],
@@ -26,7 +26,7 @@ GOOD = np.random.default_rng(0).normal(size=(20, 2))
 def test_non_real_data_is_a_type_error_naming_the_dtype(X, kind):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no ComplexWarning: nothing is converted
-        with pytest.raises(TypeError, match=f"X must be a real numeric array.*{kind}"):
+        with pytest.raises(TypeError, match=f"X (must be a real numeric array.*)?{kind}"):
             check_data(X)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from experiments.config import ConfigError, bundled_configs, load_config, parse_config
-from experiments.run.plan import check_reachable, plan_cells, replicate_seeds
+from experiments.run.plan import check_reachable, plan_cells, replicate_seeds, seeds_of
 from experiments.simulate.generate import simulate_mixture
 
 
@@ -120,3 +120,23 @@ def test_config_cells_and_data_survive_pickling():
     assert pickle.loads(pickle.dumps(cells)) == cells
     data = simulate_mixture(cells[-1].data_spec, cells[-1].seeds[0].data_rng())
     assert np.array_equal(pickle.loads(pickle.dumps(data)).X, data.X)
+
+
+def test_seeds_of_one_replicate_equal_the_spawned_ones():
+    seeds = replicate_seeds(7, n_cells=3, cell_index=2, replicates=5)
+    assert [seeds_of(7, 2, r) for r in range(5)] == list(seeds)
+
+
+def test_check_reachable_within_its_budget_first_replicates_first(monkeypatch):
+    from experiments.run import plan
+    from experiments.simulate.sources import SYNTHETIC
+
+    config = grid_config(replicates=3, overlap=[0.01, 0.05])
+    checked = []
+    monkeypatch.setattr(plan, "SYNTHETIC", SYNTHETIC.__class__(
+        SYNTHETIC.name, SYNTHETIC.load, lambda spec, rng: checked.append(spec.overlap)))
+    cost = plan.reachability_seconds(config.data.cells()[0][1])
+    assert check_reachable(config, budget_s=100.0) == plan.Reachability(6, 6)
+    checked.clear()
+    assert check_reachable(config, budget_s=3.5 * cost) == plan.Reachability(3, 6)
+    assert checked == [0.01, 0.05, 0.01]  # replicate 0 of every cell, then replicate 1

@@ -1,0 +1,147 @@
+"""Data types and scales given to GaussianMixtureEM: converted and fitted correctly, or one
+TypeError / ValueError line naming the problem, never an error from inside numpy, numba,
+LAPACK or a division. (NaN, infinity, D mismatch, too few samples: test_bad_input.py.)"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.mixture import GaussianMixture
+
+from emgmm import GaussianMixtureEM, fit_em
+from emgmm._validation import DataTypeError, check_data
+
+
+def one_line(error_type, call, match) -> str:
+    with pytest.raises(error_type, match=match) as info:
+        call()
+    assert "\n" not in str(info.value)
+    assert type(info.value).__module__.startswith(("builtins", "emgmm")), type(info.value)
+    return str(info.value)
+
+
+def sorted_means(model) -> np.ndarray:
+    return model.means_[np.lexsort(model.means_.T[::-1])]
+
+
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+@pytest.mark.parametrize("scale", [1e140, 1e100, 1e-100, 1e-150])
+def test_extreme_scales_fit_as_the_scaled_problem(blobs, engine, scale):
+    """EM is scale-equivariant when reg_covar scales with the square of the data: the fit at
+    1e140 or 1e-150 is the unit-scale fit, scaled, with no NaN and no warning."""
+    reference = GaussianMixtureEM(3, random_state=0, engine=engine).fit(blobs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = GaussianMixtureEM(3, random_state=0, engine=engine,
+                                  reg_covar=1e-6 * scale**2).fit(blobs * scale)
+        score = model.score(blobs * scale)
+    np.testing.assert_allclose(sorted_means(model) / scale, sorted_means(reference),
+                               rtol=1e-8, atol=1e-8)
+    assert np.all(np.isfinite(model.covariances_)) and np.isfinite(score)
+    np.testing.assert_allclose(score + 2 * np.log(scale), reference.score(blobs), rtol=1e-10)
+    assert np.all(np.isfinite(model.predict_proba(blobs * scale)))
+
+
+@pytest.mark.parametrize(("scale", "match"), [
+    (1e200, r"values up to \d\.\d+e\+200 \(column \d\).*too large.*standardise"),
+    (1e-200, r"column 0 has values of at most .*e-200.*too small.*standardise"),
+])
+def test_scales_whose_squares_leave_float64_are_refused(blobs, scale, match):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused before any overflow warning
+        one_line(ValueError, lambda: GaussianMixtureEM(3).fit(blobs * scale), match)
+        model = GaussianMixtureEM(3, random_state=0).fit(blobs)
+        one_line(ValueError, lambda: model.predict(blobs * scale), match)
+
+
+def test_one_tiny_column_is_named(blobs):
+    X = blobs.copy()
+    X[:, 1] *= 1e-170
+    one_line(ValueError, lambda: fit_em(X, 2), "column 1 has values of at most")
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint16, np.float32])
+def test_integer_and_float32_data_fit_as_float64(blobs, dtype):
+    X = np.round(blobs * 10).astype(dtype)
+    model = GaussianMixtureEM(3, random_state=0).fit(X)
+    expected = GaussianMixtureEM(3, random_state=0).fit(X.astype(np.float64))
+    np.testing.assert_array_equal(model.means_, expected.means_)
+    assert model.means_.dtype == np.float64
+    np.testing.assert_array_equal(model.predict(X), expected.predict(X.astype(float)))
+
+
+def test_boolean_data_fit_as_zeros_and_ones():
+    rng = np.random.default_rng(1)
+    X = rng.random((200, 3)) < np.where(np.arange(200) < 100, 0.9, 0.1)[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # components with a constant 0/1 column: degenerate
+        model = GaussianMixtureEM(2, random_state=0).fit(X)
+    assert np.all(np.isfinite(model.covariances_))
+    np.testing.assert_allclose(sorted(model.means_[:, 0]), [0.1, 0.9], atol=0.1)
+    sk = GaussianMixture(2, random_state=0).fit(X.astype(float))
+    np.testing.assert_allclose(np.sort(model.weights_), np.sort(sk.weights_), atol=0.02)
+
+
+def test_numeric_object_arrays_and_lists_are_converted(blobs):
+    expected = GaussianMixtureEM(3, random_state=0).fit(blobs).means_
+    for X in (blobs.astype(object), blobs.tolist()):
+        np.testing.assert_array_equal(GaussianMixtureEM(3, random_state=0).fit(X).means_,
+                                      expected)
+
+
+@pytest.mark.parametrize(("X", "match"), [
+    (np.array([[1.0, 2.0], [3.0, "x"]] * 5, dtype=object), r"X column 1 holds str 'x'"),
+    (np.array([[1.0, {"a": 1}]] * 5, dtype=object), r"X column 1 holds dict"),
+    (np.array([["a", "b"]] * 5), r"dtype <U1 \(string\)"),
+    (np.array([[np.datetime64("2026-01-01")] * 2] * 5), r"datetime"),
+    (np.ones((10, 2)) + 1j, r"Complex data not supported.*complex128"),
+])
+def test_non_numeric_arrays_name_the_problem(X, match):
+    one_line(TypeError, lambda: GaussianMixtureEM(2).fit(X), match)
+    with pytest.raises(ValueError):  # also a ValueError, as scikit-learn expects
+        check_data(X)
+
+
+def test_frames_name_their_non_numeric_columns(blobs):
+    frame = pd.DataFrame(blobs, columns=["height", "weight"])
+    model = GaussianMixtureEM(3, random_state=0).fit(frame)  # numeric frames work
+    np.testing.assert_array_equal(model.means_,
+                                  GaussianMixtureEM(3, random_state=0).fit(blobs).means_)
+    frame["species"] = "setosa"
+    frame["when"] = pd.Timestamp("2026-01-01")
+    message = one_line(DataTypeError, lambda: GaussianMixtureEM(3).fit(frame),
+                       r"X has non-numeric column\(s\) 'species' \(\w+\), 'when' \(datetime")
+    assert "drop or encode" in message
+    frame = frame[["height", "weight"]].astype({"height": pd.CategoricalDtype()})
+    one_line(TypeError, lambda: GaussianMixtureEM(3).fit(frame), r"'height' \(category\)")
+
+
+def test_none_in_an_object_array_is_a_missing_value():
+    X = np.array([[1.0, 2.0], [None, 3.0]] * 5, dtype=object)
+    one_line(ValueError, lambda: GaussianMixtureEM(1).fit(X), "NaN or infinity")
+
+
+def test_nullable_frame_missing_values_are_nan_errors(blobs):
+    frame = pd.DataFrame({"a": pd.array([1, 2, None] * 20, dtype="Int64"),
+                          "b": np.arange(60.0)})
+    one_line(ValueError, lambda: GaussianMixtureEM(2).fit(frame), "NaN or infinity")
+
+
+@pytest.mark.parametrize(("X", "match"), [
+    (np.empty((0, 2)), r"0 sample\(s\)"),
+    (np.empty((5, 0)), r"0 feature\(s\)"),
+    ([], "2-D"),
+    ([[1.0, 2.0], [3.0]], "rectangular"),
+])
+def test_empty_and_ragged_input(X, match):
+    one_line(ValueError, lambda: GaussianMixtureEM(1).fit(X), match)
+
+
+def test_predict_with_other_d_names_both(blobs):
+    model = GaussianMixtureEM(2, random_state=0).fit(blobs)
+    frame = pd.DataFrame(np.zeros((4, 5)))
+    one_line(ValueError, lambda: model.predict(frame), "X has 5 features, but GaussianMixtureEM "
+             "is expecting 2")

@@ -1,0 +1,215 @@
+"""Oversized and hostile configs and arguments: exit 2, one line, nothing written, fast.
+
+Sizes nobody can run (data of terabytes, 10**9 replicates, starts, draws or simulations,
+values beyond int64) are refused by the run's size estimate (experiments.config.budget)
+before anything is allocated or written; ``validate`` answers within 2 s whatever the
+config (measured in this process, imports excluded).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from experiments.cli import main
+from experiments.config import load_config
+from experiments.config.budget import (
+    MAX_TASK_SECONDS,
+    check_run_fits,
+    estimate_run,
+    human_bytes,
+    physical_memory,
+)
+from experiments.config.schema import MAX_CELLS, MAX_CONFIG_BYTES
+
+BASE = """\
+[experiment]
+name = "hostile"
+seed = 3
+replicates = 2
+
+[data]
+n_samples = 120
+n_features = 2
+n_components = 2
+overlap = 0.02
+
+[em]
+max_iter = 60
+
+[mcmc]
+enabled = false
+
+[report]
+enabled = false
+"""
+
+VALIDATE_SECONDS = 2.0
+
+
+def edited(*pairs: tuple[str, str]) -> str:
+    text = BASE
+    for old, new in pairs:
+        assert old in text
+        text = text.replace(old, new, 1)
+    return text
+
+
+MCMC_ON = ("[mcmc]\nenabled = false", "[mcmc]\nenabled = true")
+
+# (case, config text, words the one-line message must contain)
+HOSTILE = [
+    ("n_samples 10**12", edited(("n_samples = 120", "n_samples = 1000000000000")),
+     ["data.n_samples", "TB", "memory"]),
+    ("n_samples beyond int64", edited(("n_samples = 120", "n_samples = 99999999999999999999")),
+     ["data.n_samples", "64-bit"]),
+    ("seed beyond int64", edited(("seed = 3", "seed = 99999999999999999999")),
+     ["experiment.seed", "64-bit"]),
+    ("draws 10**9", edited(MCMC_ON, ("enabled = true", "enabled = true\ndraws = 1000000000")),
+     ["mcmc.draws", "memory"]),
+    ("n_init 10**9", edited(("max_iter = 60", "max_iter = 60\nn_init = 1000000000")),
+     ["em.n_init: one task", "278 CPU-hours", "lower em.n_init"]),
+    ("sbc simulations 10**9", BASE + "\n[sbc]\nenabled = true\nn_simulations = 1000000000\n",
+     ["sbc.n_simulations", "memory"]),
+    ("replicates 10**9", edited(("replicates = 2", "replicates = 1000000000")),
+     ["experiment.replicates", "memory"]),
+    ("n_components 10**5", edited(("n_components = 2", "n_components = 100000"),
+                                  ("n_samples = 120", "n_samples = 1000000")),
+     ["data.n_components", "memory"]),
+    ("n_components 10**5 > n_samples", edited(("n_components = 2", "n_components = 100000")),
+     ["n_samples", "n_components"]),
+    ("n_features 10**6", edited(("n_features = 2", "n_features = 1000000")),
+     ["data.n", "memory"]),
+    ("bootstrap 10**9", edited(("max_iter = 60", ('max_iter = 60\nintervals = "bootstrap"\n'
+                                                  "n_bootstrap = 1000000000"))),
+     ["em.n_bootstrap"]),
+    ("tune 10**9", edited(MCMC_ON, ("enabled = true", "enabled = true\ntune = 1000000000")),
+     ["mcmc.draws: one task", "CPU-hours", "mcmc.tune"]),
+    ("grid of 10**10 cells", edited(("overlap = 0.02", "\n".join(
+        f"{key} = [{', '.join(str(v) for v in values)}]" for key, values in [
+            ("overlap", [i / 1000 for i in range(1, 101)]),
+            ("max_eccentricity", [i / 200 for i in range(100)]),
+            ("imbalance", range(1, 101)), ("outlier_fraction", [i / 400 for i in range(100)]),
+            ("student_t_df", range(3, 103))]))),
+     ["data", "cells"]),
+    ("config file of 5 MB", BASE + "# " + "x" * (MAX_CONFIG_BYTES + 10) + "\n",
+     ["bytes"]),
+]
+
+
+def assert_refused(capsys, argv, words=()) -> str:
+    start = time.perf_counter()
+    status = main(argv)
+    elapsed = time.perf_counter() - start
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert status == 2, captured
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err and len(lines[0]) < 600
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    if argv[0] == "validate":
+        assert elapsed < VALIDATE_SECONDS, (argv, elapsed)
+    return lines[0]
+
+
+@pytest.mark.parametrize(("case", "text", "words"), HOSTILE, ids=[c[0] for c in HOSTILE])
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_hostile_config_refused_in_one_line_nothing_written(tmp_path, capsys, case, text, words,
+                                                            command):
+    config = tmp_path / "hostile.toml"
+    config.write_text(text)
+    out = tmp_path / "out"
+    argv = [command, str(config)] + (["--out", str(out)] if command == "run" else [])
+    assert_refused(capsys, argv, words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hostile.toml"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--workers", "1000000", "--executor", "process"], ["--workers", "1024"]),
+        (["--workers", "99999999999999999999999", "--executor", "dask"], ["--workers"]),
+        (["--workers", "10**6", "--executor", "process"], ["--workers", "10**6"]),
+        (["--workers", "-3", "--executor", "process"], ["--workers"]),
+        (["--workers", "1e3", "--executor", "process"], ["--workers"]),
+    ],
+)
+def test_numeric_flags_bounded(tmp_path, capsys, monkeypatch, argv, words):
+    config = tmp_path / "good.toml"
+    config.write_text(BASE)
+    monkeypatch.chdir(tmp_path)
+    assert_refused(capsys, ["run", str(config), *argv], words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.toml"]
+
+
+def test_workers_times_peak_beyond_memory_is_refused(tmp_path, capsys, monkeypatch):
+    """Each worker holds its own data set: 1024 workers x this config's peak exceed memory."""
+    config = tmp_path / "big.toml"
+    config.write_text(edited(("n_samples = 120", "n_samples = 2000000")))
+    estimate = estimate_run(load_config(config))
+    assert estimate.required_bytes(1) < physical_memory() < estimate.required_bytes(1024)
+    monkeypatch.chdir(tmp_path)
+    line = assert_refused(capsys, ["run", str(config), "--executor", "process", "--workers",
+                                   "1024"], ["1,024 worker(s)", "memory"])
+    assert human_bytes(physical_memory()) in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.toml"]
+
+
+def test_validate_states_the_size_of_what_it_accepts(tmp_path, capsys):
+    config = tmp_path / "ok.toml"
+    config.write_text(edited(MCMC_ON, ("replicates = 2", "replicates = 20"),
+                             ("overlap = 0.02", "overlap = [0.01, 0.02, 0.05]")))
+    start = time.perf_counter()
+    assert main(["validate", str(config)]) == 0
+    assert time.perf_counter() - start < VALIDATE_SECONDS
+    out = " ".join(capsys.readouterr().out.split())
+    assert "3 cell(s) x 20 replicate(s)" in out
+    assert "MB peak per worker" in out
+    assert "60 EM start(s)" in out and "~60 PyMC fit(s) (240,000 draws)" in out
+
+
+@pytest.mark.parametrize("text", [
+    edited(("replicates = 2", "replicates = 1000000")),  # 10**6 seeds are never spawned
+    edited(("n_components = 2", "n_components = 40"), ("n_samples = 120", "n_samples = 4000")),
+    BASE.replace("n_samples = 120", "n_samples = " + str(list(range(100, 100 + MAX_CELLS)))),
+])
+def test_validate_of_large_accepted_configs_is_fast(tmp_path, capsys, text):
+    """What validate accepts it also answers quickly: no seed of every replicate, no
+    reachability check beyond its budget (the rest is checked as the data are drawn)."""
+    config = tmp_path / "large.toml"
+    config.write_text(text)
+    start = time.perf_counter()
+    assert main(["validate", str(config)]) == 0, capsys.readouterr()
+    assert time.perf_counter() - start < VALIDATE_SECONDS
+    assert "valid" in capsys.readouterr().out
+
+
+def test_human_bytes():
+    assert [human_bytes(n) for n in (512, 1.0e9, 631e6, 8.2e3, 1.36e14)] == [
+        "512 B", "1.0 GB", "631 MB", "8.2 kB", "136 TB"]
+
+
+def test_estimate_follows_the_allocations():
+    """Doubling N doubles the data terms; draws scale the posterior term; parent per task."""
+    small = estimate_run(load_config_text(edited(MCMC_ON)))
+    big = estimate_run(load_config_text(edited(MCMC_ON, ("n_samples = 120", "n_samples = 240")
+                                               )))
+    terms = {t.what: t.bytes for t in small.worker_terms}
+    terms_big = {t.what: t.bytes for t in big.worker_terms}
+    points = "simulated points (N x D x D)"
+    assert terms_big[points] == 2 * terms[points] == 2 * 8 * 120 * (1 + 3 * 2 + 4)
+    assert terms_big["EM responsibilities (N x K)"] == 2 * 12 * 8 * 120 * 2
+    assert big.parent_bytes == small.parent_bytes
+    assert small.n_tasks == 2 and small.pymc_fits == 2 and small.draws == 2 * 2 * 2000
+    assert small.task_seconds < MAX_TASK_SECONDS
+    check_run_fits(small)  # fits any machine
+
+
+def load_config_text(text: str):
+    import tomllib
+
+    from experiments.config import parse_config
+
+    return parse_config(tomllib.loads(text))
