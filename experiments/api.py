@@ -24,6 +24,7 @@ from experiments.config import (
     parse_config,
     resolve_config_argument,
 )
+from experiments.config.budget import check_run_fits, estimate_run
 from experiments.config.requirements import check_requirements
 from experiments.report import build_report
 from experiments.report.load import Replicate, Run, load_run
@@ -50,6 +51,7 @@ def resolve_config(config: str | os.PathLike | dict | ExperimentConfig) -> Exper
         raise TypeError("config must be a bundled config name, a path to a TOML file, a dict "
                         f"or an ExperimentConfig, got {type(config).__name__}")
     check_requirements(resolved)
+    check_run_fits(estimate_run(resolved))
     check_reachable(resolved)
     return resolved
 
@@ -84,6 +86,7 @@ def run_config(config: str | os.PathLike | dict | ExperimentConfig, out: str | o
                          f"got {executor!r}")
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    check_run_fits(estimate_run(resolved), 1 if executor == "serial" else workers)
     run_dir = Path(out)
     check_output_dir(run_dir, resolved.to_toml())
     run_experiment(resolved, run_dir, executor, 1 if executor == "serial" else workers,

@@ -32,8 +32,8 @@ from experiments.config import (
     load_config,
     resolve_config_argument,
 )
-from experiments.config.requirements import check_requirements
 from experiments.config.budget import check_run_fits, estimate_run
+from experiments.config.requirements import check_requirements
 from experiments.errors import one_line
 from experiments.report import build_report
 from experiments.run.executors import EXECUTORS, check_scheduler
@@ -170,6 +170,7 @@ def build_report_reporting_failure(run_dir: Path, context: Context) -> int:
 
 def command_validate(args: argparse.Namespace, context: Context) -> int:
     config = load_config(resolve_config_argument(args.config), quick=args.quick)
+    check_requirements(config)
     estimate = estimate_run(config)
     check_run_fits(estimate)
     reachable = check_reachable(config)
