@@ -28,9 +28,10 @@ COVERAGE_METHODS = {
     "EM information": ("em", "coverage_information"),
     "posterior": ("mcmc", "coverage"),
     "ADVI": ("advi", "coverage"),
+    "VB": ("vb", "coverage"),
 }
 METHOD_COLORS = {"EM bootstrap": "#1f77b4", "EM information": "#ff7f0e", "posterior": "#2ca02c",
-                 "ADVI": "#9467bd"}
+                 "ADVI": "#9467bd", "VB": "#8c564b"}
 SELECTION_METHODS = ("bic", "icl", "loo")
 BAND_PROB = 0.99
 
