@@ -151,6 +151,7 @@ TINY_CONFIG = """\
 name = "tiny-sweep"
 seed = 7
 replicates = 1
+methods = ["em", "mcmc", "vb", "selection"]
 
 [data]
 n_samples = 200
@@ -167,6 +168,14 @@ n_init = 2
 draws = 200
 tune = 200
 chains = 2
+
+[vb]
+draws = 200
+
+[selection]
+enabled = true
+k_values = [2, 3, 4]
+loo = false
 """
 
 
@@ -193,7 +202,12 @@ def test_report_of_a_real_run(real_run):
     results = pd.read_csv(real_run / "results.csv")
     for cell_id in results["cell_id"].unique():
         assert cell_id in html
-    assert "sweep-overlap" in {p.stem for p in (real_run / "report" / "figures").iterdir()}
+    figures = {p.stem for p in (real_run / "report" / "figures").iterdir()}
+    assert "sweep-overlap" in figures
+    # the sections of the other methods: the choice of K and variational Bayes
+    assert 'id="model-choice"' in html
+    assert any(name.endswith("-choice-criteria") for name in figures)
+    assert any(name.endswith("-vb-pruning") for name in figures)
     rebuilt = subprocess.run(
         [sys.executable, "-m", "experiments", "report", str(real_run)],
         capture_output=True, text=True, timeout=300,
@@ -242,10 +256,11 @@ def run_chromium(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_page_loads_in_headless_chromium(mcmc_run, tmp_path):
+@pytest.mark.parametrize("run_fixture", ["mcmc_run", "real_run"])
+def test_page_loads_in_headless_chromium(run_fixture, request, tmp_path):
     if chromium_binary() is None:
         pytest.skip("no Chromium found and none could be installed (apt-get install chromium)")
-    html = build_report(mcmc_run).read_text()
+    html = build_report(request.getfixturevalue(run_fixture)).read_text()
     probe_page = tmp_path / "probe.html"
     probe_page.write_text(html.replace("<head>", "<head>" + PROBE, 1))
     completed = run_chromium(["--virtual-time-budget=20000", "--dump-dom",
