@@ -143,6 +143,17 @@ def integer_list(low: int) -> Checker:
     return check
 
 
+def grid_values(value: list, check: Checker, path: str) -> tuple[Any, ...]:
+    """A grid axis: a non-empty list of distinct values, each checked by ``check``."""
+    if not value:
+        raise ConfigError(path, "empty list; give at least one value")
+    values = tuple(check(v, f"{path}[{i}]") for i, v in enumerate(value))
+    for i, v in enumerate(values):
+        if v in values[:i]:
+            raise fail(f"{path}[{i}]", "duplicate grid value", v)
+    return values
+
+
 def table(raw: Any, path: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise fail(path, f"must be a table ([{path}])", raw)

@@ -76,8 +76,9 @@ def selection_options(config, progressbar: bool = False) -> SelectionOptions | N
 def run_selection(inputs: ReplicateInput, options: SelectionOptions) -> MethodResult:
     """The ``selection`` row of one replicate (seeded by its MCMC seed)."""
     dataset = inputs.dataset
+    k_true = dataset.n_components if dataset.has_truth else None  # a data file: unknown
     return MethodResult(selection_columns(
-        dataset.X, dataset.n_components, seed=inputs.seeds.mcmc,
+        dataset.X, k_true, seed=inputs.seeds.mcmc,
         covariance_type=options.covariance_type, em_options=options.em_fit,
         k_values=options.k_values, loo_options=options.loo))
 
@@ -115,7 +116,7 @@ def loo_choice(X: np.ndarray, k_values: tuple[int, ...], seed: int, covariance_t
             "elpd_loo_best": float(comparison.loc[best, "elpd"])}
 
 
-def selection_columns(X: np.ndarray, k_true: int, *, seed: int, covariance_type: str,
+def selection_columns(X: np.ndarray, k_true: int | None, *, seed: int, covariance_type: str,
                       em_options: dict, k_values: tuple[int, ...],
                       loo_options: dict | None = None, fit_posterior: Callable = sample
                       ) -> dict:
@@ -124,7 +125,8 @@ def selection_columns(X: np.ndarray, k_true: int, *, seed: int, covariance_type:
     Parameters
     ----------
     X : array of shape (n_samples, n_features)
-    k_true : int
+    k_true : int or None
+        None for data without truth: no ``k_true`` and no ``k_*_correct`` columns.
     seed : int
         The replicate's seed for these fits (EM starts and the Bayesian samplers).
     covariance_type : str
@@ -138,12 +140,14 @@ def selection_columns(X: np.ndarray, k_true: int, *, seed: int, covariance_type:
     fit_posterior : callable
         :func:`bayes.sample` or a stand-in with its signature.
     """
-    columns: dict = {"k_true": int(k_true), **em_choices(X, k_values, covariance_type,
-                                                         em_options, seed)}
+    columns: dict = em_choices(X, k_values, covariance_type, em_options, seed)
     if loo_options is not None:
         options = dict(loo_options)
         columns |= loo_choice(X, k_values, seed, options.pop("covariance_type"),
                               fit_posterior=fit_posterior, **options)
+    if k_true is None:
+        return columns
+    columns["k_true"] = int(k_true)
     for method in ("bic", "icl", "loo"):
         if f"k_{method}" in columns:
             columns[f"k_{method}_correct"] = columns[f"k_{method}"] == k_true

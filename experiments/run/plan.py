@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from experiments.config import ConfigError, ExperimentConfig
-from experiments.simulate.sources import SYNTHETIC
+from experiments.simulate.sources import DATA_SOURCES
 from experiments.simulate.spec import DataSpec
 
 
@@ -65,8 +65,9 @@ class Cell:
     index : int
         Position in the plan (the last grid key varies fastest).
     grid_values : dict
-        The varied DataSpec fields and their values in this cell (empty without a grid).
-    data_spec : DataSpec
+        The varied ``[data]`` keys and their values in this cell (empty without a grid).
+    data_spec : DataSpec or experiments.simulate.file_source.FileDataSpec
+        What the config's data source loads (``config.data.source``).
     seeds : tuple of ReplicateSeeds
         One per replicate.
     """
@@ -137,23 +138,29 @@ def plan_cells(config: ExperimentConfig) -> tuple[Cell, ...]:
 
 
 def check_reachable(config: ExperimentConfig) -> None:
-    """Check that the overlap target of every (cell, replicate) can be reached.
+    """Check the data of every (cell, replicate) with the data source's cheap check.
 
-    Repeats the first step of data generation (the synthetic source's check,
-    :func:`experiments.simulate.generate.draw_reachable_geometry`) with the seeds the run will use,
-    so a config that passes here generates without an overlap error. It costs about one
-    overlap evaluation per (cell, replicate), not the whole root search.
+    Synthetic data: repeats the first step of data generation
+    (:func:`experiments.simulate.generate.draw_reachable_geometry`) with the seeds the run
+    will use, so a config that passes here generates without an overlap error; it costs
+    about one overlap evaluation per (cell, replicate), not the whole root search. A data
+    file is read and checked once per cell (every replicate reads the same file).
 
     Raises
     ------
     ConfigError
-        ``data.overlap: ... (cell <id>, replicate <r>)`` when the target cannot be reached.
+        ``data.overlap: ... (cell <id>, replicate <r>)`` when the target cannot be reached;
+        ``data.file: ...`` (with the cell when there are several) for a bad data file.
     """
-    for cell in plan_cells(config):
-        for seeds in cell.seeds:
+    cells = plan_cells(config)
+    source = DATA_SOURCES[config.data.source]
+    for cell in cells:
+        on_file = source.name != "synthetic"
+        for seeds in cell.seeds[:1] if on_file else cell.seeds:
             try:
-                SYNTHETIC.check(cell.data_spec, seeds.data_rng())
+                source.check(cell.data_spec, seeds.data_rng())
             except ValueError as error:
                 key, _, problem = str(error).partition(": ")
-                raise ConfigError(f"data.{key}", f"{problem} (cell {cell.cell_id}, replicate "
-                                  f"{seeds.replicate})") from None
+                where = (f" (cell {cell.cell_id})" if len(cells) > 1 else "") if on_file else (
+                    f" (cell {cell.cell_id}, replicate {seeds.replicate})")
+                raise ConfigError(f"data.{key}", problem + where) from None

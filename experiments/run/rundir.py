@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -174,13 +174,22 @@ class _NpzPayload:
     """An ``.npz`` file as a frozen dataclass whose fields are its arrays."""
 
     def as_dict(self) -> dict[str, np.ndarray]:
-        """The arrays by name, as saved (``save_npz_atomic(path, **payload.as_dict())``)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """The arrays by name, as saved (``save_npz_atomic(path, **payload.as_dict())``);
+        optional arrays (those with a default) only when they hold something."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if not _has_default(f) or np.size(getattr(self, f.name))}
 
     @classmethod
     def load(cls, path: Path):
+        # Optional arrays (those with a default) may be absent from files of older runs.
         with np.load(path, allow_pickle=False) as arrays:
-            return cls(**{f.name: arrays[f.name] for f in fields(cls)})
+            return cls(**{f.name: arrays[f.name] for f in fields(cls)
+                          if f.name in arrays.files or not _has_default(f)})
+
+
+def _has_default(f) -> bool:
+    return f.default is not MISSING or f.default_factory is not MISSING
+
 
 
 @dataclass(frozen=True)
@@ -190,11 +199,19 @@ class DataArrays(_NpzPayload):
     Attributes
     ----------
     X : array of shape (n_samples, n_features)
+        The rows the methods fit (for a data file with ``test_fraction``: the training rows).
     labels : array of shape (n_samples,)
-        True component of each point, ``-1`` for outliers.
+        True component of each point, ``-1`` for outliers; for a data file the known class
+        of ``label_column`` (0 .. C-1), or ``-1`` everywhere without one.
     weights : array of shape (n_components,)
     means : array of shape (n_components, n_features)
     covariances : array of shape (n_components, n_features, n_features)
+        The true parameters; empty (zero components) for data without truth.
+    X_test : array of shape (n_test, n_features)
+        Held-out rows of a data file (``[data] test_fraction``); empty otherwise.
+    labels_test : array of shape (n_test,)
+    feature_names, class_names : arrays of str
+        A data file's column names and the classes of its label column (empty otherwise).
     """
 
     X: np.ndarray
@@ -202,6 +219,20 @@ class DataArrays(_NpzPayload):
     weights: np.ndarray
     means: np.ndarray
     covariances: np.ndarray
+    X_test: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    labels_test: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    feature_names: np.ndarray = field(default_factory=lambda: np.array([], dtype=str))
+    class_names: np.ndarray = field(default_factory=lambda: np.array([], dtype=str))
+
+    @property
+    def has_truth(self) -> bool:
+        """Whether the true parameters are known (simulated data)."""
+        return self.weights.size > 0
+
+    @property
+    def has_labels(self) -> bool:
+        """Whether the points carry a known class or true component (not all -1)."""
+        return bool(np.any(np.asarray(self.labels) != OUTLIER_LABEL))
 
 
 
@@ -362,7 +393,19 @@ METRIC_COLUMNS_MEANING = {
     "k_icl_correct": "whether k_icl equals k_true",
     "k_loo_correct": "whether k_loo equals k_true",
     "elpd_loo_best": "PSIS-LOO elpd of k_loo",
+    # data without truth (a data file); in results.csv only when a row has them
+    "heldout_lpd": "mean log predictive density of the held-out rows",
+    "bic": "BIC of the EM fit (lower is better)",
+    "icl": "ICL of the EM fit (lower is better)",
+    "elpd_loo": "PSIS-LOO expected log pointwise predictive density",
+    "elpd_loo_se": "standard error of elpd_loo",
+    "pareto_k_max": "largest Pareto k of the PSIS-LOO weights",
+    "pareto_k_bad": "points with Pareto k > 0.7",
+    "class_ari": "adjusted Rand index of the MAP labels against the known classes",
+    "class_accuracy": "fraction of MAP labels equal to the known class after matching",
 }
+NO_TRUTH_COLUMNS = ("heldout_lpd", "bic", "icl", "elpd_loo", "elpd_loo_se", "pareto_k_max",
+                    "pareto_k_bad", "class_ari", "class_accuracy")
 METRIC_COLUMNS = tuple(METRIC_COLUMNS_MEANING)
 RESULT_COLUMNS = (*ID_COLUMNS, *METRIC_COLUMNS, ERROR_COLUMN)
 SUMMARY_COUNT_COLUMNS = ("n_replicates", "n_failed")
