@@ -10,8 +10,9 @@ import difflib
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import field
-from typing import Any, Callable
+from typing import Any
 
 from experiments.errors import quoted_input
 

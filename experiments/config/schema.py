@@ -14,7 +14,6 @@ import math
 import os
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +52,8 @@ from experiments.config.study import (
 )
 from experiments.simulate.spec import COVARIANCE_SHAPES, OVERLAP_KINDS, DataSpec
 
-__all__ = ["ConfigError", "ExperimentConfig", "bundled_configs", "load_config", "parse_config",
-           "resolve_config_argument"]
+__all__ = ["ConfigError", "ExperimentConfig", "load_config", "parse_config"]
 
-DEFAULT_CONFIG = "quickstart"
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "auto", "hierarchical")
 MCMC_INITS = ("em", "jitter")
 FORMULATIONS = ("marginalized", "explicit")
@@ -385,25 +382,3 @@ def load_config(path: str | os.PathLike[str], *, quick: bool = False) -> Experim
     except RecursionError:  # tomllib recurses once per level of nesting
         raise ConfigError("", f"{path.name}: invalid TOML: nested too deeply") from None
     return parse_config(raw, source=str(path), quick=quick)
-
-
-def bundled_configs() -> dict[str, Path]:
-    """Bundled config names (file stems) -> paths, sorted by name."""
-    folder = resources.files("experiments").joinpath("configs")
-    found = {entry.name[:-5]: Path(str(entry)) for entry in folder.iterdir()
-             if entry.name.endswith(".toml")}
-    return dict(sorted(found.items()))
-
-
-def resolve_config_argument(argument: str | os.PathLike[str] | None) -> Path:
-    """A bundled config name (or None for the default) or a path -> the config's path."""
-    if argument is None:
-        argument = DEFAULT_CONFIG
-    bundled = bundled_configs()
-    if str(argument) in bundled:
-        return bundled[str(argument)]
-    path = Path(argument)
-    if path.is_file():
-        return path
-    raise ConfigError("", f"config {str(argument)!r} is neither a file nor a bundled config; "
-                      f"bundled: {', '.join(bundled)}")
