@@ -139,7 +139,13 @@ def run_config(args: argparse.Namespace):
     if args.components is None:
         raise BadInput("--data needs --components K (or a range K1-K2 to choose K)")
     config = data_file_config(args.data, args.components)
-    check_reachable(config)
+    try:
+        check_reachable(config)
+    except ConfigError as error:
+        if "column" not in error.problem:
+            raise
+        raise BadInput(f"{error}; to choose the columns (or a label column) write a config "
+                       "with a [data] section, see README \"Your own data\"") from None
     return config
 
 

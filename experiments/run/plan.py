@@ -144,23 +144,24 @@ def check_reachable(config: ExperimentConfig) -> None:
     (:func:`experiments.simulate.generate.draw_reachable_geometry`) with the seeds the run
     will use, so a config that passes here generates without an overlap error; it costs
     about one overlap evaluation per (cell, replicate), not the whole root search. A data
-    file is read and checked once per cell (every replicate reads the same file).
+    file is read and checked once, for the largest K of the run (every cell and replicate
+reads the same file).
 
     Raises
     ------
     ConfigError
         ``data.overlap: ... (cell <id>, replicate <r>)`` when the target cannot be reached;
-        ``data.file: ...`` (with the cell when there are several) for a bad data file.
+        ``data.file: ...`` for a bad data file.
     """
-    cells = plan_cells(config)
     source = DATA_SOURCES[config.data.source]
-    for cell in cells:
-        on_file = source.name != "synthetic"
+    on_file = source.name != "synthetic"
+    # Every cell of a file reads it alike, checked for the largest K of the run: once.
+    for cell in plan_cells(config)[:1] if on_file else plan_cells(config):
         for seeds in cell.seeds[:1] if on_file else cell.seeds:
             try:
                 source.check(cell.data_spec, seeds.data_rng())
             except ValueError as error:
                 key, _, problem = str(error).partition(": ")
-                where = (f" (cell {cell.cell_id})" if len(cells) > 1 else "") if on_file else (
-                    f" (cell {cell.cell_id}, replicate {seeds.replicate})")
+                where = "" if on_file else (f" (cell {cell.cell_id}, replicate "
+                                            f"{seeds.replicate})")
                 raise ConfigError(f"data.{key}", problem + where) from None

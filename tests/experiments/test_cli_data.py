@@ -146,3 +146,40 @@ def test_bad_file_options_exit_2(tmp_path, capsys, data_keys, words, command):
                                      else [])
     assert_bad_input(capsys, argv, words)
     assert listing(tmp_path) == ["bad.toml", "d.csv"]
+
+
+def test_run_data_components_writes_a_repeatable_config(tmp_path, capsys, monkeypatch,
+                                                       strip_timing):
+    from experiments.config import data_command
+
+    monkeypatch.setattr(data_command, "DATA_DEFAULTS", data_command.DATA_DEFAULTS | {
+        "mcmc": {"enabled": False}, "report": {"enabled": False}})
+    monkeypatch.chdir(tmp_path)
+    small_table().to_csv(tmp_path / "d.csv", index=False)
+    assert_bad_input(capsys, ["run", "--data", "d.csv", "--components", "1-2"],
+                     ["'species' has a non-numeric value", "write a config"])
+    small_table().drop(columns="species").to_csv(tmp_path / "d.csv", index=False)
+    assert main(["run", "--data", "d.csv", "--components", "1-2"]) == 0
+    out = capsys.readouterr().out
+    assert "no truth" in " ".join(out.split()) and "K chosen by BIC" in " ".join(out.split())
+    run_dir = tmp_path / "runs" / "d-k1-2"
+    config = (run_dir / "config.toml").read_text()
+    assert f'file = "{tmp_path / "d.csv"}"' in config
+    results = pd.read_csv(run_dir / "results.csv")
+    assert results["n_components"].tolist() == [1, 2]
+    assert results["log_likelihood_truth"].isna().all() and results["ari"].isna().all()
+    assert results["means_error"].isna().all() and results["bic"].notna().all()
+    # the written config repeats the run (from another folder): nothing left to do
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["run", str(run_dir / "config.toml"), "--out", str(run_dir)]) == 0
+    assert "skipping 2 finished replicate(s) of 2" in capsys.readouterr().out
+    # --out and the process executor work as for a config, with the same numbers
+    base = ["run", "--data", str(tmp_path / "d.csv"), "--components", "2", "--out"]
+    assert main([*base, str(tmp_path / "one")]) == 0
+    assert main([*base, str(tmp_path / "two"), "--executor", "process", "--workers", "2"]) == 0
+    one, two = (strip_timing(tmp_path / name) for name in ("one", "two"))
+    pd.testing.assert_frame_equal(one, two)
+    assert one["bic"].iloc[0] == pytest.approx(
+        results.loc[results["n_components"] == 2, "bic"].iloc[0], rel=1e-6)
