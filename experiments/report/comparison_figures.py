@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from experiments.report.em_figures import COMPONENT_COLORS
 
-SWEEP_METRIC_KEYWORDS = ("coverage", "ari", "accuracy", "error", "rhat")
+SWEEP_METRIC_KEYWORDS = ("coverage", "ari", "accuracy", "error", "rhat", "lpd", "elpd")
 MAX_SWEEP_METRICS = 6
 CALIBRATION_BINS = 10
 

@@ -9,6 +9,7 @@ from experiments.report import comparison_figures as cmp
 from experiments.report.calibration_figures import calibration_section
 from experiments.report.flags import ess_threshold, run_flags
 from experiments.report.load import Run
+from experiments.report.no_truth_section import is_data_file_run, no_truth_section
 from experiments.report.render import (
     FigureWriter,
     definition_list,
@@ -95,7 +96,8 @@ def detailed_replicates(run: Run) -> set[tuple[str, int]]:
 KEY_METRICS = (
     "ari", "accuracy", "log_likelihood", "weights_error", "means_error", "covariances_error",
     "coverage", "em_in_interval", "em_distance_sd_mean", "max_rhat", "min_ess_bulk",
-    "min_ess_tail", "divergences", "em_mcmc_ari", "responsibility_mad", "runtime_s",
+    "min_ess_tail", "divergences", "em_mcmc_ari", "responsibility_mad", "heldout_lpd", "bic",
+    "icl", "elpd_loo", "pareto_k_bad", "class_ari", "class_accuracy", "runtime_s",
 )
 ID_COLUMNS = ("cell_id", "method", "n_replicates", "n_failed")
 
@@ -233,9 +235,11 @@ def cells_index(run: Run, detailed: set) -> str:
             + "".join(rows) + "</tbody></table></div>")
 
 
-def contents(run: Run, has_sweeps: bool, has_calibration: bool = False) -> str:
+def contents(run: Run, has_sweeps: bool, has_calibration: bool = False,
+             has_no_truth: bool = False) -> str:
     items = [("summary", "Run summary"), ("warnings", "Warnings"),
              ("comparison", "Comparison table")]
+    items += [("no-truth", "Fit without truth")] if has_no_truth else []
     items += [("sweeps", "Sweeps")] if has_sweeps else []
     items += [("calibration", "Calibration")] if has_calibration else []
     items += [("cells", "Cells")]
@@ -255,16 +259,20 @@ def render_page(run: Run, writer: FigureWriter) -> str:
     table = comparison_table(run)
     sweeps = sweep_section(run, writer)
     calibration = calibration_section(run, writer)
+    no_truth = no_truth_section(run, writer)
     min_ess = ess_threshold(run.config)
+    on_data = ("the data file " + escape(run.config.data.fixed["file"]) + " (no truth)"
+               if is_data_file_run(run) else "data with known truth")
     body = [
         f"<h1>EM vs MCMC: {escape(name)}</h1>",
-        '<p class="subtitle">Gaussian mixture fits by Expectation-Maximization and by '
-        "Bayesian MCMC on data with known truth; every number and figure is read from the "
-        "saved run artifacts.</p>",
+        ('<p class="subtitle">Gaussian mixture fits by Expectation-Maximization and by '
+         f"Bayesian MCMC on {on_data}; every number and figure is read from the "
+         "saved run artifacts.</p>"),
         summary_section(run),
         warnings_section(run, anchors),
         '<h2 id="comparison">Comparison table</h2>',
         comparison_block(table),
+        no_truth,
         sweeps,
         calibration,
         cells_index(run, detailed),
@@ -275,5 +283,5 @@ def render_page(run: Run, writer: FigureWriter) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>EM vs MCMC report: {escape(name)}</title><style>{STYLE}</style></head>"
-        f"<body>{contents(run, bool(sweeps), bool(calibration))}<main>{''.join(body)}</main></body></html>\n"
+        f"<body>{contents(run, bool(sweeps), bool(calibration), bool(no_truth))}<main>{''.join(body)}</main></body></html>\n"
     )
