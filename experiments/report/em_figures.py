@@ -194,6 +194,7 @@ def plot_labels_before_after(
         axes[2].set_title("MCMC: posterior MAP labels")
     for ax in axes:
         ax.set_xlabel(projection.axis_labels[0])
-        ax.legend(loc="best", fontsize=7)
+        if ax.get_legend_handles_labels()[0]:  # no true means without truth
+            ax.legend(loc="best", fontsize=7)
     axes[0].set_ylabel(projection.axis_labels[1])
     return fig
