@@ -53,17 +53,22 @@ def is_data_file_run(run: Run) -> bool:
 
 
 def fit_table(results: pd.DataFrame, grid_axes) -> pd.DataFrame:
-    """One row per cell: the no-truth metrics of its EM and MCMC rows (mean over
-    replicates); columns no row fills are left out."""
-    keys = ["cell_id", *[a for a in grid_axes if a in results.columns]]
-    table = results[keys].drop_duplicates("cell_id").set_index("cell_id")
+    """One column per cell, one row per no-truth metric of its EM and MCMC rows (mean over
+    replicates); metrics no row fills are left out. The grid values head the columns."""
+    keys = [a for a in grid_axes if a in results.columns]
+    cells = results.drop_duplicates("cell_id").set_index("cell_id")
+    table = {}
     for heading, method, column in FIT_COLUMNS:
         rows = results[results["method"] == method]
         if column not in rows or rows[column].isna().all():
             continue
         table[heading] = pd.to_numeric(rows[column], errors="coerce").groupby(
             rows["cell_id"]).mean()
-    return table.reset_index()
+    frame = pd.DataFrame(table).reindex(cells.index).T
+    frame.columns = [", ".join(f"{k} = {cells.loc[c, k]}" for k in keys) or c
+                     for c in frame.columns]
+    frame.index.name = "metric"
+    return frame
 
 
 def pareto_k_by_cell(run: Run, limit: int) -> dict[str, np.ndarray]:
@@ -93,8 +98,10 @@ def choices_block(results: pd.DataFrame) -> str:
     choices = k_choices(results)
     if choices.empty:
         return ""
-    renamed = choices.rename(columns={"bic": "K by BIC", "icl": "K by ICL",
-                                      "elpd_loo": "K by PSIS-LOO"})
+    names = {"bic": "K by BIC", "icl": "K by ICL", "elpd_loo": "K by PSIS-LOO"}
+    ordered = [c for c in choices.columns if c not in names] + [c for c in names
+                                                                if c in choices.columns]
+    renamed = choices[ordered].rename(columns=names)
     return ("<h4>Number of components</h4>"
             + table_html(renamed, caption="K chosen per replicate: lowest BIC and ICL of the "
                          "EM fits, highest PSIS-LOO elpd of the posteriors (as az.compare "
@@ -115,12 +122,12 @@ def no_truth_section(run: Run, writer: FigureWriter) -> str:
                   "much EM and the posterior agree" + (", and by the known classes of "
                   f"{data['label_column']!r}" if data.get("label_column") is not None
                   else "") + ".")]
-    parts.append(table_html(fit_table(results, run.grid_axes), caption=(
+    parts.append(table_html(fit_table(results, run.grid_axes), index=True, caption=(
         "Per cell, mean over replicates. lpd: mean log predictive density per held-out row "
         "(EM: at its estimate; MCMC: averaged over the posterior). BIC, ICL: lower is "
         "better. elpd LOO: higher is better; a point with Pareto k > 0.7 makes it "
         "unreliable there. MAD: mean |EM responsibility - posterior membership|."),
-        highlight=lambda _row, column, value: column.startswith("points k") and value > 0))
+        highlight=lambda row, _column, value: str(row).startswith("points k") and value > 0))
     parts.append(choices_block(results))
     if "n_components" in results.columns and results["n_components"].nunique() > 1:
         parts.append(writer.embed(lambda: dfg.plot_criteria_against_k(results),
