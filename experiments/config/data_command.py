@@ -22,7 +22,7 @@ MAX_COMPONENTS = 100
 MAX_CELLS = 20
 DATA_DEFAULTS = {
     "em": {"init_params": "auto", "tol": 1e-7, "max_iter": 1000},
-    "mcmc": {"draws": 500, "tune": 500},
+    "mcmc": {"draws": 300, "tune": 300},
 }
 _COMPONENTS = re.compile(r"\s*(\d{1,12})\s*(?:-\s*(\d{1,12})\s*)?")
 

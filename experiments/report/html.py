@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -261,7 +263,7 @@ def render_page(run: Run, writer: FigureWriter) -> str:
     calibration = calibration_section(run, writer)
     no_truth = no_truth_section(run, writer)
     min_ess = ess_threshold(run.config)
-    on_data = ("the data file " + escape(run.config.data.fixed["file"]) + " (no truth)"
+    on_data = ("the data file " + escape(Path(run.config.data.fixed["file"]).name) + " (no truth)"
                if is_data_file_run(run) else "data with known truth")
     body = [
         f"<h1>EM vs MCMC: {escape(name)}</h1>",

@@ -115,7 +115,7 @@ def no_truth_section(run: Run, writer: FigureWriter) -> str:
     results = run.results
     data = run.config.data.fixed
     parts = ['<h2 id="no-truth">Fit without truth</h2>',
-             note(f"The data come from {Path(data['file']).name} ({escape(data['file'])}): "
+             note(f"The data come from {Path(data['file']).name} (path in the resolved config): "
                   "there is no truth, so parameter errors, coverage and ARI against true "
                   "labels are not computed (empty in results.csv). The fits are judged by "
                   "how well they predict (held-out rows, PSIS-LOO), by BIC / ICL, by how "
