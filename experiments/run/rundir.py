@@ -191,7 +191,6 @@ def _has_default(f) -> bool:
     return f.default is not MISSING or f.default_factory is not MISSING
 
 
-
 @dataclass(frozen=True)
 class DataArrays(_NpzPayload):
     """``data.npz``: the data set and its truth.
@@ -225,15 +224,12 @@ class DataArrays(_NpzPayload):
     class_names: np.ndarray = field(default_factory=lambda: np.array([], dtype=str))
 
     @property
-    def has_truth(self) -> bool:
-        """Whether the true parameters are known (simulated data)."""
+    def has_truth(self) -> bool:  # simulated data
         return self.weights.size > 0
 
     @property
-    def has_labels(self) -> bool:
-        """Whether the points carry a known class or true component (not all -1)."""
+    def has_labels(self) -> bool:  # a true component or a known class (not all -1)
         return bool(np.any(np.asarray(self.labels) != OUTLIER_LABEL))
-
 
 
 @dataclass(frozen=True)
@@ -393,7 +389,7 @@ METRIC_COLUMNS_MEANING = {
     "k_icl_correct": "whether k_icl equals k_true",
     "k_loo_correct": "whether k_loo equals k_true",
     "elpd_loo_best": "PSIS-LOO elpd of k_loo",
-    # data without truth (a data file); in results.csv only when a row has them
+    # data without truth (a data file, NO_TRUTH_COLUMNS); in results.csv only when filled
     "heldout_lpd": "mean log predictive density of the held-out rows",
     "bic": "BIC of the EM fit (lower is better)",
     "icl": "ICL of the EM fit (lower is better)",
@@ -404,8 +400,7 @@ METRIC_COLUMNS_MEANING = {
     "class_ari": "adjusted Rand index of the MAP labels against the known classes",
     "class_accuracy": "fraction of MAP labels equal to the known class after matching",
 }
-NO_TRUTH_COLUMNS = ("heldout_lpd", "bic", "icl", "elpd_loo", "elpd_loo_se", "pareto_k_max",
-                    "pareto_k_bad", "class_ari", "class_accuracy")
 METRIC_COLUMNS = tuple(METRIC_COLUMNS_MEANING)
+NO_TRUTH_COLUMNS = METRIC_COLUMNS[METRIC_COLUMNS.index("heldout_lpd"):]
 RESULT_COLUMNS = (*ID_COLUMNS, *METRIC_COLUMNS, ERROR_COLUMN)
 SUMMARY_COUNT_COLUMNS = ("n_replicates", "n_failed")
