@@ -69,7 +69,7 @@ def test_grid_over_k_and_model_settings(folder, tmp_path):
     tasks = build_tasks(config, tmp_path / "run")
     assert {t.data_source for t in tasks} == {"file"}
     task = tasks[3]  # K = 1, spherical, exponential
-    options = dict((m.name, o) for m, o in task.methods)
+    options = {m.name: o for m, o in task.methods}
     assert options["em"].covariance_type == "spherical"
     assert options["mcmc"].covariance_type == "spherical"
     assert options["mcmc"].sample["priors"].scale_prior == "exponential"
