@@ -4,6 +4,7 @@
 
     gmm-compare run [CONFIG] [--out DIR] [--executor serial|process|dask] [--workers N]
                     [--scheduler ADDRESS] [--quick]
+    gmm-compare run --data FILE --components K|K1-K2 [--out DIR] ...
     gmm-compare validate CONFIG [--quick]
     gmm-compare configs
     gmm-compare report RUN_DIR
@@ -33,6 +34,7 @@ from experiments.config import (
     resolve_config_argument,
 )
 from experiments.config.budget import check_run_fits, estimate_run
+from experiments.config.data_command import data_file_config
 from experiments.config.requirements import check_requirements
 from experiments.errors import one_line
 from experiments.report import build_report
@@ -82,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="address of a running Dask scheduler (with --executor dask)")
     run.add_argument("--quick", action="store_true",
                      help="apply the config's [quick] overrides (run name <name>-quick)")
+    run.add_argument("--data", default=None, metavar="FILE",
+                     help="fit a data file (CSV/TSV with a header, .npy, .npz, Parquet) "
+                          "instead of a config; needs --components")
+    run.add_argument("--components", default=None, metavar="K|K1-K2",
+                     help="with --data: the number of components, or a range to choose it "
+                          "by BIC, ICL and PSIS-LOO")
 
     validate = commands.add_parser("validate", help="check a config without running it")
     validate.add_argument("config", help="a bundled config name or a TOML file")
@@ -129,9 +137,30 @@ def run_options(args: argparse.Namespace) -> tuple[int, str | None]:
     return (1 if args.executor == "serial" else workers), args.scheduler
 
 
+def run_config(args: argparse.Namespace):
+    """The config of ``run``: CONFIG (or the default), or ``--data FILE --components K``."""
+    if args.data is None:
+        if args.components is not None:
+            raise BadInput("--components needs --data FILE")
+        return load(args.config, args.quick)
+    if args.config is not None or args.quick:
+        raise BadInput("--data FILE runs without a config: leave out CONFIG and --quick")
+    if args.components is None:
+        raise BadInput("--data needs --components K (or a range K1-K2 to choose K)")
+    config = data_file_config(args.data, args.components)
+    try:
+        check_reachable(config)
+    except ConfigError as error:
+        if "column" not in error.problem:
+            raise
+        raise BadInput(f"{error}; to choose the columns (or a label column) write a config "
+                       "with a [data] section, see README \"Your own data\"") from None
+    return config
+
+
 def command_run(args: argparse.Namespace, context: Context) -> int:
     console = context.console
-    config = load(args.config, args.quick)
+    config = run_config(args)
     workers, scheduler = run_options(args)
     check_run_fits(estimate_run(config), 1 if scheduler is not None else workers)
     if scheduler is not None:

@@ -10,8 +10,9 @@ import difflib
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import field
-from typing import Any, Callable
+from typing import Any
 
 from experiments.errors import quoted_input
 
@@ -144,6 +145,19 @@ def integer_list(low: int) -> Checker:
             raise fail(path, "values must be distinct", value)
         return tuple(sorted(values))
     return check
+
+
+def grid_values(value: list, check: Checker, path: str) -> tuple[Any, ...]:
+    """A grid axis: a non-empty list of distinct values, each checked by ``check``."""
+    if not value:
+        raise ConfigError(path, "empty list; give at least one value")
+    values = tuple(check(v, f"{path}[{i}]") for i, v in enumerate(value))
+    seen = set()  # a set: linear in the number of values (a grid may be long)
+    for i, v in enumerate(values):
+        if v in seen:
+            raise fail(f"{path}[{i}]", "duplicate grid value", v)
+        seen.add(v)
+    return values
 
 
 def table(raw: Any, path: str) -> dict[str, Any]:

@@ -15,7 +15,6 @@ import math
 import os
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from experiments.config.checks import (
     boolean,
     choice,
     dump_toml,
-    fail,
+    grid_values,
     identifier,
     integer,
     list_of,
@@ -40,8 +39,10 @@ from experiments.config.checks import (
     table,
     text,
 )
+from experiments.config.data_file import FileDataGrid, file_data_grid
 from experiments.config.report_settings import ReportSettings, parse_report
 from experiments.config.study import (
+    SAMPLERS,
     SCALE_PRIORS,
     SBCSettings,
     SelectionSettings,
@@ -54,12 +55,9 @@ from experiments.config.study import (
 )
 from experiments.simulate.spec import COVARIANCE_SHAPES, OVERLAP_KINDS, DataSpec
 
-__all__ = ["ConfigError", "ExperimentConfig", "bundled_configs", "load_config", "parse_config",
-           "resolve_config_argument"]
+__all__ = ["ConfigError", "ExperimentConfig", "load_config", "parse_config"]
 
-DEFAULT_CONFIG = "quickstart"
-INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
-SAMPLERS = ("pymc", "nutpie", "numpyro")
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "auto", "hierarchical")
 MCMC_INITS = ("em", "jitter")
 FORMULATIONS = ("marginalized", "explicit")
 EM_INTERVALS = ("none", "bootstrap", "information", "both")
@@ -161,6 +159,19 @@ class DataGrid:
     fixed: dict[str, Any]
     grid: dict[str, tuple[Any, ...]]
 
+    source = "synthetic"  # key of experiments.simulate.sources.DATA_SOURCES
+
+    def as_table(self) -> dict[str, Any]:
+        data = {key: listify(self.grid.get(key, self.fixed.get(key))) for key in _DATA}
+        return {k: v for k, v in data.items() if v is not None}
+
+    def cell_config(self, config: ExperimentConfig, values: dict) -> ExperimentConfig:
+        return config  # no [data] key changes a method's settings
+
+    def with_k_values(self, k_values: tuple[int, ...]) -> DataGrid:
+        check_k_values(k_values, min(spec.n_samples for _, spec in self.cells()))
+        return self
+
     def cells(self) -> list[tuple[dict[str, Any], DataSpec]]:
         """(grid values, DataSpec) of every cell, the last axis varying fastest.
 
@@ -215,7 +226,7 @@ def _data_grid(raw: Any) -> DataGrid:
         if key not in raw:
             raise ConfigError(f"data.{key}", "required key missing")
     fixed, grid = {}, {}
-    for key in _DATA:  # DataSpec field order, whatever the order in the file
+    for key, check in _DATA.items():  # DataSpec field order, whatever the order in the file
         if key not in raw:
             fixed[key] = _DATASPEC_DEFAULTS[key]
             continue
@@ -223,17 +234,9 @@ def _data_grid(raw: Any) -> DataGrid:
         is_grid = isinstance(value, list) and (key != "weights" or
                                               any(isinstance(v, list) for v in value))
         if not is_grid:
-            fixed[key] = _DATA[key](value, path)
+            fixed[key] = check(value, path)
             continue
-        if not value:
-            raise ConfigError(path, "empty list; give at least one value")
-        values = tuple(_DATA[key](v, f"{path}[{i}]") for i, v in enumerate(value))
-        seen = set()
-        for i, v in enumerate(values):
-            if v in seen:
-                raise fail(f"{path}[{i}]", "duplicate grid value", v)
-            seen.add(v)
-        grid[key] = values
+        grid[key] = grid_values(value, check, path)
     n_cells = math.prod(len(values) for values in grid.values())
     if n_cells > MAX_CELLS:
         sizes = " x ".join(f"{len(v)} {k}" for k, v in grid.items())
@@ -244,15 +247,15 @@ def _data_grid(raw: Any) -> DataGrid:
     return data
 
 
-def _priors(raw: Any, data: DataGrid) -> PriorSettings:
+def _priors(raw: Any, data: DataGrid | FileDataGrid) -> PriorSettings:
     values = _section(raw, PriorSettings, "mcmc.priors")
     per_feature = ("means_loc", "means_scale", "scale_param")
     sizes_by_key = {"weights_concentration": "n_components"} | dict.fromkeys(per_feature,
                                                                             "n_features")
     for key, size_key in sizes_by_key.items():
         value = values.get(key)
-        if isinstance(value, tuple):
-            sizes = set(data.grid.get(size_key, (data.fixed[size_key],)))
+        if isinstance(value, tuple) and size_key in {*data.grid, *data.fixed}:
+            sizes = set(data.grid.get(size_key, (data.fixed.get(size_key),)))
             if sizes != {len(value)}:
                 raise ConfigError(f"mcmc.priors.{key}", f"has {len(value)} values but "
                                   f"data.{size_key} is {', '.join(map(str, sorted(sizes)))}; "
@@ -266,7 +269,7 @@ class ExperimentConfig:
     """A validated experiment config with every default filled in."""
 
     experiment: ExperimentSettings
-    data: DataGrid
+    data: DataGrid | FileDataGrid
     em: EMSettings = field(default_factory=EMSettings)
     mcmc: MCMCSettings = field(default_factory=MCMCSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
@@ -294,11 +297,8 @@ class ExperimentConfig:
         def plain(settings: Any) -> dict[str, Any]:
             return {f.name: listify(getattr(settings, f.name)) for f in fields(settings)
                     if getattr(settings, f.name) is not None and f.name != "priors"}
-        data = {key: listify(self.data.grid.get(key, self.data.fixed.get(key)))
-                for key in _DATA}
         mcmc = plain(self.mcmc) | {"priors": plain(self.mcmc.priors)}
-        return {"experiment": plain(self.experiment),
-                "data": {k: v for k, v in data.items() if v is not None},
+        return {"experiment": plain(self.experiment), "data": self.data.as_table(),
                 "em": plain(self.em), "mcmc": mcmc, "metrics": plain(self.metrics),
                 "report": plain(self.report), "selection": plain(self.selection),
                 "sbc": plain(self.sbc)} | {k: plain(v) for k, v in self.method_sections.items()} \
@@ -351,15 +351,19 @@ def _parse_sections(raw: dict[str, Any], source: str) -> ExperimentConfig:
                                                    ExperimentSettings, "experiment")
     if not NAME_PATTERN.fullmatch(experiment["name"]):
         experiment["name"] = "experiment"
-    data = _data_grid(raw["data"])
+    on_file = isinstance(raw["data"], dict) and "file" in raw["data"]
+    data = file_data_grid(raw["data"], source) if on_file else _data_grid(raw["data"])
     em = EMSettings(**_section(raw.get("em", {}), EMSettings, "em"))
+    if on_file and em.interval_methods:
+        raise ConfigError("em.intervals", "measures coverage of the true parameters, which "
+                          "a data file does not have; leave it \"none\"")
     mcmc_raw = dict(table(raw.get("mcmc", {}), "mcmc"))
     priors = _priors(mcmc_raw.pop("priors", {}), data)
     mcmc = {"covariance_type": em.covariance_type} | _section(mcmc_raw, MCMCSettings, "mcmc")
     selection = SelectionSettings(**_section(raw.get("selection", {}), SelectionSettings,
                                              "selection"))
     if selection.enabled:
-        check_k_values(selection.k_values, min(spec.n_samples for _, spec in data.cells()))
+        data = data.with_k_values(selection.k_values)
     config = ExperimentConfig(
         experiment=ExperimentSettings(**experiment), data=data, em=em,
         mcmc=MCMCSettings(**mcmc, priors=priors),
@@ -393,25 +397,3 @@ def load_config(path: str | os.PathLike[str], *, quick: bool = False) -> Experim
     except RecursionError:  # tomllib recurses once per level of nesting
         raise ConfigError("", f"{path.name}: invalid TOML: nested too deeply") from None
     return parse_config(raw, source=str(path), quick=quick)
-
-
-def bundled_configs() -> dict[str, Path]:
-    """Bundled config names (file stems) -> paths, sorted by name."""
-    folder = resources.files("experiments").joinpath("configs")
-    found = {entry.name[:-5]: Path(str(entry)) for entry in folder.iterdir()
-             if entry.name.endswith(".toml")}
-    return dict(sorted(found.items()))
-
-
-def resolve_config_argument(argument: str | os.PathLike[str] | None) -> Path:
-    """A bundled config name (or None for the default) or a path -> the config's path."""
-    if argument is None:
-        argument = DEFAULT_CONFIG
-    bundled = bundled_configs()
-    if str(argument) in bundled:
-        return bundled[str(argument)]
-    path = Path(argument)
-    if path.is_file():
-        return path
-    raise ConfigError("", f"config {str(argument)!r} is neither a file nor a bundled config; "
-                      f"bundled: {', '.join(bundled)}")

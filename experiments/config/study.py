@@ -30,6 +30,7 @@ from experiments.config.checks import (
 )
 
 SCALE_PRIORS = ("halfnormal", "exponential", "halfcauchy")  # bayes.priors.SCALE_PRIORS
+SAMPLERS = ("pymc", "nutpie", "numpyro")  # bayes.validation.SAMPLERS
 QUICK_SUFFIX = "-quick"
 
 

@@ -18,7 +18,7 @@ from emgmm.fit import EMResult, fit_em
 from emgmm.io import save_model
 from emgmm.map_prior import ConjugatePrior, default_conjugate_prior
 from emgmm.steps import e_step
-from experiments.measure import metrics
+from experiments.measure import metrics, no_truth
 from experiments.measure.base import Method, MethodResult, ReplicateInput
 from experiments.measure.calibration import em_interval_columns
 from experiments.run.files import save_npz_atomic
@@ -30,7 +30,7 @@ MAP_REFIT_TOL = 1e-8
 MAP_REFIT_MAX_ITER = 500
 COLUMNS = ("log_likelihood", "weights_error", "means_error", "covariances_error", "ari",
            "accuracy", "runtime_s", "compile_s", "n_iter", "converged", "coverage_bootstrap",
-           "coverage_information")
+           "coverage_information", "heldout_lpd", "bic", "icl", "class_ari", "class_accuracy")
 
 
 @dataclass(frozen=True)
@@ -184,9 +184,10 @@ def warm_up_kernels(n_components: int, n_features: int, options: EMOptions) -> f
     return time.perf_counter() - start
 
 
-def fit_stage(X: np.ndarray, truth: GaussianMixtureParams, n_components: int,
+def fit_stage(X: np.ndarray, truth: GaussianMixtureParams | None, n_components: int,
               options: EMOptions, seed: int) -> EMStage:
-    """Fit EM (or MAP-EM), align it to the truth, compute responsibilities and labels.
+    """Fit EM (or MAP-EM), align it to the truth (without truth: sort the components by
+    their first mean coordinate), compute responsibilities and labels.
 
     The kernels are compiled by :func:`warm_up_kernels` first, outside the timed fit.
     """
@@ -194,7 +195,8 @@ def fit_stage(X: np.ndarray, truth: GaussianMixtureParams, n_components: int,
     start = time.perf_counter()
     result = fit_estimate(X, n_components, options, seed)
     runtime = time.perf_counter() - start
-    order = metrics.align_components(truth, as_full(result.params))
+    order = (no_truth.reference_order(result.params) if truth is None
+             else metrics.align_components(truth, as_full(result.params)))
     aligned = result.params.permuted(order)
     _, log_resp = e_step(X, aligned)
     responsibilities = np.exp(log_resp)
@@ -255,15 +257,21 @@ def run_em(inputs: ReplicateInput, options: EMOptions) -> MethodResult:
     stage = fit_stage(dataset.X, dataset.truth, n_components, options, seed)
     save_npz_atomic(inputs.files.em_fit, **fit_arrays(stage).as_dict())
     save_em_model(inputs.files.em_model, stage, options, seed)
+    if not dataset.has_truth:  # a data file: metrics that need no truth
+        quality = no_truth.em_columns(dataset.arrays, stage.aligned, stage.labels)
+    else:
+        quality = metrics.point_estimate_metrics(dataset.X, dataset.labels, dataset.truth,
+                                                 stage.aligned_full, stage.labels)
     columns = {
-        **metrics.point_estimate_metrics(dataset.X, dataset.labels, dataset.truth,
-                                         stage.aligned_full, stage.labels),
+        **quality,
         "runtime_s": stage.runtime,
         "compile_s": stage.compile_time,
         "n_iter": int(stage.result.n_iter),
         "converged": bool(stage.result.converged),
-        **interval_columns(dataset.X, dataset.truth, stage, options, seed, n_components),
     }
+    if dataset.has_truth:
+        columns |= interval_columns(dataset.X, dataset.truth, stage, options, seed,
+                                    n_components)
     return MethodResult(columns, stage, tuple(int(i) for i in stage.order))
 
 

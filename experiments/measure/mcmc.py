@@ -18,7 +18,7 @@ import xarray as xr
 from bayes import Priors, sample
 from bayes.relabel import relabel_draws, relabelling_permutations
 from emgmm.datatree import point_estimate_dataset
-from experiments.measure import metrics
+from experiments.measure import metrics, no_truth
 from experiments.measure.base import Method, MethodResult, ReplicateInput
 from experiments.run.files import save_datatree_atomic
 
@@ -27,7 +27,8 @@ COLUMNS = ("log_likelihood", "weights_error", "means_error", "covariances_error"
            "min_ess_tail", "divergences",
            "ess_per_second", "coverage", "label_switching_repaired", "relabelled_fraction",
            "em_in_interval", "em_distance_sd_mean", "em_distance_sd_max", "em_mcmc_ari",
-           "em_mcmc_accuracy", "responsibility_mad")
+           "em_mcmc_accuracy", "responsibility_mad", "heldout_lpd", "elpd_loo", "elpd_loo_se",
+           "pareto_k_max", "pareto_k_bad", "class_ari", "class_accuracy")
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,8 @@ def sample_stage(X: np.ndarray, truth, n_components: int, em_means: np.ndarray,
                  options: MCMCOptions, seed: int) -> MCMCStage:
     """Sample the posterior and align its components (and memberships) to the truth.
 
-    With ``order_means`` off, the draws are first relabelled to the EM solution
+    ``truth`` is the reference the components are matched to: the true mixture, or EM's
+    aligned fit for data without truth. With ``order_means`` off, the draws are first relabelled to the EM solution
     (``em_means``, already in the true order).
     """
     start = time.perf_counter()
@@ -156,16 +158,21 @@ def _relabelling_columns(switched: float | None) -> dict:
 def run_mcmc(inputs: ReplicateInput, options: MCMCOptions) -> MethodResult:
     """Sample, save ``mcmc.nc`` and measure the ``mcmc`` row (against the EM stage)."""
     dataset, em = inputs.dataset, inputs.stages["em"]
-    stage = sample_stage(dataset.X, dataset.truth, dataset.n_components, em.aligned.means,
+    reference = dataset.truth if dataset.has_truth else em.aligned_full
+    stage = sample_stage(dataset.X, reference, dataset.n_components, em.aligned.means,
                          options, inputs.seeds.mcmc)
     # the EM estimate beside the posterior, for ArviZ reference lines (az.add_lines)
     stage.datatree["em"] = xr.DataTree(point_estimate_dataset(em.aligned))
     save_datatree_atomic(inputs.files.mcmc, stage.datatree)
     posterior = stage.datatree["posterior"].to_dataset()
-    columns = {
-        **metrics.point_estimate_metrics(
+    if not dataset.has_truth:  # a data file: metrics that need no truth
+        quality = no_truth.mcmc_columns(dataset.arrays, stage.datatree, stage.labels)
+    else:
+        quality = metrics.point_estimate_metrics(
             dataset.X, dataset.labels, dataset.truth, metrics.posterior_mean_params(posterior),
-            stage.labels),
+            stage.labels)
+    columns = {
+        **quality,
         "runtime_s": stage.runtime,
         "compile_s": stage.compile_time,
         "sampling_s": stage.sampling_time,

@@ -298,7 +298,7 @@ def central_intervals(draws: np.ndarray, prob: float) -> tuple[np.ndarray, np.nd
 
 def interval_metrics(
     draws: np.ndarray,
-    truth: np.ndarray,
+    truth: np.ndarray | None,
     em_estimate: np.ndarray,
     prob: float,
 ) -> dict:
@@ -308,6 +308,7 @@ def interval_metrics(
     ----------
     draws : array of shape (chain, draw, n_parameters)
     truth, em_estimate : arrays of shape (n_parameters,)
+        ``truth`` None (data without truth): no ``coverage``.
     prob : float
         Probability of the equal-tailed intervals (``[metrics] interval_prob``).
 
@@ -325,8 +326,10 @@ def interval_metrics(
     distance = np.abs(flat.mean(axis=0) - em_estimate)[sd > 0] / sd[sd > 0]
     if distance.size == 0:
         raise ValueError("the posterior has no varying parameter: no interval to compare")
+    coverage = {} if truth is None else {
+        "coverage": float(np.mean((lower <= truth) & (truth <= upper)))}
     return {
-        "coverage": float(np.mean((lower <= truth) & (truth <= upper))),
+        **coverage,
         "em_in_interval": float(np.mean((lower <= em_estimate) & (em_estimate <= upper))),
         "em_distance_sd_mean": float(np.mean(distance)),
         "em_distance_sd_max": float(np.max(distance)),
@@ -336,7 +339,7 @@ def interval_metrics(
 def mcmc_metrics(
     posterior: xr.Dataset,
     sample_stats: xr.Dataset,
-    truth: GaussianMixtureParams,
+    truth: GaussianMixtureParams | None,
     em_aligned: GaussianMixtureParams,
     covariance_type: str,
     sampling_time: float,
@@ -355,7 +358,7 @@ def mcmc_metrics(
     diagnostics = sampling_diagnostics(posterior, sample_stats, covariance_type)
     intervals = interval_metrics(
         posterior_free_draws(posterior, covariance_type),
-        _params_free_vector(truth, covariance_type),
+        None if truth is None else _params_free_vector(truth, covariance_type),
         _params_free_vector(em_aligned, covariance_type),
         prob,
     )

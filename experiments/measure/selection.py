@@ -87,8 +87,9 @@ def run_selection(inputs: ReplicateInput, options: SelectionOptions) -> MethodRe
     """The ``selection`` row of one replicate (seeded by its MCMC seed); saves the criteria
     of every (K, covariance type), the PSIS-LOO comparison and the fit BIC chooses."""
     dataset = inputs.dataset
+    k_true = dataset.n_components if dataset.has_truth else None  # a data file: unknown
     return MethodResult(selection_columns(
-        dataset.X, dataset.n_components, seed=inputs.seeds.mcmc,
+        dataset.X, k_true, seed=inputs.seeds.mcmc,
         covariance_type=options.covariance_type, em_options=options.em_fit,
         k_values=options.k_values, loo_options=options.loo, files=inputs.files))
 
@@ -145,7 +146,7 @@ def loo_choice(X: np.ndarray, k_values: tuple[int, ...], seed: int, covariance_t
              "elpd_loo_best": float(comparison.loc[best, "elpd"])}, comparison)
 
 
-def selection_columns(X: np.ndarray, k_true: int, *, seed: int, covariance_type: str,
+def selection_columns(X: np.ndarray, k_true: int | None, *, seed: int, covariance_type: str,
                       em_options: dict, k_values: tuple[int, ...],
                       loo_options: dict | None = None, fit_posterior: Callable = sample,
                       files: ReplicateFiles | None = None) -> dict:
@@ -154,7 +155,8 @@ def selection_columns(X: np.ndarray, k_true: int, *, seed: int, covariance_type:
     Parameters
     ----------
     X : array of shape (n_samples, n_features)
-    k_true : int
+    k_true : int or None
+        None for data without truth: no ``k_true`` and no ``k_*_correct`` columns.
     seed : int
         The replicate's seed for these fits (EM starts and the Bayesian samplers).
     covariance_type : str
@@ -172,7 +174,7 @@ def selection_columns(X: np.ndarray, k_true: int, *, seed: int, covariance_type:
         ``selected_model.npz`` (the fit of lowest BIC) and ``loo_compare.csv``.
     """
     table, chosen = criteria_table(X, k_values, em_options, seed)
-    columns: dict = {"k_true": int(k_true), **em_choices(table, covariance_type)}
+    columns: dict = em_choices(table, covariance_type)
     if files is not None:
         write_atomic(files.selection_table, lambda path: table.to_csv(path, index=False))
         save_model(files.selected_model, chosen)
@@ -184,6 +186,9 @@ def selection_columns(X: np.ndarray, k_true: int, *, seed: int, covariance_type:
         if files is not None:
             write_atomic(files.loo_compare,
                          lambda path: comparison.to_csv(path, index_label="model"))
+    if k_true is None:
+        return columns
+    columns["k_true"] = int(k_true)
     for method in ("bic", "icl", "loo"):
         if f"k_{method}" in columns:
             columns[f"k_{method}_correct"] = columns[f"k_{method}"] == k_true

@@ -165,18 +165,20 @@ def plot_labels_before_after(
     posterior_labels: np.ndarray | None = None,
     posterior_means: np.ndarray | None = None,
 ) -> Figure:
-    """Before (the data, coloured by the true labels when known), after EM (MAP labels with
+    """Before (the data, coloured by the true labels or a data file's known classes), after EM (MAP labels with
     fitted means) and, when available, the posterior MAP labels; points where EM and MCMC
     disagree are ringed in black."""
     panels = 3 if posterior_labels is not None else 2
     fig = Figure(figsize=(3.8 * panels, 3.8), layout="constrained")
     axes = fig.subplots(1, panels, sharex=True, sharey=True, squeeze=False)[0]
     points = projection.points(truth.X)
-    before = label_colors(truth.labels) if truth.labels is not None else "0.5"
+    before = label_colors(truth.labels) if truth.has_labels else "0.5"
     axes[0].scatter(*points.T, c=before, s=8, alpha=0.7, linewidths=0)
-    axes[0].scatter(*projection.means(truth.means).T, marker="*", s=160, c="black",
-                    edgecolors="white", label="true means")
-    axes[0].set_title("before: data" + (" (true labels)" if truth.labels is not None else ""))
+    if truth.has_truth:
+        axes[0].scatter(*projection.means(truth.means).T, marker="*", s=160, c="black",
+                        edgecolors="white", label="true means")
+    known = "true labels" if truth.has_truth else "known classes"
+    axes[0].set_title("before: data" + (f" ({known})" if truth.has_labels else ""))
     axes[1].scatter(*points.T, c=label_colors(em.map_labels), s=8, alpha=0.7, linewidths=0)
     axes[1].scatter(*projection.means(em.means).T, marker="X", s=90, c="black",
                     edgecolors="white", label="EM means")
@@ -194,6 +196,7 @@ def plot_labels_before_after(
         axes[2].set_title("MCMC: posterior MAP labels")
     for ax in axes:
         ax.set_xlabel(projection.axis_labels[0])
-        ax.legend(loc="best", fontsize=7)
+        if ax.get_legend_handles_labels()[0]:  # no true means without truth
+            ax.legend(loc="best", fontsize=7)
     axes[0].set_ylabel(projection.axis_labels[1])
     return fig

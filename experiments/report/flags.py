@@ -1,6 +1,7 @@
 """Warnings that stand out in a run: R-hat >= 1.01, divergences, low ESS, EM not
-converged, label switching repaired, failed fits, each with what to try. Read from
-results.csv rows and each replicate's metrics.json, never recomputed from fits."""
+converged, label switching repaired, failed fits, PSIS-LOO points with Pareto k > 0.7,
+each with what to try. Read from results.csv rows and each replicate's metrics.json, never
+recomputed from fits."""
 
 from __future__ import annotations
 
@@ -56,6 +57,8 @@ def _checks(min_ess: float) -> dict:
         "min_ess_tail": lambda v: float(v) < min_ess
         and f"tail ESS {float(v):.0f} < {min_ess:.0f}",
         "converged": lambda v: not _truthy(v) and "EM did not converge",
+        "pareto_k_bad": lambda v: float(v) > 0
+        and f"{int(float(v))} point(s) with Pareto k > 0.7 (PSIS-LOO unreliable there)",
         "label_switching_repaired": lambda v: _truthy(v)
         and "label switching repaired by relabelling",
         ERROR_COLUMN: lambda v: bool(str(v).strip()) and f"failed: {str(v).strip()}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -10,6 +12,7 @@ from experiments.report.calibration_figures import calibration_section
 from experiments.report.flags import diagnostics_verdict, ess_threshold, run_flags
 from experiments.report.load import Run
 from experiments.report.model_choice import model_choice_section
+from experiments.report.no_truth_section import is_data_file_run, no_truth_section
 from experiments.report.render import (
     FigureWriter,
     definition_list,
@@ -96,7 +99,8 @@ def detailed_replicates(run: Run) -> set[tuple[str, int]]:
 KEY_METRICS = (
     "ari", "accuracy", "log_likelihood", "weights_error", "means_error", "covariances_error",
     "coverage", "em_in_interval", "em_distance_sd_mean", "max_rhat", "min_ess_bulk",
-    "min_ess_tail", "divergences", "em_mcmc_ari", "responsibility_mad", "runtime_s",
+    "min_ess_tail", "divergences", "em_mcmc_ari", "responsibility_mad", "heldout_lpd", "bic",
+    "icl", "elpd_loo", "pareto_k_bad", "class_ari", "class_accuracy", "runtime_s",
 )
 ID_COLUMNS = ("cell_id", "method", "n_replicates", "n_failed")
 
@@ -249,9 +253,10 @@ def cells_index(run: Run, detailed: set) -> str:
 
 
 def contents(run: Run, has_sweeps: bool, has_calibration: bool = False,
-             has_model_choice: bool = False) -> str:
+             has_model_choice: bool = False, has_no_truth: bool = False) -> str:
     items = [("summary", "Run summary"), ("warnings", "Warnings"),
              ("comparison", "Comparison table")]
+    items += [("no-truth", "Fit without truth")] if has_no_truth else []
     items += [("sweeps", "Sweeps")] if has_sweeps else []
     items += [("model-choice", "Choice of K")] if has_model_choice else []
     items += [("calibration", "Calibration")] if has_calibration else []
@@ -273,16 +278,20 @@ def render_page(run: Run, writer: FigureWriter) -> str:
     sweeps = sweep_section(run, writer)
     calibration = calibration_section(run, writer)
     model_choice = model_choice_section(run, writer)
+    no_truth = no_truth_section(run, writer)
     min_ess = ess_threshold(run.config)
+    on_data = ("the data file " + escape(Path(run.config.data.fixed["file"]).name) + " (no truth)"
+               if is_data_file_run(run) else "data with known truth")
     body = [
         f"<h1>EM vs MCMC: {escape(name)}</h1>",
-        '<p class="subtitle">Gaussian mixture fits by Expectation-Maximization and by '
-        "Bayesian MCMC on data with known truth; every number and figure is read from the "
-        "saved run artifacts.</p>",
+        ('<p class="subtitle">Gaussian mixture fits by Expectation-Maximization and by '
+         f"Bayesian MCMC on {on_data}; every number and figure is read from the "
+         "saved run artifacts.</p>"),
         summary_section(run),
         warnings_section(run, anchors),
         '<h2 id="comparison">Comparison table</h2>',
         comparison_block(table, diagnostics_verdict(run.results, min_ess)),
+        no_truth,
         sweeps,
         model_choice,
         calibration,
@@ -294,5 +303,5 @@ def render_page(run: Run, writer: FigureWriter) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>EM vs MCMC report: {escape(name)}</title><style>{STYLE}</style></head>"
-        f"<body>{contents(run, bool(sweeps), bool(calibration), bool(model_choice))}<main>{''.join(body)}</main></body></html>\n"
+        f"<body>{contents(run, bool(sweeps), bool(calibration), bool(model_choice), bool(no_truth))}<main>{''.join(body)}</main></body></html>\n"
     )

@@ -8,11 +8,12 @@ saved artifacts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from experiments.report import comparison_figures as cmp
+from experiments.report import data_figures as dfg
 from experiments.report import em_figures as emf
 from experiments.report import mcmc_figures as mcf
 from experiments.report.flags import RHAT_THRESHOLD
@@ -41,6 +42,9 @@ def em_section(section: SectionInput) -> list[str]:
         return [note("EM pictures unavailable: data.npz or em_fit.npz is missing.",
                      kind="warn")]
     projection = emf.principal_projection(rep.truth.X)
+    names = tuple(str(name) for name in rep.truth.feature_names)
+    if len(names) == 2:  # a data file's own column names on the axes
+        projection = replace(projection, axis_labels=names)
     return em_blocks(rep, section.writer, projection, section.prefix,
                      posterior_summary(section.tree))
 
@@ -78,12 +82,19 @@ def em_blocks(rep: Replicate, writer: FigureWriter, projection, prefix: str,
         "points would mark decreases); a long flat stretch before a rise is a saddle."))
     labels = posterior["map_label"] if posterior else None
     means = posterior["means"] if posterior else None
+    before = ("true labels" if truth.has_truth else "the known classes of the label column"
+              if truth.has_labels else "the data (no labels known)")
     blocks.append(writer.embed(
         lambda: emf.plot_labels_before_after(truth, em, projection, labels, means),
         f"{prefix}-labels",
-        "Before / after: true labels, EM MAP labels with fitted means"
+        f"Before / after: {before}, EM MAP labels with fitted means"
         + (", posterior MAP labels; ringed points are where EM and MCMC disagree."
            if labels is not None else ".")))
+    if truth.X.shape[1] > 2:
+        blocks.append(writer.embed(
+            lambda: dfg.plot_pairs(truth.X, em.map_labels, truth.feature_names),
+            f"{prefix}-pairs", "Pairs plot of the data coloured by the EM MAP labels (the "
+            f"first {min(truth.X.shape[1], dfg.MAX_PAIRS_FEATURES)} features)."))
     return blocks
 
 
@@ -106,14 +117,14 @@ def mcmc_blocks(rep: Replicate, tree, writer: FigureWriter, prefix: str,
                                "ArviZ's test that the chains share one distribution (worry "
                                "when p < alpha)."))
     for variable in mcf.diagnostic_variables(tree):
-        true_values = getattr(truth, variable, None) if truth is not None else None
-        if true_values is not None and np.size(true_values) == 0:  # data without truth
-            true_values = None
+        true_values = (getattr(truth, variable, None)
+                       if truth is not None and truth.has_truth else None)
         blocks.append(writer.embed(
             lambda v=variable, t=true_values: mcf.plot_marginals_with_references(tree, v, t),
             f"{prefix}-marginals-{variable}",
             f"Posterior marginals of {variable} (density, interval and point estimate), "
-            "with the EM estimate (crimson line) and the true value (dashed black)."))
+            "with the EM estimate (crimson line)"
+            + (" and the true value (dashed black)." if true_values is not None else ".")))
     if mcf.has_group(tree, "sample_stats") and "energy" in tree["sample_stats"].data_vars:
         blocks.append(writer.embed(lambda: mcf.plot_energy(tree), f"{prefix}-energy",
                                    "Energy plot and BFMI per chain (BFMI < 0.3 is a "
@@ -124,15 +135,17 @@ def mcmc_blocks(rep: Replicate, tree, writer: FigureWriter, prefix: str,
                                    "(blue) against the observed data (black)."))
     if mcf.has_group(tree, "latent") and em is not None:
         membership = tree["latent"]["membership"].values
-        labels = truth.labels if truth is not None else None
+        labels = truth.labels if truth is not None and truth.has_truth else None
         blocks.append("<h4>EM responsibilities vs posterior membership</h4>")
         blocks.append(writer.embed(
             lambda: cmp.plot_membership_comparison(em.responsibilities, membership, labels),
             f"{prefix}-membership",
             "EM responsibilities against posterior membership probabilities (points on the "
-            "diagonal: the two agree), and the calibration of both against the true labels "
-            "(how to read it: among the pairs given probability p, a fraction p should truly "
-            "belong to the component; a curve below the diagonal is over-confident)."))
+            "diagonal: the two agree)"
+            + (", and the calibration of both against the true labels (how to read it: among "
+               "the pairs given probability p, a fraction p should truly belong to the "
+               "component; a curve below the diagonal is over-confident)."
+               if labels is not None else " (no truth: no calibration against true labels).")))
     return blocks
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from experiments.config import ConfigError, ExperimentConfig
-from experiments.simulate.sources import SYNTHETIC
+from experiments.simulate.sources import DATA_SOURCES
 from experiments.simulate.spec import DataSpec
 
 
@@ -65,8 +65,9 @@ class Cell:
     index : int
         Position in the plan (the last grid key varies fastest).
     grid_values : dict
-        The varied DataSpec fields and their values in this cell (empty without a grid).
-    data_spec : DataSpec
+        The varied ``[data]`` keys and their values in this cell (empty without a grid).
+    data_spec : DataSpec or experiments.simulate.file_source.FileDataSpec
+        What the config's data source loads (``config.data.source``).
     seeds : tuple of ReplicateSeeds
         One per replicate.
     """
@@ -172,9 +173,10 @@ class Reachability:
 
 def check_reachable(config: ExperimentConfig, budget_s: float = REACHABILITY_BUDGET_S
                     ) -> Reachability:
-    """Check that the overlap target of the (cell, replicate) pairs can be reached.
+    """Check the data of the (cell, replicate) pairs with the data source's cheap check.
 
-    Repeats the first step of data generation (the synthetic source's check,
+    A data file is read and checked once (every cell and replicate reads the same file).
+    Synthetic data: repeats the first step of data generation (the synthetic source's check,
     :func:`experiments.simulate.generate.draw_reachable_geometry`) with the seeds the run will
     use. It costs about one overlap evaluation per (cell, replicate), so it checks the first
     replicate of every cell, then the second of every cell, and so on while the estimated
@@ -186,10 +188,16 @@ def check_reachable(config: ExperimentConfig, budget_s: float = REACHABILITY_BUD
     Raises
     ------
     ConfigError
-        ``data.overlap: ... (cell <id>, replicate <r>)`` when the target cannot be reached.
+        ``data.overlap: ... (cell <id>, replicate <r>)`` when the target cannot be reached;
+        ``data.file: ...`` for a bad data file.
     """
+    source = DATA_SOURCES[config.data.source]
     cells = config.data.cells()
     n_cells = len(cells)
+    total = n_cells * config.replicates
+    if source.name != "synthetic":
+        _check_data(source, cells[0][1], seeds_of(config.seed, 0, 0), "")
+        return Reachability(total, total)
     costs = [reachability_seconds(spec) for _, spec in cells]
     spent, checked = 0.0, 0
     for replicate in range(config.replicates):
@@ -202,11 +210,14 @@ def check_reachable(config: ExperimentConfig, budget_s: float = REACHABILITY_BUD
             spent += costs[index]
             checked += 1
             values, spec = cells[index]
-            try:
-                SYNTHETIC.check(spec, seeds_of(config.seed, index, replicate).data_rng())
-            except ValueError as error:
-                key, _, problem = str(error).partition(": ")
-                raise ConfigError(f"data.{key}", f"{problem} (cell "
-                                  f"{cell_id(index, n_cells, values)}, replicate {replicate})"
-                                  ) from None
-    return Reachability(checked, n_cells * config.replicates)
+            where = f" (cell {cell_id(index, n_cells, values)}, replicate {replicate})"
+            _check_data(source, spec, seeds_of(config.seed, index, replicate), where)
+    return Reachability(checked, total)
+
+
+def _check_data(source, spec, seeds: ReplicateSeeds, where: str) -> None:
+    try:
+        source.check(spec, seeds.data_rng())
+    except ValueError as error:
+        key, _, problem = str(error).partition(": ")
+        raise ConfigError(f"data.{key}", problem + where) from None

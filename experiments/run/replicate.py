@@ -107,8 +107,10 @@ def _run_methods(task: ReplicateTask, files) -> ReplicateRecord:
         source = DATA_SOURCES[task.data_source]
         dataset = source.load(task.data_spec, np.random.default_rng(task.seeds.data))
         save_npz_atomic(files.data, **dataset.arrays.as_dict())
-        shared = {**dataset.columns, "log_likelihood_truth":
-                  metrics.mixture_mean_log_likelihood(dataset.X, dataset.truth)}
+        shared = dict(dataset.columns)
+        if dataset.has_truth:  # data files have none: the column stays empty
+            shared["log_likelihood_truth"] = metrics.mixture_mean_log_likelihood(
+                dataset.X, dataset.truth)
     except Exception as error:  # noqa: BLE001 - recorded, the sweep goes on
         return task.failure_record(one_line(error))
     rows, stages, failures, permutations = [], {}, {}, {}

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -188,13 +188,21 @@ class _NpzPayload:
     """An ``.npz`` file as a frozen dataclass whose fields are its arrays."""
 
     def as_dict(self) -> dict[str, np.ndarray]:
-        """The arrays by name, as saved (``save_npz_atomic(path, **payload.as_dict())``)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """The arrays by name, as saved (``save_npz_atomic(path, **payload.as_dict())``);
+        optional arrays (those with a default) only when they hold something."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if not _has_default(f) or np.size(getattr(self, f.name))}
 
     @classmethod
     def load(cls, path: Path):
+        # Optional arrays (those with a default) may be absent from files of older runs.
         with np.load(path, allow_pickle=False) as arrays:
-            return cls(**{f.name: arrays[f.name] for f in fields(cls)})
+            return cls(**{f.name: arrays[f.name] for f in fields(cls)
+                          if f.name in arrays.files or not _has_default(f)})
+
+
+def _has_default(f) -> bool:
+    return f.default is not MISSING or f.default_factory is not MISSING
 
 
 @dataclass(frozen=True)
@@ -204,11 +212,19 @@ class DataArrays(_NpzPayload):
     Attributes
     ----------
     X : array of shape (n_samples, n_features)
+        The rows the methods fit (for a data file with ``test_fraction``: the training rows).
     labels : array of shape (n_samples,)
-        True component of each point, ``-1`` for outliers.
+        True component of each point, ``-1`` for outliers; for a data file the known class
+        of ``label_column`` (0 .. C-1), or ``-1`` everywhere without one.
     weights : array of shape (n_components,)
     means : array of shape (n_components, n_features)
     covariances : array of shape (n_components, n_features, n_features)
+        The true parameters; empty (zero components) for data without truth.
+    X_test : array of shape (n_test, n_features)
+        Held-out rows of a data file (``[data] test_fraction``); empty otherwise.
+    labels_test : array of shape (n_test,)
+    feature_names, class_names : arrays of str
+        A data file's column names and the classes of its label column (empty otherwise).
     """
 
     X: np.ndarray
@@ -216,7 +232,18 @@ class DataArrays(_NpzPayload):
     weights: np.ndarray
     means: np.ndarray
     covariances: np.ndarray
+    X_test: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    labels_test: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    feature_names: np.ndarray = field(default_factory=lambda: np.array([], dtype=str))
+    class_names: np.ndarray = field(default_factory=lambda: np.array([], dtype=str))
 
+    @property
+    def has_truth(self) -> bool:  # simulated data
+        return self.weights.size > 0
+
+    @property
+    def has_labels(self) -> bool:  # a true component or a known class (not all -1)
+        return bool(np.any(np.asarray(self.labels) != OUTLIER_LABEL))
 
 
 @dataclass(frozen=True)
@@ -383,7 +410,18 @@ METRIC_COLUMNS_MEANING = {
     "wasserstein_sd_mean": "mean 1-D Wasserstein distance to MCMC's marginals, in MCMC sds",
     "elbo_final": "ELBO at the end (advi: mean of its last 10% of iterations; vb: the lower bound at convergence)",
     "n_effective_components": "vb: components whose expected weight is at least [vb] weight_threshold",
+    # data without truth (a data file, NO_TRUTH_COLUMNS); in results.csv only when filled
+    "heldout_lpd": "mean log predictive density of the held-out rows",
+    "bic": "BIC of the EM fit (lower is better)",
+    "icl": "ICL of the EM fit (lower is better)",
+    "elpd_loo": "PSIS-LOO expected log pointwise predictive density",
+    "elpd_loo_se": "standard error of elpd_loo",
+    "pareto_k_max": "largest Pareto k of the PSIS-LOO weights",
+    "pareto_k_bad": "points with Pareto k > 0.7",
+    "class_ari": "adjusted Rand index of the MAP labels against the known classes",
+    "class_accuracy": "fraction of MAP labels equal to the known class after matching",
 }
 METRIC_COLUMNS = tuple(METRIC_COLUMNS_MEANING)
+NO_TRUTH_COLUMNS = METRIC_COLUMNS[METRIC_COLUMNS.index("heldout_lpd"):]
 RESULT_COLUMNS = (*ID_COLUMNS, *METRIC_COLUMNS, ERROR_COLUMN)
 SUMMARY_COUNT_COLUMNS = ("n_replicates", "n_failed")

@@ -17,11 +17,13 @@ import pandas as pd
 from rich.table import Table
 
 from experiments.measure.methods import METHODS
+from experiments.measure.no_truth import k_choices
 from experiments.run.files import write_atomic
 from experiments.run.rundir import (
     ERROR_COLUMN,
     ID_COLUMNS,
     METRIC_COLUMNS,
+    NO_TRUTH_COLUMNS,
     RESULT_COLUMNS,
     SUMMARY_COUNT_COLUMNS,
     ReplicateRecord,
@@ -34,6 +36,11 @@ METHOD_ORDER = {name: index for index, name in enumerate(METHODS)}
 # (column, header) of the console table; each shows mean +- std over replicates.
 CONSOLE_COLUMNS = (
     ("log_likelihood", "loglik"),
+    ("heldout_lpd", "held-out lpd"),
+    ("bic", "BIC"),
+    ("elpd_loo", "elpd LOO"),
+    ("pareto_k_bad", "k>0.7"),
+    ("class_ari", "ARI classes"),
     ("means_error", "means err"),
     ("ari", "ARI"),
     ("max_rhat", "R-hat"),
@@ -64,7 +71,7 @@ def collect_results(run_dir: Path) -> pd.DataFrame:
     frame = frame.sort_values(["_cell_index", "replicate", "_method_order", "method"], kind="stable")
     frame = frame.drop(columns=["_cell_index", "_method_order"]).reset_index(drop=True)
     for column in (*METRIC_COLUMNS, ERROR_COLUMN):
-        if column not in frame:
+        if column not in frame and column not in NO_TRUTH_COLUMNS:  # those only with data
             frame[column] = np.nan if column != ERROR_COLUMN else ""
     frame[ERROR_COLUMN] = frame[ERROR_COLUMN].fillna("")
     return frame[_ordered_columns(frame.columns)]
@@ -78,7 +85,7 @@ def parameter_columns(columns) -> list[str]:
 
 def _ordered_columns(columns) -> list[str]:
     extra = parameter_columns(columns)
-    return [*ID_COLUMNS, *extra, *METRIC_COLUMNS, ERROR_COLUMN]
+    return [*ID_COLUMNS, *extra, *(c for c in METRIC_COLUMNS if c in columns), ERROR_COLUMN]
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
@@ -86,12 +93,13 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     keys = ["cell_id", *parameter_columns(results.columns), "method"]
     if results.empty:
         return pd.DataFrame(columns=[*keys, *SUMMARY_COUNT_COLUMNS])
-    metrics = results[list(METRIC_COLUMNS)].apply(pd.to_numeric, errors="coerce")
+    present = [c for c in METRIC_COLUMNS if c in results.columns]
+    metrics = results[present].apply(pd.to_numeric, errors="coerce")
     frame = pd.concat([results[keys], metrics], axis=1)
     frame["_failed"] = results[ERROR_COLUMN].astype(str).str.len() > 0
     grouped = frame.groupby(keys, sort=False, dropna=False)
     summary = grouped.agg(n_replicates=("_failed", "size"), n_failed=("_failed", "sum"))
-    statistics = grouped[list(METRIC_COLUMNS)].agg(["mean", "std"])
+    statistics = grouped[present].agg(["mean", "std"])
     statistics.columns = [f"{metric}_{stat}" for metric, stat in statistics.columns]
     summary = summary.join(statistics).reset_index()
     return summary.dropna(axis=1, how="all").pipe(_keep_keys, keys)
@@ -122,6 +130,21 @@ def _mean_std(row: pd.Series, metric: str) -> str:
     return f"{mean:.3g}" if pd.isna(std) else f"{mean:.3g} ± {std:.2g}"
 
 
+def no_truth_caption(summary: pd.DataFrame, results: pd.DataFrame) -> str | None:
+    """For data without truth (a data file): say so, and the K each criterion chooses."""
+    if not any(column in results.columns for column in NO_TRUTH_COLUMNS):
+        return None  # simulated data (these columns are written for data files only)
+    text = ("no truth (a data file): parameter errors, coverage and ARI against the truth "
+            "are empty")
+    choices = k_choices(results)
+    if len(choices):
+        chosen = {c: ", ".join(map(str, sorted(set(choices[c].dropna().astype(int)))))
+                  for c in ("bic", "icl", "elpd_loo") if c in choices}
+        text += "; K chosen by " + ", ".join(f"{c.replace('elpd_loo', 'PSIS-LOO').upper()}"
+                                             f" {k}" for c, k in chosen.items())
+    return text
+
+
 def console_table(summary: pd.DataFrame, results: pd.DataFrame, title: str = "") -> Table:
     """A rich table: one row per cell and method, mean ± std over replicates.
 
@@ -131,7 +154,7 @@ def console_table(summary: pd.DataFrame, results: pd.DataFrame, title: str = "")
     shown = [(m, h) for m, h in CONSOLE_COLUMNS if f"{m}_mean" in summary]
     errors = results[results[ERROR_COLUMN].astype(str) != ""]
     first_errors = errors.groupby(["cell_id", "method"], sort=False)[ERROR_COLUMN].first()
-    table = Table(title=title or None)
+    table = Table(title=title or None, caption=no_truth_caption(summary, results))
     table.add_column("cell", overflow="fold")
     for header in ("method", "ok/n", *(h for _, h in shown)):
         table.add_column(header, overflow="fold")

@@ -33,13 +33,15 @@ def build_tasks(config: ExperimentConfig, run_dir: Path, progressbar: bool = Fal
 
     ``methods`` is the registry to draw from (tests pass a modified one).
     """
-    enabled = enabled_methods(config, methods, progressbar)
-    return [
-        ReplicateTask(
+    tasks = []
+    for cell in plan_cells(config):
+        # a data-file grid may sweep model settings (covariance type, sampler, priors)
+        enabled = enabled_methods(config.data.cell_config(config, cell.grid_values), methods,
+                                  progressbar)
+        tasks += [ReplicateTask(
             run_dir=str(run_dir), cell_id=cell.cell_id, cell_index=cell.index,
             replicate=seeds.replicate, parameters=grid_columns(cell.grid_values),
             data_spec=cell.data_spec, seeds=seeds, methods=enabled,
-        )
-        for cell in plan_cells(config)
-        for seeds in cell.seeds
-    ]
+            data_source=config.data.source,
+        ) for seeds in cell.seeds]
+    return tasks

@@ -198,7 +198,8 @@ def test_bundled_configs_validate_and_round_trip(name, path):
 
 def test_bundled_configs_are_the_documented_ones():
     assert set(bundled_configs()) == {"quickstart", "separation", "sample-size",
-                                      "misspecified", "dimension", "calibration", "methods"}
+                                      "misspecified", "dimension", "calibration", "methods",
+                                      "faithful", "iris", "galaxies"}
 
 
 def test_quickstart_is_the_small_default():

@@ -82,3 +82,12 @@ def test_loo_choice_with_real_posterior_fits():
     truth = np.log(np.mean([np.exp(-0.5 * ((X[:, 0] - c) / 0.5) ** 2) / (0.5 * np.sqrt(2 * np.pi))
                             for c in (-6.0, 0.0, 6.0)], axis=0)).sum()
     assert abs(choice["elpd_loo_best"] - truth) < 10.0
+
+
+def test_selection_without_truth_has_no_k_true():
+    """A data file: the choices stand, there is nothing to call correct."""
+    rng = np.random.default_rng(3)
+    X = np.concatenate([rng.normal(c, 0.4, (40, 2)) for c in (-3.0, 3.0)])
+    columns = selection_columns(X, None, seed=1, covariance_type="full", em_options={},
+                                k_values=(1, 2, 3))
+    assert set(columns) == {"k_bic", "k_icl"} and columns["k_bic"] == 2

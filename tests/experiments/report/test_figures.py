@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from experiments.config import parse_config
 from experiments.report import comparison_figures as cmp
 from experiments.report import em_figures as emf
 from experiments.run.rundir import DataArrays, EMFitArrays

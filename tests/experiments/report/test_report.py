@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -38,6 +39,12 @@ def em_only_run(tmp_path_factory) -> Path:
 def mcmc_run(tmp_path_factory) -> Path:
     """Two cells: the first with a real PyMC posterior (2-D, K=3, full, 2 x 200 draws)."""
     return report_fixtures.write_run_dir(tmp_path_factory.mktemp("mcmc"), with_mcmc=True)
+
+
+@pytest.fixture(scope="module")
+def file_run(tmp_path_factory) -> Path:
+    """A data-file run with a label column, a test split and a real posterior (K = 3)."""
+    return report_fixtures.write_file_run(tmp_path_factory.mktemp("file"))
 
 
 def embedded_images(html: str) -> list[bytes]:
@@ -217,6 +224,56 @@ def test_report_of_a_real_run(real_run):
 
 
 # ---------------------------------------------------------------------------------------
+# A data file: no truth
+# ---------------------------------------------------------------------------------------
+
+TRUTH_COLUMNS = ("log_likelihood_truth", "weights_error", "means_error", "covariances_error",
+                 "ari", "accuracy", "coverage")
+
+
+def test_data_file_results_leave_truth_empty_and_fill_the_no_truth_columns(file_run):
+    results = pd.read_csv(file_run / "results.csv")
+    assert results["method"].tolist() == ["em", "mcmc"] and (results["error"].isna()).all()
+    for column in TRUTH_COLUMNS:
+        assert results[column].isna().all(), column  # empty, never zero
+    em, mcmc = (results.set_index("method").loc[m] for m in ("em", "mcmc"))
+    assert np.isfinite([em["bic"], em["icl"], em["heldout_lpd"], mcmc["heldout_lpd"],
+                        mcmc["elpd_loo"], mcmc["pareto_k_max"]]).all()
+    assert em["icl"] >= em["bic"]  # the entropy penalty is never negative
+    # separated classes: both fits recover them, and they agree with each other
+    assert em["class_accuracy"] > 0.9 and mcmc["class_accuracy"] > 0.9
+    assert mcmc["em_mcmc_ari"] > 0.8
+    # the posterior predictive density of the held-out rows is close to EM's plug-in one
+    assert abs(mcmc["heldout_lpd"] - em["heldout_lpd"]) < 0.2
+    data = np.load(next(file_run.glob("cells/*/rep-0/data.npz")))
+    assert data["X"].shape == (120, 2) and data["X_test"].shape == (30, 2)
+    assert data["weights"].size == 0 and data["class_names"].tolist() == ["a", "b", "c"]
+
+
+def test_data_file_report_has_the_no_truth_section_and_no_truth_marks(file_run):
+    html = build_report(file_run).read_text()
+    assert '<h2 id="no-truth">Fit without truth</h2>' in html and 'href="#no-truth"' in html
+    assert "no truth" in html and "could not be drawn" not in html
+    assert "true value (black bar)" not in html and "calibration of both" not in html
+    assert 'id="calibration"' not in html
+    figures = {p.stem for p in (file_run / "report" / "figures").iterdir()}
+    assert {"no-truth-pareto-k", "no-truth-ppc"} <= figures
+    assert "known classes of the label column" in html
+    assert "MCMC accuracy vs classes" in html and "elpd LOO" in html
+
+
+def test_data_file_with_three_features_gets_a_pairs_plot(tmp_path):
+    run_dir = report_fixtures.write_file_run(tmp_path, n_features=3, with_mcmc=False,
+                                             n_components="[2, 3]")
+    html = build_report(run_dir).read_text()
+    figures = {p.stem for p in (run_dir / "report" / "figures").iterdir()}
+    assert {f for f in figures if f.endswith("-pairs")} == {
+        "cell-c00-n-components-2-rep-0-pairs", "cell-c01-n-components-3-rep-0-pairs"}
+    assert "no-truth-criteria" in figures  # BIC, ICL and held-out density against K
+    assert "K by BIC" in html and "Fit without truth" in html
+
+
+# ---------------------------------------------------------------------------------------
 # Headless Chromium
 # ---------------------------------------------------------------------------------------
 
@@ -256,7 +313,7 @@ def run_chromium(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess
 
 @pytest.mark.browser
 @pytest.mark.slow
-@pytest.mark.parametrize("run_fixture", ["mcmc_run", "real_run"])
+@pytest.mark.parametrize("run_fixture", ["mcmc_run", "real_run", "file_run"])
 def test_page_loads_in_headless_chromium(run_fixture, request, tmp_path):
     if chromium_binary() is None:
         pytest.skip("no Chromium found and none could be installed (apt-get install chromium)")
