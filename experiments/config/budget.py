@@ -194,9 +194,22 @@ def selection_terms(n: int, d: int, config) -> list[Term]:
         3 * n * k + len(config.selection.k_values) * params_floats(k, d, "full")))]
 
 
+def cell_shape(spec) -> tuple[int, int, int]:
+    """(N, D, K) of a cell: a synthetic DataSpec's, or a data file's (read once, cached;
+    a file that cannot be read is a ConfigError naming ``data.file``)."""
+    if hasattr(spec, "n_samples"):
+        return spec.n_samples, spec.n_features, spec.n_components
+    from experiments.simulate.file_source import file_shape
+
+    try:
+        return file_shape(spec)
+    except ValueError as error:
+        raise ConfigError("data.file", str(error).removeprefix("file: ")) from None
+
+
 def replicate_terms(spec, config) -> list[Term]:
     """Everything one replicate of a cell holds at its peak (stages stay alive together)."""
-    n, d, k = spec.n_samples, spec.n_features, spec.n_components
+    n, d, k = cell_shape(spec)
     return [Term("worker process", ("--workers",), WORKER_BASE_BYTES), *data_terms(n, d, k),
             *em_terms(n, d, k, config.em), *mcmc_terms(n, d, k, config),
             *selection_terms(n, d, config)]

@@ -85,6 +85,17 @@ def split_rows(n_rows: int, test_fraction: float, rng: np.random.Generator
     return np.sort(permutation[n_test:]), np.sort(permutation[:n_test])
 
 
+def file_shape(spec: FileDataSpec) -> tuple[int, int, int]:
+    """(rows, columns, K) of the cell's data (read once and cached; ValueError
+    ``"file: <problem>"`` when the file cannot be read)."""
+    try:
+        loaded = read_once(spec.data_file, spec.largest_k)
+    except DataFileError as error:
+        raise ValueError(f"file: {error}") from None
+    n_rows, n_features = loaded.X.shape
+    return n_rows, n_features, spec.n_components
+
+
 def check_file(spec: FileDataSpec, rng: np.random.Generator | None = None) -> None:
     """Read and check the file; the training rows must still support the largest K.
 

@@ -5,7 +5,7 @@ import tomllib
 import pytest
 
 from experiments.config import ConfigError, bundled_configs, load_config, parse_config
-from experiments.config.methods import ADVISettings
+from experiments.config.methods import ADVISettings, VBSettings
 
 MINIMAL = {"data": {"n_samples": 100, "n_features": 2, "n_components": 3}}
 
@@ -17,7 +17,7 @@ def with_methods(*names, **sections):
 def test_without_the_list_nothing_changes():
     config = parse_config(MINIMAL)
     assert config.experiment.methods is None
-    assert config.method_sections == {"advi": ADVISettings()}
+    assert config.method_sections == {"advi": ADVISettings(), "vb": VBSettings()}
     assert "methods" not in config.to_dict()["experiment"]
 
 
@@ -39,7 +39,7 @@ def test_quick_overrides_reach_the_advi_section():
 
 
 BAD = [
-    (with_methods("em", "vb"), "experiment.methods[1]", "unknown method"),
+    (with_methods("em", "gibbs"), "experiment.methods[1]", "unknown method"),
     (with_methods("advi"), "experiment.methods[0]", "needs 'em'"),
     (with_methods("em", "em"), "experiment.methods[1]", "duplicate"),
     (MINIMAL | {"experiment": {"methods": []}}, "experiment.methods", "non-empty list"),
@@ -63,9 +63,9 @@ def test_bad_methods_config_is_one_line_naming_the_key(raw, key, words):
     assert words in message and "\n" not in message
 
 
-def test_bundled_methods_config_compares_em_mcmc_and_advi():
+def test_bundled_methods_config_compares_em_mcmc_advi_and_vb():
     config = load_config(bundled_configs()["methods"])
-    assert config.experiment.methods == ("em", "mcmc", "advi")
+    assert config.experiment.methods == ("em", "mcmc", "advi", "vb")
     assert list(config.data.grid) == ["overlap"]
     separation = load_config(bundled_configs()["separation"])
     assert config.data.grid == separation.data.grid

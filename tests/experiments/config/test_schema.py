@@ -268,7 +268,7 @@ raw_configs = st.fixed_dictionaries(
                   "outlier_fraction": st.floats(0, 0.4)})},
     optional={
         "experiment": st.fixed_dictionaries(
-            {}, optional={"seed": st.integers(0, 2**63), "replicates": st.integers(1, 5),
+            {}, optional={"seed": st.integers(0, 2**63 - 1), "replicates": st.integers(1, 5),
                           "description": st.text(max_size=20)}),
         "em": st.fixed_dictionaries(
             {}, optional={"tol": positive_floats, "reg_covar": st.floats(0, 1),

@@ -52,7 +52,7 @@ def test_method_seeds_differ_by_name_and_replicate():
 
 def test_unknown_method_in_the_list_exits_2_writing_nothing(tmp_path, capsys):
     path = tmp_path / "bad.toml"
-    path.write_text(TINY.replace('"advi"]', '"vb"]'))
+    path.write_text(TINY.replace('"advi"]', '"gibbs"]'))
     out = tmp_path / "out"
     assert main(["run", str(path), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -133,7 +133,7 @@ def test_check_reachable_within_its_budget_first_replicates_first(monkeypatch):
 
     config = grid_config(replicates=3, overlap=[0.01, 0.05])
     checked = []
-    monkeypatch.setattr(plan, "SYNTHETIC", SYNTHETIC.__class__(
+    monkeypatch.setitem(plan.DATA_SOURCES, "synthetic", SYNTHETIC.__class__(
         SYNTHETIC.name, SYNTHETIC.load, lambda spec, rng: checked.append(spec.overlap)))
     cost = plan.reachability_seconds(config.data.cells()[0][1])
     assert check_reachable(config, budget_s=100.0) == plan.Reachability(6, 6)
