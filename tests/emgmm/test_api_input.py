@@ -145,3 +145,21 @@ def test_predict_with_other_d_names_both(blobs):
     frame = pd.DataFrame(np.zeros((4, 5)))
     one_line(ValueError, lambda: model.predict(frame), "X has 5 features, but GaussianMixtureEM "
              "is expecting 2")
+
+
+def test_the_variational_estimator_applies_the_same_discipline(blobs):
+    from emgmm import BayesianGaussianMixtureVB
+
+    def vb():
+        return BayesianGaussianMixtureVB(2, random_state=0)
+
+    frame = pd.DataFrame({"a": blobs[:, 0], "species": ["x"] * len(blobs)})
+    one_line(DataTypeError, lambda: vb().fit(frame), "non-numeric column.*'species'")
+    one_line(ValueError, lambda: vb().fit(blobs * 1e200), "too large")
+    one_line(ValueError, lambda: vb().fit(blobs * 1e-200), "too small")
+    one_line(DataTypeError, lambda: vb().fit(blobs.astype(complex)), "Complex data")
+    integers = (blobs * 10).astype(np.int32)
+    np.testing.assert_allclose(vb().fit(integers).means_,
+                               vb().fit(integers.astype(float)).means_)
+    fitted = vb().fit(blobs)
+    one_line(ValueError, lambda: fitted.predict(blobs[:, :1]), "features")
