@@ -77,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a bundled config name or a TOML file (default: quickstart)")
     run.add_argument("--out", type=Path, default=None,
                      help="run directory (default: runs/<config name>; rerunning resumes)")
-    run.add_argument("--executor", choices=sorted(EXECUTORS), default="serial")
+    run.add_argument("--executor", choices=sorted(EXECUTORS), default=None,
+                     help="default: serial; process with 2 workers for --data with a range "
+                          "of K")
     run.add_argument("--workers", type=int, default=None,
                      help="worker processes for process/dask (default: 2)")
     run.add_argument("--scheduler", default=None,
@@ -158,9 +160,18 @@ def run_config(args: argparse.Namespace):
     return config
 
 
+def default_executor(args: argparse.Namespace, config) -> str:
+    """``--executor`` when not given: ``process`` for ``--data`` with several K (one cell
+    per K, fitted two at a time; results are the same on every executor), else ``serial``."""
+    several_cells = len(config.data.cells()) > 1
+    return "process" if args.data is not None and several_cells else "serial"
+
+
 def command_run(args: argparse.Namespace, context: Context) -> int:
     console = context.console
     config = run_config(args)
+    if args.executor is None:
+        args.executor = default_executor(args, config)
     workers, scheduler = run_options(args)
     check_run_fits(estimate_run(config), 1 if scheduler is not None else workers)
     if scheduler is not None:

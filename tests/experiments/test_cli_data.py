@@ -183,3 +183,18 @@ def test_run_data_components_writes_a_repeatable_config(tmp_path, capsys, monkey
     pd.testing.assert_frame_equal(one, two)
     assert one["bic"].iloc[0] == pytest.approx(
         results.loc[results["n_components"] == 2, "bic"].iloc[0], rel=1e-6)
+
+
+def test_a_range_of_k_runs_on_two_processes_unless_told_otherwise(tmp_path):
+    import argparse
+
+    from experiments.cli import default_executor
+    from experiments.config.data_command import data_file_config
+
+    small_table().drop(columns="species").to_csv(tmp_path / "d.csv", index=False)
+    several = data_file_config(str(tmp_path / "d.csv"), "1-3")
+    one = data_file_config(str(tmp_path / "d.csv"), "2")
+    with_data = argparse.Namespace(data=str(tmp_path / "d.csv"))
+    assert default_executor(with_data, several) == "process"
+    assert default_executor(with_data, one) == "serial"
+    assert default_executor(argparse.Namespace(data=None), several) == "serial"
