@@ -34,11 +34,12 @@ _PUBLIC = {
     "open_zarr": "emgmm.dask.sources",
     "open_npy": "emgmm.dask.sources",
     "open_parquet": "emgmm.dask.sources",
+    "likelihood_sums": "emgmm.dask.estimator",
 }
 
 __all__ = [  # noqa: RUF022 (the module-level names, then the lazily loaded ones)
     "DASK_EXTRA_HINT", "is_dask_array", "require",
-    "fit_em_dask", "open_npy", "open_parquet", "open_zarr",
+    "fit_em_dask", "likelihood_sums", "open_npy", "open_parquet", "open_zarr",
 ]
 
 

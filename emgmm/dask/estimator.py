@@ -8,6 +8,8 @@ their sums in one pass and return floats, with the formulas of :mod:`emgmm.crite
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import dask.array as da
 import numpy as np
 
@@ -18,7 +20,8 @@ from emgmm.dask.fit import fit_em_dask
 from emgmm.fast import fast_e_step
 from emgmm.params import GaussianMixtureParams
 
-__all__ = ["aic", "bic", "fit_predict", "icl", "predict", "predict_proba", "score", "score_samples"]
+__all__ = ["LikelihoodSums", "aic", "bic", "fit_predict", "icl", "likelihood_sums", "predict",
+           "predict_proba", "score", "score_samples"]
 
 
 def fit_predict(model, X, y=None) -> da.Array:
@@ -86,37 +89,74 @@ def predict(model, X) -> da.Array:
     return X.map_blocks(_labels, params, drop_axis=1, dtype=np.intp)
 
 
-def _sums(model, X) -> tuple[float, float, int, GaussianMixtureParams]:
-    """``(sum_i log p(x_i), sum_i max_k log gamma_ik, N, params)`` in one pass."""
-    X, params = _checked(model, X)
+@dataclass(frozen=True)
+class LikelihoodSums:
+    """What one pass over X gives about a fitted mixture.
+
+    Attributes
+    ----------
+    log_likelihood : float
+        :math:`\sum_i \log p(x_i \mid \theta)`.
+    log_map_responsibility : float
+        :math:`\sum_i \max_k \log \gamma_{ik}` (ICL's entropy term).
+    n_samples : int
+    params : GaussianMixtureParams
+    """
+
+    log_likelihood: float
+    log_map_responsibility: float
+    n_samples: int
+    params: GaussianMixtureParams
+
+    @property
+    def n_parameters(self) -> int:
+        p = self.params
+        return n_parameters(p.covariance_type, p.n_components, p.n_features)
+
+    @property
+    def bic(self) -> float:
+        """:func:`emgmm.criteria.bic`: ``-2 log L + p log N``."""
+        return -2.0 * self.log_likelihood + self.n_parameters * np.log(self.n_samples)
+
+    @property
+    def aic(self) -> float:
+        """:func:`emgmm.criteria.aic`: ``-2 log L + 2 p``."""
+        return -2.0 * self.log_likelihood + 2.0 * self.n_parameters
+
+    @property
+    def icl(self) -> float:
+        """:func:`emgmm.criteria.icl`: BIC ``- 2 sum_i log gamma_{i, MAP}``."""
+        return self.bic - 2.0 * self.log_map_responsibility
+
+
+def likelihood_sums(X, params: GaussianMixtureParams) -> LikelihoodSums:
+    """:class:`LikelihoodSums` of ``params`` on the checked Dask array X, in one pass."""
     per_block = X.map_blocks(_block_sums, params, chunks=((1,) * X.numblocks[0], (2,)), dtype=float)
     log_likelihood, log_map_resp = per_block.sum(axis=0).compute()
-    return float(log_likelihood), float(log_map_resp), int(X.shape[0]), params
+    return LikelihoodSums(float(log_likelihood), float(log_map_resp), int(X.shape[0]), params)
 
 
-def _n_parameters(params: GaussianMixtureParams) -> int:
-    return n_parameters(params.covariance_type, params.n_components, params.n_features)
+def _sums(model, X) -> LikelihoodSums:
+    X, params = _checked(model, X)
+    return likelihood_sums(X, params)
 
 
 def score(model, X, y=None) -> float:
     """Mean per-sample log-likelihood of X."""
-    log_likelihood, _, n_samples, _ = _sums(model, X)
-    return log_likelihood / n_samples
+    sums = _sums(model, X)
+    return sums.log_likelihood / sums.n_samples
 
 
 def bic(model, X) -> float:
     """:func:`emgmm.criteria.bic`: ``-2 log L + p log N``."""
-    log_likelihood, _, n_samples, params = _sums(model, X)
-    return -2.0 * log_likelihood + _n_parameters(params) * np.log(n_samples)
+    return _sums(model, X).bic
 
 
 def aic(model, X) -> float:
     """:func:`emgmm.criteria.aic`: ``-2 log L + 2 p``."""
-    log_likelihood, _, _, params = _sums(model, X)
-    return -2.0 * log_likelihood + 2.0 * _n_parameters(params)
+    return _sums(model, X).aic
 
 
 def icl(model, X) -> float:
     """:func:`emgmm.criteria.icl`: BIC ``- 2 sum_i log gamma_{i, MAP}``."""
-    log_likelihood, log_map_resp, n_samples, params = _sums(model, X)
-    return -2.0 * log_likelihood + _n_parameters(params) * np.log(n_samples) - 2.0 * log_map_resp
+    return _sums(model, X).icl

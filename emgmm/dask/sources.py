@@ -1,7 +1,7 @@
 """Dask arrays of shape (n_samples, n_features) from files too big to load: Zarr, ``.npy``, Parquet.
 
-The Zarr and ``.npy`` openers read nothing but metadata, the Parquet opener counts the rows
-of each partition; the blocks are read by the tasks of each pass, in the worker that runs
+The openers read nothing but metadata (Zarr's, the ``.npy`` header, the Parquet files'
+footers); the blocks are read by the tasks of each pass, in the worker that runs
 them, so a fit streams the files once per EM iteration.
 """
 
@@ -18,7 +18,7 @@ from emgmm.dask.dispatch import require
 # Rows per block of an opened .npy file unless told otherwise (8 MB of float64 at 8 columns).
 NPY_BLOCK_ROWS = 131_072
 
-__all__ = ["NPY_BLOCK_ROWS", "open_npy", "open_parquet", "open_zarr"]
+__all__ = ["NPY_BLOCK_ROWS", "open_npy", "open_parquet", "open_zarr", "parquet_row_groups"]
 
 
 def _missing(path, what: str) -> FileNotFoundError:
@@ -58,13 +58,44 @@ def open_npy(path, block_rows: int = NPY_BLOCK_ROWS) -> da.Array:
     return da.concatenate(parts, axis=0)
 
 
+def _parquet_rows(path: str, row_group: int, columns: tuple[str, ...] | None) -> np.ndarray:
+    # Read in the task's own process: one row group of the requested columns.
+    pq = require("pyarrow.parquet")
+    table = pq.ParquetFile(path).read_row_group(row_group, columns=list(columns) if columns else None)
+    return np.column_stack([column.to_numpy(zero_copy_only=False) for column in table.columns])
+
+
+def parquet_row_groups(path) -> list[tuple[str, int, int]]:
+    """``(file, row group, rows)`` of every row group of the Parquet file or directory
+    ``path`` (files in sorted path order), from the files' footers only."""
+    pq = require("pyarrow.parquet")
+    if os.path.isdir(path):
+        files = sorted(os.path.join(folder, name) for folder, _, names in os.walk(path)
+                       for name in names if not name.startswith((".", "_")))
+    else:
+        files = [os.fspath(path)]
+    groups = []
+    for file in files:
+        metadata = pq.ParquetFile(file).metadata
+        groups += [(file, i, metadata.row_group(i).num_rows) for i in range(metadata.num_row_groups)]
+    return groups
+
+
 def open_parquet(path, columns: list[str] | None = None) -> da.Array:
     """The numeric ``columns`` (default: all) of the Parquet file or directory ``path``, one
-    block per partition of ``dask.dataframe.read_parquet``; the row count of every block is
-    computed when the file is opened (the fit needs known block sizes)."""
-    require("pyarrow")
-    dd = require("dask.dataframe")
+    block per row group; the block sizes come from the files' footers, so opening reads no
+    data (files whose names start with ``.`` or ``_``, such as ``_metadata``, are skipped)."""
+    pq = require("pyarrow.parquet")
     if not os.path.exists(path):
         raise _missing(path, "Parquet file or directory")
-    frame = dd.read_parquet(os.fspath(path), columns=columns)
-    return frame.to_dask_array(lengths=True)
+    groups = [group for group in parquet_row_groups(path) if group[2] > 0]
+    if not groups:
+        raise ValueError(f"{os.fspath(path)!r} holds no Parquet rows: check the path")
+    schema = pq.ParquetFile(groups[0][0]).schema_arrow
+    names = list(columns) if columns is not None else schema.names
+    dtype = np.result_type(*[schema.field(name).type.to_pandas_dtype() for name in names])
+    read = dask.delayed(_parquet_rows, pure=True)
+    parts = [da.from_delayed(read(os.path.abspath(file), i, tuple(names)), shape=(rows, len(names)),
+                             dtype=dtype)
+             for file, i, rows in groups]
+    return da.concatenate(parts, axis=0)

@@ -20,6 +20,10 @@ draws), and the task list of the parent process, :data:`PARENT_BYTES_PER_TASK` p
 A run needs ``parent + workers x peak per worker``; :func:`check_run_fits` refuses what
 exceeds this machine's physical memory, naming the term that dominates.
 
+A cell on a store too big for memory (:mod:`experiments.simulate.store_source`) is
+estimated from the store's metadata (:func:`store_terms`): its blocks in flight and the
+samples, never N rows.
+
 The work: EM starts, PyMC fits and posterior draws over the whole run, and a lower bound on
 the CPU time of one task (replicate or SBC simulation). A task is the unit a run saves and
 resumes, so one whose lower bound exceeds :data:`MAX_TASK_SECONDS` is refused.
@@ -207,8 +211,47 @@ def cell_shape(spec) -> tuple[int, int, int]:
         raise ConfigError("data.file", str(error).removeprefix("file: ")) from None
 
 
+def cell_store(spec):
+    """The :class:`~experiments.simulate.store_source.StoreShape` of a cell on a store too
+    big for memory (from metadata), None for data in memory."""
+    from experiments.simulate.store_source import check_store, is_store
+
+    data_file = getattr(spec, "data_file", None)
+    if data_file is None or not is_store(data_file.path):
+        return None
+    try:
+        return check_store(data_file, spec.largest_k)
+    except ValueError as error:
+        raise ConfigError("data.file", str(error)) from None
+
+
+def store_terms(store, k: int, config) -> list[Term]:
+    """A replicate on a store: blocks in flight, the samples and the EM stage on them.
+
+    Each of the process's threads holds one block and its E-step,
+    :math:`8 B (2D + 12K)` bytes for B rows per block; the starts and the pictures use
+    samples of :data:`emgmm.dask.summary.SAMPLE_ROWS` and
+    :data:`~experiments.simulate.store_source.PICTURE_ROWS` rows; N itself costs nothing.
+    """
+    from emgmm.dask.summary import SAMPLE_ROWS
+    from experiments.simulate.store_source import PICTURE_ROWS
+
+    d = store.n_features
+    threads = os.cpu_count() or 1
+    sampled = min(store.n_rows, SAMPLE_ROWS + PICTURE_ROWS)
+    return [Term("worker process", ("--workers",), WORKER_BASE_BYTES),
+            Term("store blocks being read (threads x block rows x (2D + 12K))", ("data.file",),
+                 threads * FLOAT * store.block_rows * (2 * d + RESPONSIBILITY_ARRAYS * k)),
+            Term("sampled rows", ("data.file",), 3 * FLOAT * sampled * d),
+            *em_terms(sampled, d, k, config.em)]
+
+
 def replicate_terms(spec, config) -> list[Term]:
-    """Everything one replicate of a cell holds at its peak (stages stay alive together)."""
+    """Everything one replicate of a cell holds at its peak (stages stay alive together);
+    for a store too big for memory, :func:`store_terms`."""
+    store = cell_store(spec)
+    if store is not None:
+        return store_terms(store, spec.n_components, config)
     n, d, k = cell_shape(spec)
     return [Term("worker process", ("--workers",), WORKER_BASE_BYTES), *data_terms(n, d, k),
             *em_terms(n, d, k, config.em), *mcmc_terms(n, d, k, config),

@@ -10,6 +10,12 @@ Grid axes: ``n_components`` may be a list (one cell per K), and so may the model
 ``covariance_type`` (EM and MCMC), ``sampler``, ``scale_prior`` and
 ``weights_concentration`` (``[mcmc.priors]``): these exist in ``[data]`` only as lists, a
 sweep over one file; a single value belongs in ``[em]`` / ``[mcmc]``.
+
+A ``file`` that is a directory or a ``.zarr`` path is a store too big for memory
+(:mod:`experiments.simulate.store_source`): it is fitted by EM only (``[experiment]
+methods = ["em"]``), its keys are ``columns`` (Parquet names or 0-based indices),
+``array`` (the array of a Zarr group) and the grid keys, and the keys that need the rows in
+memory (labels, held-out rows, standardisation, dropping rows) are refused.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from experiments.config.checks import (
     positive,
     real,
     reject_unknown,
+    show,
     table,
     text,
 )
@@ -42,6 +49,7 @@ from experiments.simulate.data_files import (
     DataFileSpec,
 )
 from experiments.simulate.file_source import FileDataSpec
+from experiments.simulate.store_source import is_store
 
 MODEL_KEYS = ("covariance_type", "sampler", "scale_prior", "weights_concentration")
 GRID_KEYS = ("n_components", *MODEL_KEYS)  # cell order: the last one varies fastest
@@ -144,6 +152,25 @@ class FileDataGrid:
         mcmc = replace(mcmc, priors=replace(priors, **prior_keys))
         return replace(config, em=em, mcmc=mcmc)
 
+    @property
+    def is_store(self) -> bool:
+        """Whether ``file`` is a store too big for memory, fitted by passes of EM."""
+        return is_store(self.fixed["file"])
+
+    def check_methods(self, config) -> None:
+        """A store is fitted by maximum-likelihood EM only: refuse any other method."""
+        if not self.is_store:
+            return
+        listed = config.experiment.methods
+        if listed is None or tuple(listed) != ("em",):
+            got = "not set (EM and MCMC)" if listed is None else f"{list(listed)}"
+            raise ConfigError("experiment.methods", f"{got}: a store too big for memory is "
+                              "fitted by EM only (one pass over its blocks per iteration); "
+                              'set methods = ["em"] in [experiment]')
+        if config.em.method != "ml":
+            raise ConfigError("em.method", f"{config.em.method!r}: a store too big for memory is "
+                              'fitted by maximum likelihood; set method = "ml" in [em]')
+
     def with_k_values(self, k_values: tuple[int, ...]) -> FileDataGrid:
         """The grid with ``[selection] k_values`` counted in the rows the file must have."""
         return replace(self, max_components=max(self.max_components, *k_values))
@@ -174,9 +201,30 @@ def file_data_grid(raw: Any, source: str) -> FileDataGrid:
         else:
             fixed[key] = FILE_KEYS[key](value, path)
     fixed["file"] = resolve_file(fixed["file"], source)
-    if fixed["array"] is not None and not fixed["file"].lower().endswith(".npz"):
-        raise fail("data.array", "applies to .npz files only", fixed["array"])
+    if is_store(fixed["file"]):
+        check_store_keys(fixed)
+    elif fixed["array"] is not None and not fixed["file"].lower().endswith(".npz"):
+        raise fail("data.array", "applies to .npz files and Zarr stores only", fixed["array"])
     grid = {key: grid[key] for key in GRID_KEYS if key in grid}
     ks = grid.get("n_components", (fixed.get("n_components"),))
     return FileDataGrid(fixed=fixed, grid=grid, max_components=max(ks))
 
+
+
+# key -> why a store too big for memory cannot have it (anything but its default)
+NOT_FOR_STORES = {
+    "label_column": "known classes are compared with labels held in memory",
+    "standardize": "standardising rewrites the data; standardise the store itself",
+    "missing": "rows with missing values cannot be dropped from a store; clean it first",
+    "max_rows": "the row limit guards in-memory reads; a store is never loaded",
+    "test_fraction": "held-out rows need the test set in memory; leave it 0, the fit is "
+                     "judged by its log-likelihood, BIC and ICL",
+}
+
+
+def check_store_keys(fixed: dict[str, Any]) -> None:
+    """Refuse the keys that need a store's rows in memory (one line, the key named)."""
+    for key, why in NOT_FOR_STORES.items():
+        if fixed[key] != DEFAULTS[key]:
+            raise ConfigError(f"data.{key}", f"{show(fixed[key])} is not available for a store "
+                              f"too big for memory: {why}")

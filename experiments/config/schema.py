@@ -374,6 +374,8 @@ def _parse_sections(raw: dict[str, Any], source: str) -> ExperimentConfig:
         method_sections=_methods.parse_method_sections(raw), source=source,
     )
     _methods.check_method_list(config)
+    if on_file:  # a store too big for memory runs EM only
+        data.check_methods(config)
     return config
 
 

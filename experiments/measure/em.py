@@ -21,6 +21,7 @@ from emgmm.steps import e_step
 from experiments.measure import metrics, no_truth
 from experiments.measure.base import Method, MethodResult, ReplicateInput
 from experiments.measure.calibration import em_interval_columns
+from experiments.measure.em_store import run_em_store
 from experiments.run.files import save_npz_atomic
 from experiments.run.rundir import EMFitArrays
 
@@ -253,6 +254,8 @@ def interval_columns(X: np.ndarray, truth: GaussianMixtureParams, stage: EMStage
 def run_em(inputs: ReplicateInput, options: EMOptions) -> MethodResult:
     """Fit, save ``em_fit.npz`` and ``em_model.npz``, and measure the ``em`` row."""
     dataset, seed = inputs.dataset, inputs.seeds.em
+    if not dataset.in_memory:  # a store too big for memory: EM by passes over its blocks
+        return run_em_store(inputs, options)
     n_components = dataset.n_components
     stage = fit_stage(dataset.X, dataset.truth, n_components, options, seed)
     save_npz_atomic(inputs.files.em_fit, **fit_arrays(stage).as_dict())

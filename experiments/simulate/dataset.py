@@ -29,12 +29,17 @@ class Dataset:
         The number of components fitted (for simulated data the true one, ``k_true``).
     columns : dict
         Columns of results.csv that describe the data set (on every row of the replicate).
+    out_of_core : dask.array.Array or None
+        All rows of a store too big for memory (:mod:`experiments.simulate.store_source`),
+        which EM fits by passes over its blocks; ``arrays.X`` then holds only a uniform
+        sample of them, for the pictures. None for data in memory.
     """
 
     arrays: DataArrays
     truth: GaussianMixtureParams | None
     n_components: int
     columns: dict
+    out_of_core: Any = None
 
     @property
     def X(self) -> np.ndarray:
@@ -47,6 +52,11 @@ class Dataset:
     @property
     def has_truth(self) -> bool:
         return self.truth is not None
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether ``X`` holds every row (False for a store too big for memory)."""
+        return self.out_of_core is None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ process, the file is only read); the held-out rows are drawn with the replicate'
 
 so the split is reproducible and differs between replicates. The :class:`Dataset` has no
 truth: its true parameters are empty and the metrics that need them are left empty.
+
+A ``file`` that is a directory (or a ``.zarr`` path) is a store too big for memory, opened
+as a Dask array by :mod:`experiments.simulate.store_source` instead of being read.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from experiments.simulate.data_files import (
     minimum_rows,
 )
 from experiments.simulate.dataset import Dataset, DataSource
+from experiments.simulate.store_source import check_store, is_store, load_store
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,9 @@ def file_shape(spec: FileDataSpec) -> tuple[int, int, int]:
     """(rows, columns, K) of the cell's data (read once and cached; ValueError
     ``"file: <problem>"`` when the file cannot be read)."""
     try:
+        if is_store(spec.data_file.path):
+            shape = check_store(spec.data_file, spec.largest_k)
+            return shape.n_rows, shape.n_features, spec.n_components
         loaded = read_once(spec.data_file, spec.largest_k)
     except DataFileError as error:
         raise ValueError(f"file: {error}") from None
@@ -104,6 +111,9 @@ def check_file(spec: FileDataSpec, rng: np.random.Generator | None = None) -> No
     ValueError
         ``"file: <problem>"`` (the config reports it as ``data.file: <problem>``).
     """
+    if is_store(spec.data_file.path):  # metadata only; no test rows (the config refuses them)
+        file_shape(spec)
+        return
     try:
         loaded = read_once(spec.data_file, spec.largest_k)
     except DataFileError as error:
@@ -118,7 +128,10 @@ def check_file(spec: FileDataSpec, rng: np.random.Generator | None = None) -> No
 
 
 def load_file(spec: FileDataSpec, rng: np.random.Generator) -> Dataset:
-    """The replicate's data set: the file's rows split into training and held-out rows."""
+    """The replicate's data set: the file's rows split into training and held-out rows
+    (a store: opened as a Dask array, :func:`~experiments.simulate.store_source.load_store`)."""
+    if is_store(spec.data_file.path):
+        return load_store(spec.data_file, spec.n_components, spec.largest_k, rng)
     check_file(spec)
     loaded = read_once(spec.data_file, spec.largest_k)
     n_rows, n_features = loaded.X.shape
