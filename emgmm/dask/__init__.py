@@ -35,10 +35,11 @@ _PUBLIC = {
     "open_npy": "emgmm.dask.sources",
     "open_parquet": "emgmm.dask.sources",
     "likelihood_sums": "emgmm.dask.estimator",
+    "SchedulerLostError": "emgmm.dask.blocks",
 }
 
 __all__ = [  # noqa: RUF022 (the module-level names, then the lazily loaded ones)
-    "DASK_EXTRA_HINT", "is_dask_array", "require",
+    "DASK_EXTRA_HINT", "is_dask_array", "require", "SchedulerLostError",
     "fit_em_dask", "likelihood_sums", "open_npy", "open_parquet", "open_zarr",
 ]
 

@@ -10,7 +10,9 @@ of workers, so the same data and chunking give the same numbers to the last bit.
 from __future__ import annotations
 
 import functools
+import sys
 import uuid
+from concurrent.futures import CancelledError
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,7 +25,37 @@ from dask.highlevelgraph import HighLevelGraph
 # Partial results combined per task of the reduction tree.
 FAN_IN = 8
 
-__all__ = ["FAN_IN", "Blocks", "blocks_of", "check_dask_data", "run_pass", "tree_layer"]
+__all__ = ["FAN_IN", "Blocks", "SchedulerLostError", "blocks_of", "check_dask_data", "run_pass",
+           "tree_layer"]
+
+
+class SchedulerLostError(RuntimeError):
+    """The ``distributed`` scheduler running a pass went away: the fit is abandoned."""
+
+
+def _current_client():
+    """The active ``distributed`` client, None without one (``distributed`` not imported)."""
+    if "distributed" not in sys.modules:
+        return None
+    try:
+        return sys.modules["distributed"].Client.current(allow_global=True)
+    except ValueError:
+        return None
+
+
+def _compute_on(client, graph):
+    """``dask.compute(graph)``; if ``client``'s scheduler went away meanwhile, one
+    :class:`SchedulerLostError` naming it (the client gave up reconnecting)."""
+    address = getattr(getattr(client, "scheduler", None), "address", None)
+    try:
+        return dask.compute(graph)[0]
+    except Exception as error:
+        if client is None or (client.status == "running" and not isinstance(error, CancelledError)):
+            raise
+        raise SchedulerLostError(
+            f"the Dask scheduler at {address or 'its address'} went away during a pass over the "
+            f"data ({type(error).__name__}): restart the cluster, connect a new Client and fit "
+            "again (no model was kept)") from None
 
 
 def check_dask_data(X, *, name: str = "X") -> da.Array:
@@ -115,7 +147,8 @@ def run_pass(blocks: Blocks, per_block: Callable, combine: Callable, *arguments,
              with_offset: bool = False):
     """``per_block(block, *arguments)`` (or ``per_block(block, offset, index, *arguments)``)
     on every block, combined in the fixed tree of :func:`tree_layer`, computed by the current
-    Dask scheduler (a ``distributed`` client when one is active).
+    Dask scheduler (a ``distributed`` client when one is active; :class:`SchedulerLostError`
+    when its scheduler goes away).
 
     The graph is written out directly (one task per block and per tree node; the arguments,
     small, are one literal), which costs microseconds per block rather than the
@@ -128,4 +161,4 @@ def run_pass(blocks: Blocks, per_block: Callable, combine: Callable, *arguments,
     tree, root = tree_layer(name, list(layer), combine)
     layer.update(tree)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[blocks.array])
-    return dask.compute(Delayed(root, graph, layer=name))[0]
+    return _compute_on(_current_client(), Delayed(root, graph, layer=name))

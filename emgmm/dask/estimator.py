@@ -96,9 +96,9 @@ class LikelihoodSums:
     Attributes
     ----------
     log_likelihood : float
-        :math:`\sum_i \log p(x_i \mid \theta)`.
+        :math:`\\sum_i \\log p(x_i \\mid \\theta)`.
     log_map_responsibility : float
-        :math:`\sum_i \max_k \log \gamma_{ik}` (ICL's entropy term).
+        :math:`\\sum_i \\max_k \\log \\gamma_{ik}` (ICL's entropy term).
     n_samples : int
     params : GaussianMixtureParams
     """

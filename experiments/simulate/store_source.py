@@ -26,7 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from experiments.run.rundir import OUTLIER_LABEL, DataArrays
-from experiments.simulate.data_files import DataFileError, DataFileSpec, minimum_rows, quoted
+from experiments.simulate.data_files import (
+    PARQUET_SUFFIXES,
+    DataFileError,
+    DataFileSpec,
+    minimum_rows,
+    quoted,
+)
 from experiments.simulate.dataset import Dataset
 
 STORE_SUFFIXES = (".zarr",)
@@ -37,19 +43,26 @@ __all__ = ["PICTURE_ROWS", "StoreShape", "is_store", "load_store", "open_store",
            "store_shape"]
 
 
+def _is_zarr(path: Path) -> bool:
+    return path.suffix.lower() in STORE_SUFFIXES or any((path / m).exists() for m in ZARR_MARKERS)
+
+
+def _holds_parquet(path: Path) -> bool:
+    return any(name.lower().endswith(PARQUET_SUFFIXES)
+               for _, _, names in os.walk(path) for name in names)
+
+
 def is_store(path) -> bool:
-    """Whether ``[data] file`` names a store (a directory, or a ``.zarr`` path) rather
-    than a file that is read into memory."""
+    """Whether ``[data] file`` names a store rather than a file read into memory: a
+    ``.zarr`` path, a directory with Zarr metadata, or a directory holding Parquet files
+    (any other directory is refused by the file reader)."""
     path = Path(path)
-    return path.suffix.lower() in STORE_SUFFIXES or path.is_dir()
+    return _is_zarr(path) or (path.is_dir() and _holds_parquet(path))
 
 
 def store_kind(path) -> str:
-    """``"zarr"`` (a ``.zarr`` path or a directory with Zarr metadata) or ``"parquet"``."""
-    path = Path(path)
-    if path.suffix.lower() in STORE_SUFFIXES or any((path / m).exists() for m in ZARR_MARKERS):
-        return "zarr"
-    return "parquet"
+    """``"zarr"`` or ``"parquet"`` (of a path for which :func:`is_store` holds)."""
+    return "zarr" if _is_zarr(Path(path)) else "parquet"
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,8 @@ BAD_STORES = [
      ("data.label_column",)),
     ("unknown-column", "parts", 'columns = ["a", "zz"]\n[experiment]\nmethods = ["em"]\n',
      ("data.file", "'zz'")),
-    ("not-parquet", "junk", '[experiment]\nmethods = ["em"]\n', ("data.file", "not Parquet")),
+    ("no-store", "junk", '[experiment]\nmethods = ["em"]\n', ("data.file", "is a directory")),
+    ("not-parquet", "mixed", '[experiment]\nmethods = ["em"]\n', ("data.file", "not Parquet")),
 ]
 
 
@@ -164,6 +165,8 @@ def test_bad_stores_are_one_line_exit_2_nothing_written(tmp_path, capsys, case, 
     cube[:] = 1.0
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "notes.txt").write_text("not a table")
+    write_parquet_folder(tmp_path / "mixed", X, sizes=(300,))
+    (tmp_path / "mixed" / "notes.txt").write_text("not a table")
     path = tmp_path / "bad.toml"
     path.write_text(f'[data]\nfile = "{store}"\nn_components = 2\n{extra}')
     out = tmp_path / "run"
