@@ -29,6 +29,7 @@ from emgmm.dask.starts import dask_starts
 from emgmm.dask.summary import SAMPLE_ROWS, DataSummary, summarise
 from emgmm.fit import EMResult, _check_start, run_em
 from emgmm.fit_warnings import warn_about_fit
+from emgmm.map_prior import ConjugatePrior, check_compatible
 from emgmm.multistart import Screening, joined, preferred, start_methods
 from emgmm.params import GaussianMixtureParams
 
@@ -60,15 +61,17 @@ def check_summary(summary: DataSummary, blocks: Blocks, n_components: int, reg_c
 
 
 def run_shared(X, blocks: Blocks, starts: list[GaussianMixtureParams], rngs: list,
-               init_indices: list[int], **options) -> list[EMResult]:
+               init_indices: list[int], prior: ConjugatePrior | None = None,
+               **options) -> list[EMResult]:
     """:func:`emgmm.fit.run_em` from every start, side by side (one thread each) sharing
     the passes over the data; the first failure is raised once every run has stopped."""
-    passes = SharedPasses(blocks, len(starts))
+    passes = SharedPasses(blocks, len(starts), prior)
 
     def run(i: int) -> EMResult:
         try:
             result = run_em(X, starts[i], passes.iteration(i), rng=rngs[i],
-                            init_index=init_indices[i], engine_name=ENGINE_NAME, **options)
+                            init_index=init_indices[i], engine_name=ENGINE_NAME, prior=prior,
+                            **options)
         except BaseException as error:
             passes.finished(i, error)
             raise
@@ -103,11 +106,12 @@ def fit_em_dask(
     engine: str = "auto",
     record_params: bool = False,
     verbose: int = 0,
+    prior: ConjugatePrior | None = None,
     screening: Screening = SCREENING,
     sample_rows: int = SAMPLE_ROWS,
 ) -> EMResult:
     """Fit a Gaussian mixture by EM to a Dask array (module docstring); the arguments and
-    the result are those of :func:`emgmm.fit.fit_em` (maximum likelihood only).
+    the result are those of :func:`emgmm.fit.fit_em`, MAP-EM under ``prior`` included.
 
     Parameters
     ----------
@@ -115,6 +119,11 @@ def fit_em_dask(
         Any chunking along the rows; column blocks are joined.
     engine : {'auto', 'fast'}
         The blocks run the numba kernels of :mod:`emgmm.fast`.
+    prior : ConjugatePrior, optional
+        Run MAP-EM under this prior (:mod:`emgmm.map_em`): each pass gives the same
+        statistics, the client runs the MAP M-step
+        (:func:`emgmm.map_em.map_params_from_statistics`) and the objective adds
+        :func:`emgmm.map_prior.log_prior_density`; no start screening, as in memory.
     sample_rows : int
         Rows of the seeded sample the starts are computed on.
 
@@ -129,6 +138,8 @@ def fit_em_dask(
     if engine not in ("auto", "fast"):
         raise ValueError(f"EM on a Dask array runs the fast (numba) kernels: pass engine='auto' or "
                          f"'fast', got {engine!r}")
+    if prior is not None:
+        check_compatible(covariance_type, n_components, X.shape[1], prior)
     rng = as_generator(random_state)
     blocks = blocks_of(X)
     summary = summarise(blocks, int(rng.integers(2**63)), sample_rows)
@@ -142,11 +153,11 @@ def fit_em_dask(
         methods = start_methods(X, init_params, n_init, given=tuple(given.values()))
         starts = dask_starts(blocks, summary, n_components, covariance_type, reg_covar, methods,
                              rng, given)
-    screen = screening.applies(init_params, len(methods), summary.n_samples)
+    screen = prior is None and screening.applies(init_params, len(methods), summary.n_samples)
     options = {"tol": tol, "reg_covar": reg_covar, "record_params": record_params,
                "verbose": verbose, "feature_variances": summary.variances}
     rngs = rng.spawn(len(starts))
-    results = run_shared(X, blocks, starts, rngs, list(range(len(starts))),
+    results = run_shared(X, blocks, starts, rngs, list(range(len(starts))), prior,
                          max_iter=min(max_iter, screening.iterations) if screen else max_iter,
                          previous_lower_bound=previous_lower_bound, **options)
     best = results[0]

@@ -3,7 +3,8 @@
 :func:`em_pass` is one pass: each block computes the packed statistics of every requested
 parameter set (:func:`emgmm.dask.block_statistics.block_em_statistics`), the vectors are
 summed in the fixed tree of :func:`emgmm.dask.blocks.run_pass`, and the M-step
-:func:`emgmm.statistics.params_from_statistics` runs here, on the client.
+:func:`emgmm.statistics.params_from_statistics` (MAP-EM:
+:func:`emgmm.map_em.map_params_from_statistics`) runs here, on the client.
 
 :class:`SharedPasses` lets ``n`` runs of the one EM loop (:func:`emgmm.fit.run_em`, each
 in its own thread) share passes: a run's iteration function registers its parameters and
@@ -28,36 +29,49 @@ from emgmm.dask.block_statistics import (
 )
 from emgmm.dask.blocks import Blocks, run_pass
 from emgmm.engines import EMIteration
+from emgmm.map_em import map_params_from_statistics
+from emgmm.map_prior import ConjugatePrior, log_prior_density
 from emgmm.params import GaussianMixtureParams
-from emgmm.statistics import params_from_statistics
+from emgmm.statistics import SufficientStatistics, params_from_statistics
 
-__all__ = ["SharedPasses", "em_pass"]
+__all__ = ["SharedPasses", "em_pass", "iteration_outcome"]
 
 NON_FINITE = ("the log-likelihood is not finite: increase reg_covar, or scale the input data")
 
 
-def em_pass(blocks: Blocks, starts: list[GaussianMixtureParams],
-            reg_covar: float) -> list[tuple[float, GaussianMixtureParams] | ValueError]:
-    """One EM iteration of every start in one pass: ``(mean log-likelihood at the start,
-    next parameters)``, or the ValueError of a start whose log-likelihood is not finite."""
+def iteration_outcome(stats: SufficientStatistics, params: GaussianMixtureParams,
+                      reg_covar: float, prior: ConjugatePrior | None = None
+                      ) -> tuple[float, GaussianMixtureParams] | ValueError:
+    """What :func:`emgmm.fit.run_em` expects of one iteration from the statistics at
+    ``params``: maximum likelihood, ``(mean log-likelihood, M-step)``; MAP-EM (``prior``),
+    ``(total objective sum_i log p(x_i) + log p(theta), MAP M-step)``
+    (:func:`emgmm.map_em.map_em_iteration`); the ValueError of a non-finite log-likelihood."""
+    if not np.isfinite(stats.log_likelihood):
+        return ValueError(NON_FINITE)
+    if prior is None:
+        return stats.log_likelihood / stats.n_samples, params_from_statistics(stats, reg_covar)
+    return (stats.log_likelihood + log_prior_density(params, prior),
+            map_params_from_statistics(stats, prior, reg_covar))
+
+
+def em_pass(blocks: Blocks, starts: list[GaussianMixtureParams], reg_covar: float,
+            prior: ConjugatePrior | None = None
+            ) -> list[tuple[float, GaussianMixtureParams] | ValueError]:
+    """One EM (MAP-EM with ``prior``) iteration of every start in one pass
+    (:func:`iteration_outcome` of each)."""
     total = run_pass(blocks, block_em_statistics, add, tuple(starts))
     sizes = [packed_size(p.covariance_type, p.n_components, p.n_features) for p in starts]
-    outcomes = []
-    for params, vector in zip(starts, split(total, sizes)):
-        stats = unpack(vector, np.ascontiguousarray(params.means), params.covariance_type)
-        mean_log_likelihood = stats.log_likelihood / stats.n_samples
-        if not np.isfinite(mean_log_likelihood):
-            outcomes.append(ValueError(NON_FINITE))
-        else:
-            outcomes.append((mean_log_likelihood, params_from_statistics(stats, float(reg_covar))))
-    return outcomes
+    return [iteration_outcome(unpack(vector, np.ascontiguousarray(params.means),
+                                     params.covariance_type), params, float(reg_covar), prior)
+            for params, vector in zip(starts, split(total, sizes))]
 
 
 class SharedPasses:
     """Passes over ``blocks`` shared by ``n_runs`` EM runs in threads (module docstring)."""
 
-    def __init__(self, blocks: Blocks, n_runs: int) -> None:
+    def __init__(self, blocks: Blocks, n_runs: int, prior: ConjugatePrior | None = None) -> None:
         self._blocks = blocks
+        self._prior = prior
         self._condition = threading.Condition()
         self._waiting: dict[int, tuple[GaussianMixtureParams, float]] = {}
         self._outcomes: dict[int, object] = {}
@@ -112,7 +126,8 @@ class SharedPasses:
         requests = [self._waiting[run] for run in runs]
         self._waiting.clear()
         try:
-            outcomes = em_pass(self._blocks, [params for params, _ in requests], requests[0][1])
+            outcomes = em_pass(self._blocks, [params for params, _ in requests], requests[0][1],
+                               self._prior)
         # Whatever the pass raised (the scheduler went away, a worker error) fails every run.
         except Exception as error:  # noqa: BLE001
             outcomes = [error] * len(runs)
