@@ -130,7 +130,8 @@ class LikelihoodSums:
 
 
 def likelihood_sums(X, params: GaussianMixtureParams) -> LikelihoodSums:
-    """:class:`LikelihoodSums` of ``params`` on the checked Dask array X, in one pass."""
+    """:class:`LikelihoodSums` of ``params`` on the Dask array X, in one pass."""
+    X = check_dask_data(X)
     per_block = X.map_blocks(_block_sums, params, chunks=((1,) * X.numblocks[0], (2,)), dtype=float)
     log_likelihood, log_map_resp = per_block.sum(axis=0).compute()
     return LikelihoodSums(float(log_likelihood), float(log_map_resp), int(X.shape[0]), params)

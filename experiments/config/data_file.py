@@ -49,7 +49,7 @@ from experiments.simulate.data_files import (
     DataFileSpec,
 )
 from experiments.simulate.file_source import FileDataSpec
-from experiments.simulate.store_source import is_store
+from experiments.simulate.store_source import is_store, store_kind
 
 MODEL_KEYS = ("covariance_type", "sampler", "scale_prior", "weights_concentration")
 GRID_KEYS = ("n_components", *MODEL_KEYS)  # cell order: the last one varies fastest
@@ -203,6 +203,8 @@ def file_data_grid(raw: Any, source: str) -> FileDataGrid:
     fixed["file"] = resolve_file(fixed["file"], source)
     if is_store(fixed["file"]):
         check_store_keys(fixed)
+        if fixed["array"] is not None and store_kind(fixed["file"]) != "zarr":
+            raise fail("data.array", "applies to .npz files and Zarr stores only", fixed["array"])
     elif fixed["array"] is not None and not fixed["file"].lower().endswith(".npz"):
         raise fail("data.array", "applies to .npz files and Zarr stores only", fixed["array"])
     grid = {key: grid[key] for key in GRID_KEYS if key in grid}

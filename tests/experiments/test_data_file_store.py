@@ -148,6 +148,8 @@ BAD_STORES = [
      ("data.label_column",)),
     ("unknown-column", "parts", 'columns = ["a", "zz"]\n[experiment]\nmethods = ["em"]\n',
      ("data.file", "'zz'")),
+    ("array-of-parquet", "parts", 'array = "X"\n[experiment]\nmethods = ["em"]\n',
+     ("data.array", "Zarr")),
     ("no-store", "junk", '[experiment]\nmethods = ["em"]\n', ("data.file", "is a directory")),
     ("not-parquet", "mixed", '[experiment]\nmethods = ["em"]\n', ("data.file", "not Parquet")),
 ]
@@ -173,3 +175,24 @@ def test_bad_stores_are_one_line_exit_2_nothing_written(tmp_path, capsys, case, 
     argv = [command, str(path)] + (["--out", str(out)] if command == "run" else [])
     assert_bad_input(capsys, argv, words)
     assert not out.exists()
+
+
+def test_an_array_of_a_zarr_group_and_some_of_its_columns(tmp_path):
+    X = overlapping_rows(600)
+    group = zarr.open_group(str(tmp_path / "group.zarr"), mode="w")
+    group.create_array("X", shape=X.shape, chunks=(128, 3), dtype="f8")[:] = X
+    group.create_array("other", shape=(5,), dtype="f8")[:] = 0.0
+    config = tmp_path / "group.toml"
+    config.write_text('[data]\nfile = "group.zarr"\narray = "X"\ncolumns = [0, 2]\n'
+                      f"n_components = 2\n{EM_ONLY}")
+    out = tmp_path / "run"
+    assert main(["run", str(config), "--out", str(out)]) == 0
+    row = results_of(out).iloc[0]
+    rep = next((out / "cells").iterdir()) / "rep-0"
+    model = load_model(rep / "em_model.npz")
+    used = X[:, [0, 2]]
+    assert model.n_features_in_ == 2
+    assert row["log_likelihood"] == pytest.approx(mixture_mean_log_likelihood(used, model.params_),
+                                                  rel=1e-12)
+    np.testing.assert_array_equal(DataArrays.load(rep / "data.npz").X, used)
+    assert list(DataArrays.load(rep / "data.npz").feature_names) == ["0", "2"]
