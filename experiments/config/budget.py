@@ -36,6 +36,7 @@ import os
 from dataclasses import dataclass
 
 from experiments.config.checks import ConfigError
+from experiments.config.methods import method_selected
 
 FLOAT = 8  # bytes per float64 or int64
 WORKER_BASE_BYTES = 400 * 2**20  # a worker: imports (279 MB) and numba-compiled EM kernels
@@ -125,6 +126,12 @@ def human_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
+def runs_mcmc(config) -> bool:
+    """Whether the run fits MCMC: ``[mcmc] enabled`` and not left out of ``[experiment]
+    methods``."""
+    return config.mcmc.enabled and method_selected(config, "mcmc")
+
+
 def params_floats(k: int, d: int, covariance_type: str) -> int:
     """Floats in one parameter set: weights, means and covariances of the given type."""
     covariances = {"full": k * d * d, "tied": d * d, "diag": k * d, "spherical": k}
@@ -179,11 +186,11 @@ def mcmc_terms(n: int, d: int, k: int, config) -> list[Term]:
     """The MCMC stage and the PSIS-LOO fits of ``[selection]`` (all kept for az.compare)."""
     terms = []
     mcmc, selection = config.mcmc, config.selection
-    if mcmc.enabled:
+    if runs_mcmc(config):
         terms.append(Term("posterior draws (draws x chains x N)", ("mcmc.draws", "mcmc.chains", "data.n_samples"), posterior_bytes(
             n, d, k, mcmc.draws, mcmc.chains, predictive=True,
             explicit=mcmc.formulation == "explicit")))
-    if selection.enabled and selection.loo and mcmc.enabled:
+    if selection.enabled and selection.loo and runs_mcmc(config):
         terms.append(Term("PSIS-LOO fits", ("selection.draws", "selection.k_values"), sum(
             posterior_bytes(n, d, kk, selection.draws, selection.chains, predictive=False)
             for kk in selection.k_values)))
@@ -271,13 +278,13 @@ def replicate_seconds(config) -> dict[str, float]:
     parts = {"em.n_init": (1 if em.method == "map" else em.n_init) * MIN_EM_START_SECONDS}
     if "bootstrap" in em.interval_methods:
         parts["em.n_bootstrap"] = em.n_bootstrap * MIN_EM_START_SECONDS
-    if mcmc.enabled:
+    if runs_mcmc(config):
         parts["mcmc.draws"] = (MIN_PYMC_FIT_SECONDS
                                + mcmc.chains * (mcmc.draws + mcmc.tune) * MIN_DRAW_SECONDS)
     if selection.enabled:
         n_k = len(selection.k_values)
         parts["em.n_init"] += n_k * em.n_init * MIN_EM_START_SECONDS
-        if selection.loo and mcmc.enabled:
+        if selection.loo and runs_mcmc(config):
             parts["selection.draws"] = n_k * (MIN_PYMC_FIT_SECONDS + selection.chains * (
                 selection.draws + selection.tune) * MIN_DRAW_SECONDS)
     return parts
@@ -289,11 +296,11 @@ def work_counts(config, n_replicates: int) -> tuple[int, int, int]:
     starts = (1 if em.method == "map" else em.n_init)
     starts += em.n_bootstrap if "bootstrap" in em.interval_methods else 0
     fits, draws = 0, 0
-    if mcmc.enabled:
+    if runs_mcmc(config):
         fits, draws = 1, mcmc.chains * (mcmc.draws + mcmc.tune)
     if selection.enabled:
         starts += len(selection.k_values) * em.n_init
-        if selection.loo and mcmc.enabled:
+        if selection.loo and runs_mcmc(config):
             fits += len(selection.k_values)
             draws += len(selection.k_values) * selection.chains * (selection.draws + selection.tune)
     n_sbc = sbc.n_simulations if sbc.enabled else 0

@@ -164,9 +164,11 @@ class FileDataGrid:
         listed = config.experiment.methods
         if listed is None or tuple(listed) != ("em",):
             got = "not set (EM and MCMC)" if listed is None else f"{list(listed)}"
+            todo = ('set methods = ["em"] in [experiment]' if config.source != "--data" else
+                    'write a config with [data] file and [experiment] methods = ["em"] '
+                    '(README "Data larger than memory")')
             raise ConfigError("experiment.methods", f"{got}: a store too big for memory is "
-                              "fitted by EM only (one pass over its blocks per iteration); "
-                              'set methods = ["em"] in [experiment]')
+                              f"fitted by EM only (one pass over its blocks per iteration); {todo}")
         if config.em.method != "ml":
             raise ConfigError("em.method", f"{config.em.method!r}: a store too big for memory is "
                               'fitted by maximum likelihood; set method = "ml" in [em]')

@@ -17,6 +17,8 @@ from emgmm import GaussianMixtureParams
 from emgmm.fit import fit_em
 from emgmm.io import load_model
 from experiments.cli import main
+from experiments.config import load_config
+from experiments.config.budget import estimate_run
 from experiments.measure.metrics import mixture_mean_log_likelihood
 from experiments.measure.no_truth import information_criteria
 from experiments.run.rundir import DataArrays, EMFitArrays
@@ -196,3 +198,18 @@ def test_an_array_of_a_zarr_group_and_some_of_its_columns(tmp_path):
                                                   rel=1e-12)
     np.testing.assert_array_equal(DataArrays.load(rep / "data.npz").X, used)
     assert list(DataArrays.load(rep / "data.npz").feature_names) == ["0", "2"]
+
+
+def test_validate_and_the_estimate_read_only_metadata(tmp_path, capsys):
+    """A store of 10^9 rows (80 GB if written; no chunk is, so it takes a few kB): validate
+    passes and the memory estimate counts blocks and samples, not N."""
+    zarr.create_array(str(tmp_path / "huge.zarr"), shape=(10**9, 10), chunks=(100_000, 10),
+                      dtype="f8")
+    path = tmp_path / "huge.toml"
+    path.write_text(f'[data]\nfile = "huge.zarr"\nn_components = 10\n{EM_ONLY}')
+    assert sum(f.stat().st_size for f in (tmp_path / "huge.zarr").rglob("*")) < 10_000
+    estimate = estimate_run(load_config(path))
+    assert estimate.peak_per_worker < 1.5e9  # the data alone would be 8e10 bytes
+    assert estimate.pymc_fits == 0 and estimate.draws == 0  # methods = ["em"]
+    assert main(["validate", str(path)]) == 0
+    assert "valid" in capsys.readouterr().out
