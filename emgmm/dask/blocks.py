@@ -12,8 +12,8 @@ from __future__ import annotations
 import functools
 import sys
 import uuid
-from concurrent.futures import CancelledError
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 
 import dask

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import zarr
+from distributed import LocalCluster
 
 from emgmm import GaussianMixtureParams
 from emgmm.fit import fit_em
@@ -124,12 +125,19 @@ def test_a_parquet_folder_gives_the_same_run_as_the_zarr_store(stores, zarr_run)
                                   check_exact=False, rtol=1e-10)
 
 
-def test_the_dask_executor_gives_the_serial_numbers(stores, zarr_run):
+@pytest.mark.parametrize("cluster", ["local", "scheduler-address"])
+def test_the_dask_executor_gives_the_serial_numbers(stores, zarr_run, cluster):
+    """Each replicate's passes run on the cluster the task runs on: a LocalCluster of the
+    runner's, or a running one named by --scheduler."""
     folder, _ = stores
-    out = folder / "dask-run"
-    argv = ["run", store_config(folder, "x.zarr"), "--out", str(out), "--executor", "dask",
-            "--workers", "2"]
-    assert main(argv) == 0
+    out = folder / f"dask-run-{cluster}"
+    argv = ["run", store_config(folder, "x.zarr"), "--out", str(out), "--executor", "dask"]
+    if cluster == "local":
+        assert main([*argv, "--workers", "2"]) == 0
+    else:
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=":0") as running:
+            assert main([*argv, "--scheduler", running.scheduler_address]) == 0
     columns = ["cell_id", "log_likelihood", "bic", "icl", "n_iter"]
     pd.testing.assert_frame_equal(results_of(out)[columns], results_of(zarr_run)[columns],
                                   check_exact=True)
