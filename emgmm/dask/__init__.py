@@ -7,7 +7,9 @@ pass over the row blocks: each block computes the sufficient statistics of
 :mod:`emgmm.statistics` with the numba kernels of :mod:`emgmm.fast` (about the current
 means), the statistics are summed in a fixed tree (:mod:`emgmm.dask.blocks`), and the M-step
 (:func:`emgmm.statistics.params_from_statistics`) runs on the client inside the one EM loop
-(:func:`emgmm.fit.run_em`). Modules:
+(:func:`emgmm.fit.run_em`); MAP-EM (``fit_em_dask(..., prior=...)``) runs the MAP M-step
+there instead. A scheduler lost in the middle of a fit raises :class:`SchedulerLostError`.
+Modules:
 
 - :mod:`emgmm.dask.dispatch`: recognising a Dask array without importing Dask;
 - :mod:`emgmm.dask.blocks`: input checks, the blocks and the fixed-order tree reduction;
