@@ -328,6 +328,7 @@ def interval_metrics(
         ``em_distance_sd_max``: :math:`|\\bar\\theta_j - \\hat\\theta^{EM}_j| / sd_j` over
         parameters with positive posterior sd.
     """
+    em_in_interval = interval_coverage(draws, em_estimate, prob)
     flat = draws.reshape(-1, draws.shape[-1])
     sd = flat.std(axis=0, ddof=1)
     distance = np.abs(flat.mean(axis=0) - em_estimate)[sd > 0] / sd[sd > 0]
@@ -336,7 +337,7 @@ def interval_metrics(
     coverage = {} if truth is None else {"coverage": interval_coverage(draws, truth, prob)}
     return {
         **coverage,
-        "em_in_interval": interval_coverage(draws, em_estimate, prob),
+        "em_in_interval": em_in_interval,
         "em_distance_sd_mean": float(np.mean(distance)),
         "em_distance_sd_max": float(np.max(distance)),
     }

@@ -31,6 +31,20 @@ def test_advi_section_and_list_round_trip_through_toml():
     assert again == config
 
 
+def test_learning_rate_defaults_to_the_method_s_own():
+    """No ``learning_rate``: None in the settings (``bayes.fit_vi`` then takes the method's
+    default), left out of the resolved TOML, and the run's options pass None on."""
+    from bayes.variational import DEFAULT_LEARNING_RATES
+    from experiments.measure.advi import advi_options
+
+    config = parse_config(with_methods("em", "mcmc", "advi", advi={"method": "fullrank_advi"}))
+    assert config.method_sections["advi"].learning_rate is None
+    assert "learning_rate" not in config.to_dict()["advi"]
+    assert parse_config(tomllib.loads(config.to_toml())) == config
+    assert advi_options(config).fit["learning_rate"] is None
+    assert DEFAULT_LEARNING_RATES == {"advi": 0.01, "fullrank_advi": 0.001}
+
+
 def test_quick_overrides_reach_the_advi_section():
     raw = with_methods("em", "advi", advi={"n_iter": 500}) | {"quick": {"advi": {"n_iter": 20}}}
     assert parse_config(raw, quick=True).method_sections["advi"].n_iter == 20
