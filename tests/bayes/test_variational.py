@@ -202,19 +202,18 @@ def test_a_reused_step_serves_another_sample_size(vi_fits, separated_data):
 
 @pytest.mark.slow
 def test_fullrank_advi_means_match_nuts_on_well_separated_data(separated_data, separated_fit):
-    """Full-rank ADVI with its defaults (learning rate 0.01; 6000 steps: on this shape the
-    loss flattens after 3000-4000, README) against the shared NUTS fit: every posterior
-    mean within 0.3 NUTS posterior sd, and the spread of the means of the same order
-    (full rank follows the correlations the ordered transform introduces)."""
+    """Full-rank ADVI with its defaults (learning rate 0.001, 30000 steps; README
+    "Variational fits" for the measurements) against the shared NUTS fit: every posterior
+    mean within 0.3 NUTS posterior sd, and the means' spread of NUTS's order (the old
+    default 0.01 made it about twice NUTS's)."""
     X, _ = separated_data
-    tree = bayes.fit_vi(X, 3, "full", method="fullrank_advi", n_iter=6000, draws=1000,
-                        random_seed=SEED)
+    tree = bayes.fit_vi(X, 3, "full", method="fullrank_advi", draws=1000, random_seed=SEED)
+    assert (tree.attrs["learning_rate"], tree.attrs["n_iter"]) == (0.001, 30000)
     vi, mcmc = tree["posterior"], separated_fit["posterior"]
     for name in ("weights", "means", "covariances"):
         sd = mcmc[name].std(("chain", "draw")).values
         gap = np.abs(vi[name].mean(("chain", "draw")).values
                      - mcmc[name].mean(("chain", "draw")).values)
-        varying = sd > 0  # the upper triangle mirrors the lower one; no entry is constant
-        assert np.all(gap[varying] < 0.3 * sd[varying]), (name, np.max(gap / sd))
+        assert np.all(gap < 0.3 * sd), (name, np.max(gap / sd))
     ratio = (vi["means"].std(("chain", "draw")) / mcmc["means"].std(("chain", "draw"))).values
-    assert np.all((ratio > 0.6) & (ratio < 1.5)), ratio
+    assert 0.7 < np.exp(np.mean(np.log(ratio))) < 1.5, ratio
