@@ -45,6 +45,13 @@ from bayes.validation import check_choice, check_model_args, check_positive_int
 from bayes.vi_compiled import INFERENCE_CLASSES, VIKey, run_inference
 
 VI_METHODS = tuple(INFERENCE_CLASSES)
+# Default learning rate (of adagrad_window) and steps per method. Each step moves every
+# variational parameter by about the learning rate, so the single-draw noise keeps q's
+# scale parameters jittering at that size: at 0.01 full rank's many Cholesky entries make q
+# twice as wide as NUTS's posterior in the means, on a noise floor 30 nats of ELBO below
+# what 0.001 reaches; 0.001 needs 20000-30000 steps (measured, README "Variational fits").
+METHOD_DEFAULTS = {"advi": {"learning_rate": 0.01, "n_iter": 10000},
+                   "fullrank_advi": {"learning_rate": 0.001, "n_iter": 30000}}
 FORMULATION = "marginalized"
 CACHE_TAG = "vi"  # the compiled-model cache entry of VI (no NUTS functions compiled)
 # fraction of the last iterations averaged for the final ELBO (single draws are noisy)
@@ -97,9 +104,9 @@ def fit_vi(
     priors: Priors | None = None,
     *,
     method: str = "advi",
-    n_iter: int = 10000,
+    n_iter: int | None = None,
     draws: int = 1000,
-    learning_rate: float = 0.01,
+    learning_rate: float | None = None,
     initial_sd: float = 0.1,
     order_means: bool = True,
     random_seed: int | None = None,
@@ -116,11 +123,14 @@ def fit_vi(
         ``None`` uses ``Priors()`` (data-scaled defaults, see :mod:`bayes.priors`).
     method : {'advi', 'fullrank_advi'}
         Mean-field or full-rank Gaussian in the unconstrained space.
-    n_iter : int
-        Optimisation steps (PyMC's ``adagrad_window``).
+    n_iter : int, optional
+        Optimisation steps (PyMC's ``adagrad_window``); ``None``: :data:`METHOD_DEFAULTS`
+        of ``method`` (10000 for ``advi``, 30000 for ``fullrank_advi``).
     draws : int
         Draws from the fitted approximation (one chain).
-    learning_rate : float
+    learning_rate : float, optional
+        ``None``: :data:`METHOD_DEFAULTS` of ``method`` (0.01 for ``advi``, 0.001 for
+        ``fullrank_advi``).
     initial_sd : float
         Start sd of q in every unconstrained direction (its mean starts at EM's estimate).
     order_means : bool
@@ -144,6 +154,10 @@ def fit_vi(
     FloatingPointError
         The optimisation diverged (non-finite loss).
     """
+    check_choice(method, "method", VI_METHODS)
+    defaults = METHOD_DEFAULTS[method]
+    learning_rate = defaults["learning_rate"] if learning_rate is None else learning_rate
+    n_iter = defaults["n_iter"] if n_iter is None else n_iter
     check_vi_args(method=method, n_iter=n_iter, draws=draws, learning_rate=learning_rate,
                   initial_sd=initial_sd, random_seed=random_seed)
     X, n_components, covariance_type = check_model_args(X, n_components, covariance_type)

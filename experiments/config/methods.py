@@ -39,12 +39,13 @@ VI_METHODS = ("advi", "fullrank_advi")  # bayes.variational.VI_METHODS
 
 @dataclass(frozen=True)
 class ADVISettings:
-    """``[advi]``: keyword arguments of ``bayes.fit_vi``."""
+    """``[advi]``: keyword arguments of ``bayes.fit_vi`` (``n_iter`` and ``learning_rate``
+    None: the method's defaults, ``bayes.variational.METHOD_DEFAULTS``)."""
 
     method: str = setting("advi", choice(VI_METHODS))
-    n_iter: int = setting(10000, integer(1))
+    n_iter: int | None = setting(None, integer(1))
     draws: int = setting(1000, integer(1))
-    learning_rate: float = setting(0.01, positive())
+    learning_rate: float | None = setting(None, positive())
     initial_sd: float = setting(0.1, positive())
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "align_labels",
     "em_mcmc_agreement",
     "free_parameters",
+    "interval_coverage",
     "interval_metrics",
     "label_agreement",
     "mcmc_metrics",
@@ -296,6 +297,13 @@ def central_intervals(draws: np.ndarray, prob: float) -> tuple[np.ndarray, np.nd
     return lower, upper
 
 
+def interval_coverage(draws: np.ndarray, values: np.ndarray, prob: float) -> float:
+    """Fraction of ``values`` (P,) inside their central ``prob`` intervals of ``draws``
+    (chain, draw, P): the ``coverage`` of MCMC's and of every approximate posterior's row."""
+    lower, upper = central_intervals(draws, prob)
+    return float(np.mean((lower <= values) & (values <= upper)))
+
+
 def interval_metrics(
     draws: np.ndarray,
     truth: np.ndarray | None,
@@ -320,17 +328,16 @@ def interval_metrics(
         ``em_distance_sd_max``: :math:`|\\bar\\theta_j - \\hat\\theta^{EM}_j| / sd_j` over
         parameters with positive posterior sd.
     """
-    lower, upper = central_intervals(draws, prob)
+    em_in_interval = interval_coverage(draws, em_estimate, prob)
     flat = draws.reshape(-1, draws.shape[-1])
     sd = flat.std(axis=0, ddof=1)
     distance = np.abs(flat.mean(axis=0) - em_estimate)[sd > 0] / sd[sd > 0]
     if distance.size == 0:
         raise ValueError("the posterior has no varying parameter: no interval to compare")
-    coverage = {} if truth is None else {
-        "coverage": float(np.mean((lower <= truth) & (truth <= upper)))}
+    coverage = {} if truth is None else {"coverage": interval_coverage(draws, truth, prob)}
     return {
         **coverage,
-        "em_in_interval": float(np.mean((lower <= em_estimate) & (em_estimate <= upper))),
+        "em_in_interval": em_in_interval,
         "em_distance_sd_mean": float(np.mean(distance)),
         "em_distance_sd_max": float(np.max(distance)),
     }

@@ -100,9 +100,9 @@ def comparison_to_mcmc(tree, mcmc_tree, covariance_type: str) -> dict:
 
 def interval_coverage(tree, truth: GaussianMixtureParams, covariance_type: str,
                       prob: float) -> float:
-    """Fraction of true free parameters inside the method's central ``prob`` intervals."""
+    """Fraction of true free parameters inside the method's central ``prob`` intervals
+    (:func:`experiments.measure.metrics.interval_coverage`, MCMC's ``coverage``)."""
     draws = metrics.posterior_free_draws(posterior_of(tree), covariance_type)
-    lower, upper = metrics.central_intervals(draws, prob)
     true = metrics.free_parameters(truth.weights, truth.means, truth.full_covariances(),
                                    covariance_type)
-    return float(np.mean((lower <= true) & (true <= upper)))
+    return metrics.interval_coverage(draws, true, prob)

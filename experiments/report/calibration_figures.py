@@ -1,8 +1,9 @@
 """The report's Calibration section: interval coverage, SBC rank histograms, choice of K.
 
-Everything is read from saved artifacts: ``results.csv`` (``coverage`` on the mcmc and advi rows,
-``coverage_bootstrap`` / ``coverage_information`` on the em rows, ``k_*`` on the selection
-rows), ``sbc_ranks.csv`` and ``sbc_summary.csv``.
+Everything is read from saved artifacts: ``results.csv`` (the coverage columns of every
+registered method: ``coverage_bootstrap`` / ``coverage_information`` on the em rows,
+``coverage`` on the mcmc, advi and vb rows; ``k_*`` on the selection rows),
+``sbc_ranks.csv`` and ``sbc_summary.csv``.
 
 The uniformity band of an SBC histogram is the central 99% interval of a bin count under
 uniform ranks, :math:`n_b \\sim \\operatorname{Binomial}(S, p_b)` with :math:`S` simulations
@@ -19,21 +20,33 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from bayes.sbc import rank_bin_probabilities, rank_histogram
+from experiments.measure.methods import METHODS
 from experiments.report.render import FigureWriter, note, table_html
 from experiments.run.rundir import RunDirectory
 
-# label -> (results.csv method row, coverage column)
-COVERAGE_METHODS = {
-    "EM bootstrap": ("em", "coverage_bootstrap"),
-    "EM information": ("em", "coverage_information"),
-    "posterior": ("mcmc", "coverage"),
-    "ADVI": ("advi", "coverage"),
-    "VB": ("vb", "coverage"),
-}
-METHOD_COLORS = {"EM bootstrap": "#1f77b4", "EM information": "#ff7f0e", "posterior": "#2ca02c",
-                 "ADVI": "#9467bd", "VB": "#8c564b"}
 SELECTION_METHODS = ("bic", "icl", "loo")
 BAND_PROB = 0.99
+
+
+def is_coverage_column(column: str) -> bool:
+    """``coverage`` or ``coverage_<interval method>``."""
+    return column == "coverage" or column.startswith("coverage_")
+
+
+def coverage_series() -> dict[str, tuple[str, str]]:
+    """label -> (results.csv method row, coverage column), every coverage column of every
+    registered method in registration order: "EM bootstrap", "EM information", "MCMC",
+    "ADVI", "VB" (the method's name, then the interval method if the column names one)."""
+    return {f"{method.name.upper()} {column.removeprefix('coverage').lstrip('_')}".strip():
+            (method.name, column)
+            for method in METHODS.values() for column in method.columns
+            if is_coverage_column(column)}
+
+
+def series_colors() -> dict[str, str]:
+    """A fixed colour per coverage series (matplotlib's tab10 in registration order)."""
+    cycle = [f"C{i % 10}" for i in range(len(coverage_series()))]
+    return dict(zip(coverage_series(), cycle))
 
 
 def coverage_table(results: pd.DataFrame, grid: list[str]) -> pd.DataFrame:
@@ -45,7 +58,7 @@ def coverage_table(results: pd.DataFrame, grid: list[str]) -> pd.DataFrame:
     fractions), ``se`` (their sd / sqrt(n)) and ``n_replicates``.
     """
     frames = []
-    for label, (method, column) in COVERAGE_METHODS.items():
+    for label, (method, column) in coverage_series().items():
         if column not in results:
             continue
         rows = results[(results["method"] == method) & results[column].notna()]
@@ -69,12 +82,13 @@ def plot_coverage(table: pd.DataFrame, grid: list[str], nominal: float) -> Figur
     panels = (list(table.groupby(panel_axes, sort=True)) if panel_axes else [((), table)])
     fig = Figure(figsize=(4.2 * len(panels), 3.6), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
+    colors = series_colors()
     for ax, (key, frame) in zip(axes, panels):
         key = key if isinstance(key, tuple) else (key,)
         for label, rows in frame.groupby("method", sort=False):
             xs = rows[x_axis].to_numpy(float) if x_axis else np.zeros(len(rows))
             ax.errorbar(xs, rows["coverage"], yerr=2 * rows["se"].fillna(0.0), marker="o",
-                        capsize=3, label=label, color=METHOD_COLORS.get(label))
+                        capsize=3, label=label, color=colors.get(label))
         ax.axhline(nominal, color="0.3", linestyle="--", linewidth=1,
                    label=f"nominal {nominal:g}")
         if x_axis == "overlap":
@@ -198,5 +212,6 @@ def calibration_section(run, writer: FigureWriter) -> str:
     return "\n".join(parts) if len(parts) > 1 else ""
 
 
-__all__ = ["calibration_section", "coverage_table", "has_calibration", "plot_coverage",
+__all__ = ["calibration_section", "coverage_series", "coverage_table", "has_calibration",
+           "plot_coverage",
            "plot_sbc_histograms", "selection_table", "uniformity_band"]

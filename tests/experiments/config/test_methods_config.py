@@ -31,6 +31,23 @@ def test_advi_section_and_list_round_trip_through_toml():
     assert again == config
 
 
+def test_steps_and_learning_rate_default_to_the_method_s_own():
+    """No ``n_iter`` / ``learning_rate``: None in the settings (``bayes.fit_vi`` then takes
+    the method's defaults), left out of the resolved TOML, passed on as None."""
+    from bayes.variational import METHOD_DEFAULTS
+    from experiments.measure.advi import advi_options
+
+    config = parse_config(with_methods("em", "mcmc", "advi", advi={"method": "fullrank_advi"}))
+    settings = config.method_sections["advi"]
+    assert settings.learning_rate is None and settings.n_iter is None
+    assert {"learning_rate", "n_iter"}.isdisjoint(config.to_dict()["advi"])
+    assert parse_config(tomllib.loads(config.to_toml())) == config
+    fit = advi_options(config).fit
+    assert fit["learning_rate"] is None and fit["n_iter"] is None
+    assert METHOD_DEFAULTS["fullrank_advi"] == {"learning_rate": 0.001, "n_iter": 30000}
+    assert METHOD_DEFAULTS["advi"] == {"learning_rate": 0.01, "n_iter": 10000}
+
+
 def test_quick_overrides_reach_the_advi_section():
     raw = with_methods("em", "advi", advi={"n_iter": 500}) | {"quick": {"advi": {"n_iter": 20}}}
     assert parse_config(raw, quick=True).method_sections["advi"].n_iter == 20

@@ -352,11 +352,12 @@ def test_bundled_calibration_quick_runs_end_to_end(tmp_path):
     assert quick.name == "calibration-quick"
 
     results = pd.read_csv(out / "results.csv")
-    em, mcmc = results[results["method"] == "em"], results[results["method"] == "mcmc"]
-    assert len(em) == len(mcmc) == 2  # two cells x one replicate
-    for column, rows in (("coverage_bootstrap", em), ("coverage_information", em),
-                         ("coverage", mcmc)):
-        assert rows[column].between(0, 1).all(), column
+    rows = {method: results[results["method"] == method]
+            for method in ("em", "mcmc", "advi", "vb")}
+    assert all(len(r) == 2 for r in rows.values())  # two cells x one replicate
+    for method, column in (("em", "coverage_bootstrap"), ("em", "coverage_information"),
+                           ("mcmc", "coverage"), ("advi", "coverage"), ("vb", "coverage")):
+        assert rows[method][column].between(0, 1).all(), (method, column)
 
     summary = pd.read_csv(out / "sbc_summary.csv")
     ranks = pd.read_csv(out / "sbc_ranks.csv")
@@ -365,3 +366,5 @@ def test_bundled_calibration_quick_runs_end_to_end(tmp_path):
 
     page = (out / "report" / "index.html").read_text()
     assert 'id="calibration"' in page and "SBC" in page
+    section = page[page.index('id="calibration"'):]
+    assert all(f"<td>{label}</td>" in section for label in ("MCMC", "ADVI", "VB"))

@@ -53,7 +53,7 @@ def test_calibration_table_has_advi_coverage_beside_the_posterior():
     table = coverage_table(results, ["overlap"]).set_index(["method", "overlap"])
     assert table.loc[("ADVI", 0.01), "coverage"] == np.mean([0.6, 0.7])
     assert table.loc[("ADVI", 0.1), "coverage"] == np.mean([0.5, 0.4])
-    assert table.loc[("posterior", 0.1), "n_replicates"] == 2
+    assert table.loc[("MCMC", 0.1), "n_replicates"] == 2
 
 
 def test_advi_section_is_silent_in_runs_without_advi(tmp_path):
