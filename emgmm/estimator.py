@@ -10,7 +10,7 @@ from emgmm._base import ParamsMixin
 from emgmm._chunks import row_chunks
 from emgmm._validation import NotFittedError, as_generator, check_data, check_int, check_n_features
 from emgmm.criteria import aic, bic, icl
-from emgmm.dask.dispatch import dask_aware
+from emgmm.dask.dispatch import dask_aware, is_dask_array
 from emgmm.engines import engine_e_step
 from emgmm.fit import EMResult, fit_em
 from emgmm.latent import sample_latent
@@ -112,12 +112,21 @@ class GaussianMixtureEM(ParamsMixin):
 
     def fit(self, X, y=None) -> GaussianMixtureEM:
         """Estimate the parameters by EM (``y`` is ignored)."""
-        self.fit_predict(X, y)
+        if is_dask_array(X):  # the Dask estimator fits in its fit_predict
+            self.fit_predict(X, y)
+        else:
+            self._fit(X)
         return self
 
     @dask_aware
     def fit_predict(self, X, y=None) -> np.ndarray:
         """Fit, then return the MAP labels of X under the fitted model."""
+        X = self._fit(X)
+        # A final E-step so that fit_predict(X) == fit(X).predict(X).
+        return self.predict(X)
+
+    def _fit(self, X) -> np.ndarray:
+        """Fit on in-memory data; returns X as checked."""
         X = check_data(X)
         warm = self.warm_start and hasattr(self, "converged_")
         if warm:
@@ -142,8 +151,7 @@ class GaussianMixtureEM(ParamsMixin):
             verbose=self.verbose,
         )
         self._set_fitted(result, X.shape[1])
-        # A final E-step so that fit_predict(X) == fit(X).predict(X).
-        return self.predict(X)
+        return X
 
     def _set_fitted(self, result: EMResult, n_features: int) -> None:
         params = result.params

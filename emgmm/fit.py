@@ -56,7 +56,7 @@ from emgmm.fit_warnings import ConvergenceWarning, LikelihoodDecreaseWarning, wa
 from emgmm.init import initial_params
 from emgmm.map_em import map_em_iteration
 from emgmm.map_prior import ConjugatePrior, check_compatible, log_prior_density
-from emgmm.multistart import Screening, joined, preferred, start_methods
+from emgmm.multistart import Screening, joined, preferred, screening_rows, start_methods
 from emgmm.params import GaussianMixtureParams
 
 __all__ = [
@@ -318,7 +318,9 @@ def fit_em(
         for what the result then holds.
     screening : Screening
         When ``init_params="auto"`` gives each start only a few iterations and continues the
-        best (:class:`emgmm.multistart.Screening`: from 50,000 rows, 10 iterations).
+        best (:class:`emgmm.multistart.Screening`: from 50,000 rows, 10 iterations; beyond
+        50,000 rows on a subsample of 50,000, the best then continued on all the rows, whose
+        iterations alone make ``n_iter`` and the history).
 
     Returns
     -------
@@ -355,25 +357,35 @@ def fit_em(
                             given=(weights_init, means_init, precisions_init, covariances_init))
     screen = prior is None and screening.applies(init_params, len(methods), X.shape[0])
     run_iter = min(max_iter, screening.iterations) if screen else max_iter
+    # Large data: the starts are screened on a subsample (emgmm.multistart).
+    rows = screening_rows(X.shape[0], screening, rng) if screen else None
+    data = X if rows is None else X[rows]
+    record_starts = record_params and rows is None
     for init_index, method in enumerate(methods):
         theta0 = start if start is not None else initial_params(
-            X, n_components, covariance_type, reg_covar, method, rng,
+            data, n_components, covariance_type, reg_covar, method, rng,
             weights_init=weights_init, means_init=means_init,
             precisions_init=precisions_init, covariances_init=covariances_init,
         )
         result = run_em(
-            X, theta0, iterate, tol=tol, reg_covar=reg_covar, max_iter=run_iter, rng=rng,
-            record_params=record_params, previous_lower_bound=previous_lower_bound,
+            data, theta0, iterate, tol=tol, reg_covar=reg_covar, max_iter=run_iter, rng=rng,
+            record_params=record_starts, previous_lower_bound=previous_lower_bound,
             engine_name=engine_name, init_index=init_index, verbose=verbose, prior=prior,
         )
         if best is None or preferred(result, best):
             best = result
     if screen and not best.converged and best.n_iter < max_iter:
         rest = run_em(
-            X, best.params, iterate, tol=tol, reg_covar=reg_covar, max_iter=max_iter - best.n_iter,
-            rng=rng, record_params=record_params, previous_lower_bound=best.lower_bound,
+            data, best.params, iterate, tol=tol, reg_covar=reg_covar, max_iter=max_iter - best.n_iter,
+            rng=rng, record_params=record_starts, previous_lower_bound=best.lower_bound,
             engine_name=engine_name, init_index=best.init_index, verbose=verbose,
         )
         best = joined(best, rest)
+    if rows is not None:  # the subsample's estimate, continued on all the rows
+        best = run_em(
+            X, best.params, iterate, tol=tol, reg_covar=reg_covar, max_iter=max_iter, rng=rng,
+            record_params=record_params, engine_name=engine_name, init_index=best.init_index,
+            verbose=verbose,
+        )
     warn_about_fit(best, max_iter, tol, reg_covar)
     return best

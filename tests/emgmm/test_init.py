@@ -87,3 +87,20 @@ def test_auto_on_large_data_screens_the_starts_and_continues_the_best(blobs):
     assert np.all(np.diff(result.log_likelihood_history) > -1e-9)
     unscreened = fit_em(blobs, 3, init_params="hierarchical", random_state=0)
     assert result.lower_bound == pytest.approx(unscreened.lower_bound, abs=1e-6)
+
+
+def test_auto_on_more_rows_than_the_sample_screens_a_subsample_then_fits_all_rows(make_blobs):
+    """Beyond ``sample_rows`` the starts run on a subsample; EM then continues on all rows
+    (its iterations alone are the history) and reaches the optimum of the unscreened fit."""
+    X = make_blobs(seed=3, n_per=400)
+    screening = Screening(min_rows=10, iterations=2, sample_rows=150)
+    result = fit_em(X, 3, random_state=0, record_params=True, screening=screening)
+    assert result.converged
+    assert result.log_likelihood_history.size == result.n_iter == len(result.params_history) - 1
+    assert np.all(np.diff(result.log_likelihood_history) > -1e-9)
+    full = fit_em(X, 3, init_params="kmeans", random_state=0)
+    assert result.lower_bound == pytest.approx(full.lower_bound, abs=1e-6)
+    # The first iteration starts from the subsample's estimate: not yet the optimum.
+    assert result.log_likelihood_history[0] < full.lower_bound - 1e-6
+    again = fit_em(X, 3, random_state=0, screening=screening)
+    assert again.lower_bound == result.lower_bound
