@@ -50,6 +50,7 @@ import numpy as np
 
 from emgmm._validation import as_generator, check_data, check_data_for_fit, check_fit_settings
 from emgmm.collapse import collapsed_components, reseed_components, variance_floor
+from emgmm.criteria import n_parameters
 from emgmm.degenerate import degeneracy
 from emgmm.engines import EMIteration, available_engines, engine_e_step, select_engine
 from emgmm.fit_warnings import ConvergenceWarning, LikelihoodDecreaseWarning, warn_about_fit
@@ -319,8 +320,8 @@ def fit_em(
     screening : Screening
         When ``init_params="auto"`` gives each start only a few iterations and continues the
         best (:class:`emgmm.multistart.Screening`: from 50,000 rows, 10 iterations; beyond
-        50,000 rows on a subsample of 50,000, the best then continued on all the rows, whose
-        iterations alone make ``n_iter`` and the history).
+        20,000 rows (or 20 per free parameter) on a subsample of that size, the best then
+        continued on all the rows, whose iterations alone make ``n_iter`` and the history).
 
     Returns
     -------
@@ -358,7 +359,8 @@ def fit_em(
     screen = prior is None and screening.applies(init_params, len(methods), X.shape[0])
     run_iter = min(max_iter, screening.iterations) if screen else max_iter
     # Large data: the starts are screened on a subsample (emgmm.multistart).
-    rows = screening_rows(X.shape[0], screening, rng) if screen else None
+    rows = (screening_rows(X.shape[0], n_parameters(covariance_type, n_components, X.shape[1]),
+                           screening, rng) if screen else None)
     data = X if rows is None else X[rows]
     record_starts = record_params and rows is None
     for init_index, method in enumerate(methods):

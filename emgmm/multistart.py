@@ -38,25 +38,36 @@ class Screening:
     iterations : int
         EM iterations each start gets before only the best is continued.
     sample_rows : int
-        On more rows than this, the starts and their screening run on a uniform subsample
-        of this many rows (module docstring).
+        Rows of the subsample the starts and their screening run on (module docstring),
+        at least ``rows_per_parameter`` times the model's free parameters; on no more rows
+        than that, all rows.
+    rows_per_parameter : int
+        Lower bound of the subsample's size per free parameter, so that the subsample
+        estimates a large model (e.g. K = 20, D = 50, full) well.
     """
 
     min_rows: int = 50_000
     iterations: int = 10
-    sample_rows: int = 50_000
+    sample_rows: int = 20_000
+    rows_per_parameter: int = 20
+
+    def subsample_rows(self, n_parameters: int) -> int:
+        """Rows of the subsample for a model of ``n_parameters`` free parameters."""
+        return max(self.sample_rows, self.rows_per_parameter * n_parameters)
 
     def applies(self, init_params: str, n_starts: int, n_rows: int) -> bool:
         return init_params == "auto" and n_starts > 1 and n_rows >= self.min_rows
 
 
-def screening_rows(n_samples: int, screening: Screening, rng: np.random.Generator) -> np.ndarray | None:
+def screening_rows(n_samples: int, n_parameters: int, screening: Screening,
+                   rng: np.random.Generator) -> np.ndarray | None:
     """Sorted indices of the rows the starts are screened on: a uniform subsample of
-    ``screening.sample_rows`` rows, or None when there are no more rows than that (the
-    screening then uses all of them)."""
-    if n_samples <= screening.sample_rows:
+    :meth:`Screening.subsample_rows` rows, or None when there are no more rows than that
+    (the screening then uses all of them)."""
+    size = screening.subsample_rows(n_parameters)
+    if n_samples <= size:
         return None
-    return np.sort(rng.choice(n_samples, size=screening.sample_rows, replace=False))
+    return np.sort(rng.choice(n_samples, size=size, replace=False))
 
 
 def start_methods(X: np.ndarray, init_params: str, n_init: int, given: tuple) -> list[str]:
