@@ -121,15 +121,15 @@ class GaussianMixtureEM(ParamsMixin):
     @dask_aware
     def fit_predict(self, X, y=None) -> np.ndarray:
         """Fit, then return the MAP labels of X under the fitted model."""
-        X = self._fit(X)
+        self._fit(X)
         # A final E-step so that fit_predict(X) == fit(X).predict(X).
         return self.predict(X)
 
-    def _fit(self, X) -> np.ndarray:
-        """Fit on in-memory data; returns X as checked."""
-        X = check_data(X)
+    def _fit(self, X) -> None:
+        """Fit on in-memory data (:func:`fit_em` checks X; a warm start checks it first)."""
         warm = self.warm_start and hasattr(self, "converged_")
         if warm:
+            X = check_data(X)
             check_n_features(X, self.n_features_in_, type(self).__name__)
         result = fit_em(
             X,
@@ -150,8 +150,7 @@ class GaussianMixtureEM(ParamsMixin):
             record_params=self.record_params,
             verbose=self.verbose,
         )
-        self._set_fitted(result, X.shape[1])
-        return X
+        self._set_fitted(result, result.params.n_features)
 
     def _set_fitted(self, result: EMResult, n_features: int) -> None:
         params = result.params
