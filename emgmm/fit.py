@@ -57,7 +57,7 @@ from emgmm.fit_warnings import ConvergenceWarning, LikelihoodDecreaseWarning, wa
 from emgmm.init import initial_params
 from emgmm.map_em import map_em_iteration
 from emgmm.map_prior import ConjugatePrior, check_compatible, log_prior_density
-from emgmm.multistart import Screening, joined, preferred, screening_rows, start_methods
+from emgmm.multistart import Screening, auto_start_kinds, joined, preferred, screening_rows, start_methods
 from emgmm.params import GaussianMixtureParams
 
 __all__ = [
@@ -355,7 +355,8 @@ def fit_em(
         _check_start(start, n_components, X.shape[1], covariance_type)
     best: EMResult | None = None
     methods = start_methods(X, init_params, n_init if start is None else 1,
-                            given=(weights_init, means_init, precisions_init, covariances_init))
+                            given=(weights_init, means_init, precisions_init, covariances_init),
+                            kinds=auto_start_kinds(X.shape[0], screening))
     screen = prior is None and screening.applies(init_params, len(methods), X.shape[0])
     run_iter = min(max_iter, screening.iterations) if screen else max_iter
     # Large data: the starts are screened on a subsample (emgmm.multistart).

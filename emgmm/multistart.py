@@ -70,12 +70,31 @@ def screening_rows(n_samples: int, n_parameters: int, screening: Screening,
     return np.sort(rng.choice(n_samples, size=size, replace=False))
 
 
-def start_methods(X: np.ndarray, init_params: str, n_init: int, given: tuple) -> list[str]:
+# The starts of one round of init_params="auto" in maximum-likelihood EM on data too small
+# to screen (emgmm.fit.fit_em, below Screening.min_rows rows): AUTO_STARTS, then a soft
+# random start, a second k-means++ and k-means pair (new seeds) and a random_from_data start.
+# With the three alone the defaults missed 11 of R mclust's 126 optima on the bundled data
+# (tests/emgmm/test_mclust_reference.py): k-means starts find mclust's optima of the
+# spherical models only for some seeds, random starts those of Old Faithful's full models.
+# On larger data the screened round keeps the three kinds (each start costs EM iterations
+# on the subsample; docs/em-speed.md).
+SMALL_DATA_AUTO_STARTS = AUTO_STARTS + ("random", "k-means++", "kmeans", "random_from_data")
+
+
+def auto_start_kinds(n_samples: int, screening: Screening) -> tuple[str, ...]:
+    """The start kinds of one ``"auto"`` round of :func:`emgmm.fit.fit_em`: all of
+    :data:`SMALL_DATA_AUTO_STARTS` on data too small to screen, :data:`AUTO_STARTS` on larger."""
+    return SMALL_DATA_AUTO_STARTS if n_samples < screening.min_rows else AUTO_STARTS
+
+
+def start_methods(X: np.ndarray, init_params: str, n_init: int, given: tuple,
+                  kinds: tuple[str, ...] = AUTO_STARTS) -> list[str]:
     """The start method of each start.
 
-    ``n_init`` times ``init_params``; for ``"auto"`` ``n_init`` rounds of :data:`AUTO_STARTS`
-    (the hierarchical start once when it uses every row, as it is then the same each round;
-    one start when every ``*_init`` array is given, as nothing is then estimated).
+    ``n_init`` times ``init_params``; for ``"auto"`` ``n_init`` rounds of ``kinds``
+    (:data:`AUTO_STARTS` unless given; the hierarchical start once when it uses every row,
+    as it is then the same each round; one start when every ``*_init`` array is given, as
+    nothing is then estimated).
     """
     if init_params != "auto":
         return [init_params] * n_init
@@ -84,7 +103,7 @@ def start_methods(X: np.ndarray, init_params: str, n_init: int, given: tuple) ->
                                                       or covariances is not None):
         return ["kmeans"] * n_init  # nothing is estimated: the method is never used
     exhaustive = X.shape[0] <= HIERARCHICAL_MAX_ROWS
-    return [method for repeat in range(n_init) for method in AUTO_STARTS
+    return [method for repeat in range(n_init) for method in kinds
             if not (method == "hierarchical" and exhaustive and repeat > 0)]
 
 
