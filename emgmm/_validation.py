@@ -112,7 +112,8 @@ def check_scale(X: np.ndarray, name: str = "X") -> None:
     """
     if X.size == 0:
         return
-    largest = np.max(np.abs(X), axis=0)
+    # max |x| per column from the column maxima and minima: no temporary of X's size.
+    largest = np.maximum(X.max(axis=0), -X.min(axis=0))
     limit = float(np.sqrt(np.finfo(float).max / (OVERFLOW_HEADROOM * X.size)))
     hint = "standardise the data first, e.g. (X - X.mean(axis=0)) / X.std(axis=0)"
     too_large = np.flatnonzero(largest > limit)

@@ -57,7 +57,14 @@ from emgmm.fit_warnings import ConvergenceWarning, LikelihoodDecreaseWarning, wa
 from emgmm.init import initial_params
 from emgmm.map_em import map_em_iteration
 from emgmm.map_prior import ConjugatePrior, check_compatible, log_prior_density
-from emgmm.multistart import Screening, auto_start_kinds, joined, preferred, screening_rows, start_methods
+from emgmm.multistart import (
+    Screening,
+    joined,
+    preferred,
+    screening_rows,
+    search_methods,
+    start_methods,
+)
 from emgmm.params import GaussianMixtureParams
 
 __all__ = [
@@ -354,9 +361,9 @@ def fit_em(
     if start is not None:
         _check_start(start, n_components, X.shape[1], covariance_type)
     best: EMResult | None = None
-    methods = start_methods(X, init_params, n_init if start is None else 1,
-                            given=(weights_init, means_init, precisions_init, covariances_init),
-                            kinds=auto_start_kinds(X.shape[0], screening))
+    given = (weights_init, means_init, precisions_init, covariances_init)
+    methods = start_methods(X, init_params, n_init if start is None else 1, given=given)
+    searches = [] if start is not None else search_methods(X, init_params, n_init, given, screening)
     screen = prior is None and screening.applies(init_params, len(methods), X.shape[0])
     run_iter = min(max_iter, screening.iterations) if screen else max_iter
     # Large data: the starts are screened on a subsample (emgmm.multistart).
@@ -364,7 +371,7 @@ def fit_em(
                            screening, rng) if screen else None)
     data = X if rows is None else X[rows]
     record_starts = record_params and rows is None
-    for init_index, method in enumerate(methods):
+    for init_index, method in enumerate(methods + searches):
         theta0 = start if start is not None else initial_params(
             data, n_components, covariance_type, reg_covar, method, rng,
             weights_init=weights_init, means_init=means_init,
@@ -375,7 +382,7 @@ def fit_em(
             record_params=record_starts, previous_lower_bound=previous_lower_bound,
             engine_name=engine_name, init_index=init_index, verbose=verbose, prior=prior,
         )
-        if best is None or preferred(result, best):
+        if best is None or preferred(result, best, search=init_index >= len(methods)):
             best = result
     if screen and not best.converged and best.n_iter < max_iter:
         rest = run_em(

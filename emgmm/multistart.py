@@ -70,31 +70,36 @@ def screening_rows(n_samples: int, n_parameters: int, screening: Screening,
     return np.sort(rng.choice(n_samples, size=size, replace=False))
 
 
-# The starts of one round of init_params="auto" in maximum-likelihood EM on data too small
-# to screen (emgmm.fit.fit_em, below Screening.min_rows rows): AUTO_STARTS, then a soft
-# random start, a second k-means++ and k-means pair (new seeds) and a random_from_data start.
-# With the three alone the defaults missed 11 of R mclust's 126 optima on the bundled data
-# (tests/emgmm/test_mclust_reference.py): k-means starts find mclust's optima of the
-# spherical models only for some seeds, random starts those of Old Faithful's full models.
-# On larger data the screened round keeps the three kinds (each start costs EM iterations
-# on the subsample; docs/em-speed.md).
-SMALL_DATA_AUTO_STARTS = AUTO_STARTS + ("random", "k-means++", "kmeans", "random_from_data")
+# The search starts of init_params="auto" in maximum-likelihood EM on data too small to
+# screen (emgmm.fit.fit_em, below Screening.min_rows rows), run after the AUTO_STARTS of
+# every round: a soft random start, a second k-means++ / k-means pair (new seeds) and a
+# start from random rows. With AUTO_STARTS alone the defaults missed 11 of R mclust's 126
+# optima on the bundled data (tests/emgmm/test_mclust_reference.py): k-means starts find
+# mclust's optima of the spherical models only for some seeds, random starts those of Old
+# Faithful's full models. Random starts also often end on a component collapsed onto tied
+# values, hence the rule that a search start only wins when it is not degenerate.
+SEARCH_STARTS = ("random", "k-means++", "kmeans", "random_from_data")
 
 
-def auto_start_kinds(n_samples: int, screening: Screening) -> tuple[str, ...]:
-    """The start kinds of one ``"auto"`` round of :func:`emgmm.fit.fit_em`: all of
-    :data:`SMALL_DATA_AUTO_STARTS` on data too small to screen, :data:`AUTO_STARTS` on larger."""
-    return SMALL_DATA_AUTO_STARTS if n_samples < screening.min_rows else AUTO_STARTS
+def search_methods(X: np.ndarray, init_params: str, n_init: int, given: tuple,
+                   screening: Screening) -> list[str]:
+    """The search starts (:data:`SEARCH_STARTS`, ``n_init`` times) of ``"auto"`` on data of
+    fewer than ``screening.min_rows`` rows, none otherwise (or when every ``*_init`` array
+    is given). A search start only replaces the best start when its fit is not degenerate
+    (:func:`preferred`): on data where every fit is degenerate (e.g. 0/1 columns) the
+    likelihood is set by ``reg_covar`` and the result stays that of :data:`AUTO_STARTS`."""
+    if init_params != "auto" or X.shape[0] >= screening.min_rows or len(
+            start_methods(X, init_params, 1, given)) < len(AUTO_STARTS):
+        return []
+    return list(SEARCH_STARTS) * n_init
 
 
-def start_methods(X: np.ndarray, init_params: str, n_init: int, given: tuple,
-                  kinds: tuple[str, ...] = AUTO_STARTS) -> list[str]:
+def start_methods(X: np.ndarray, init_params: str, n_init: int, given: tuple) -> list[str]:
     """The start method of each start.
 
-    ``n_init`` times ``init_params``; for ``"auto"`` ``n_init`` rounds of ``kinds``
-    (:data:`AUTO_STARTS` unless given; the hierarchical start once when it uses every row,
-    as it is then the same each round; one start when every ``*_init`` array is given, as
-    nothing is then estimated).
+    ``n_init`` times ``init_params``; for ``"auto"`` ``n_init`` rounds of :data:`AUTO_STARTS`
+    (the hierarchical start once when it uses every row, as it is then the same each round;
+    one start when every ``*_init`` array is given, as nothing is then estimated).
     """
     if init_params != "auto":
         return [init_params] * n_init
@@ -103,12 +108,15 @@ def start_methods(X: np.ndarray, init_params: str, n_init: int, given: tuple,
                                                       or covariances is not None):
         return ["kmeans"] * n_init  # nothing is estimated: the method is never used
     exhaustive = X.shape[0] <= HIERARCHICAL_MAX_ROWS
-    return [method for repeat in range(n_init) for method in kinds
+    return [method for repeat in range(n_init) for method in AUTO_STARTS
             if not (method == "hierarchical" and exhaustive and repeat > 0)]
 
 
-def preferred(result, best) -> bool:
-    """A non-degenerate start beats a degenerate one; otherwise the higher objective wins."""
+def preferred(result, best, search: bool = False) -> bool:
+    """A non-degenerate start beats a degenerate one; otherwise the higher objective wins.
+    A search start (:func:`search_methods`) only wins when it is not degenerate."""
+    if search and result.degenerate is not None:
+        return False
     if (result.degenerate is None) != (best.degenerate is None):
         return result.degenerate is None
     return result.objective > best.objective

@@ -6,7 +6,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
 from emgmm import COVARIANCE_TYPES, fit_em, initial_params, kmeans, kmeans_plusplus
-from emgmm.multistart import Screening, start_methods
+from emgmm.multistart import SEARCH_STARTS, Screening, search_methods, start_methods
 from emgmm.init import hierarchical_labels, whitened
 
 INITS = ("auto", "hierarchical", "kmeans", "k-means++", "random", "random_from_data")
@@ -104,3 +104,28 @@ def test_auto_on_more_rows_than_the_sample_screens_a_subsample_then_fits_all_row
     assert result.log_likelihood_history[0] < full.lower_bound - 1e-6
     again = fit_em(X, 3, random_state=0, screening=screening)
     assert again.lower_bound == result.lower_bound
+
+
+def test_auto_adds_search_starts_on_small_data_that_win_only_when_not_degenerate(blobs, capsys):
+    none = (None,) * 4
+    assert search_methods(blobs, "auto", 2, none, Screening()) == list(SEARCH_STARTS) * 2
+    assert search_methods(np.zeros((50_000, 2)), "auto", 1, none, Screening()) == []
+    assert search_methods(blobs, "kmeans", 1, none, Screening()) == []
+    best = fit_em(blobs, 3, random_state=1, verbose=1)
+    assert capsys.readouterr().out.count("start ") == 3 + len(SEARCH_STARTS)
+    # The search starts only add candidates: the three-kind round's result is never better.
+    three = fit_em(blobs, 3, random_state=1, screening=Screening(min_rows=10, iterations=1000))
+    assert best.lower_bound >= three.lower_bound - 1e-9
+
+
+def test_a_degenerate_search_start_never_replaces_the_best():
+    """0/1 data: every fit has a component with no spread in some column (degenerate), and
+    the fit of the three-kind round is kept whatever the search starts find (the soft
+    random start reaches a higher likelihood here by collapsing a component onto a point)."""
+    rng = np.random.default_rng(1)
+    X = (rng.random((200, 3)) < np.where(np.arange(200) < 100, 0.9, 0.1)[:, None]).astype(float)
+    with pytest.warns():
+        auto = fit_em(X, 2, random_state=0)
+        three = fit_em(X, 2, random_state=0, screening=Screening(min_rows=10, iterations=1000))
+    assert auto.degenerate is not None and auto.init_index < 3
+    assert auto.lower_bound == three.lower_bound
