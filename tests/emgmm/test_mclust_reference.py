@@ -43,7 +43,7 @@ KNOWN_MISSES = {
 }
 # Where emgmm's better optima change the BIC ranking (the module docstring's reading):
 # galaxies full K = 3 (see the test below); gvhd_pos full K = 9, at -207931.6 (mclust
-# -208349.3; its full K = 8 is -208302.2 against mclust's -208410.1), BIC -417084 on
+# -208349.3; its full K = 8 is -208236.9 against mclust's -208410.1), BIC -417084 on
 # mclust's scale against mclust's chosen full K = 8 at -417905.
 BETTER_THAN_MCLUST = {"galaxies": ("full", 3), "gvhd_pos": ("full", 9)}
 
