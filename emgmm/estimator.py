@@ -43,8 +43,11 @@ class GaussianMixtureEM(ParamsMixin):
     init_params : {'auto', 'hierarchical', 'kmeans', 'k-means++', 'random', 'random_from_data'}, default 'auto'
         ``auto``: each of the ``n_init`` rounds runs EM from a hierarchical, a k-means++
         and a k-means start (:mod:`emgmm.init`) and keeps the best; the hierarchical start
-        runs once when it uses every row. On 50,000 rows or more each start gets 10 EM
-        iterations and only the best is continued (:func:`emgmm.fit.fit_em`).
+        runs once when it uses every row. Under 50,000 rows four search starts follow
+        (:data:`emgmm.multistart.SEARCH_STARTS`, kept only when not degenerate). On 50,000
+        rows or more the starts run on a subsample of 20,000 rows (at least 20 per free
+        parameter), each gets 10 EM iterations and only the best is continued, then on all
+        rows (:mod:`emgmm.multistart`).
     weights_init, means_init, precisions_init : array, optional
         User-given starting values (scikit-learn layouts); all three skip the initialisation.
     random_state : None, int, SeedSequence or numpy Generator

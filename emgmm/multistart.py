@@ -5,7 +5,8 @@ keeps the best. On large data it screens them first ("small EM", Biernacki, Cele
 Govaert 2003): each start gets a few EM iterations and only the best is continued, so a poor
 start costs a few iterations rather than a run to a tight tolerance. On small data every
 start runs to the end (cheap, and on Old Faithful and iris screening missed 3 more of R
-mclust's optima).
+mclust's optima), and four search starts follow (:data:`SEARCH_STARTS`, kept only when
+their fit is not degenerate).
 
 Beyond ``Screening.sample_rows`` rows the starts and their screening run on a uniform
 subsample of that many rows, as mclust initialises large data sets from a subset
