@@ -102,7 +102,13 @@ def real_array(X, name: str = "X") -> np.ndarray:
     return array.astype(float, copy=False)
 
 
-def check_scale(X: np.ndarray, name: str = "X") -> None:
+def column_magnitudes(X: np.ndarray) -> np.ndarray:
+    """:math:`\\max_i |x_{ij}|` per column from the column maxima and minima (no temporary of
+    X's size); NaN when the column has a NaN, infinite when it has an infinity."""
+    return np.maximum(X.max(axis=0), -X.min(axis=0))
+
+
+def check_scale(X: np.ndarray, name: str = "X", largest: np.ndarray | None = None) -> None:
     """Refuse data whose squares overflow or underflow float64 (ValueError naming a column).
 
     The covariances and quadratic forms sum N x D squares: the largest value must stay
@@ -112,7 +118,7 @@ def check_scale(X: np.ndarray, name: str = "X") -> None:
     """
     if X.size == 0:
         return
-    largest = np.max(np.abs(X), axis=0)
+    largest = column_magnitudes(X) if largest is None else largest
     limit = float(np.sqrt(np.finfo(float).max / (OVERFLOW_HEADROOM * X.size)))
     hint = "standardise the data first, e.g. (X - X.mean(axis=0)) / X.std(axis=0)"
     too_large = np.flatnonzero(largest > limit)
@@ -149,9 +155,11 @@ def check_data(X, *, name: str = "X", min_samples: int = 1) -> np.ndarray:
             f"{name} has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required: "
             "pass at least one column"
         )
-    if not np.all(np.isfinite(X)):
+    # NaN and infinities reach the column maxima or minima: no N x D mask is needed.
+    largest = column_magnitudes(X)
+    if not np.all(np.isfinite(largest)):
         raise ValueError(f"{name} contains NaN or infinity: remove or impute those entries")
-    check_scale(X, name)
+    check_scale(X, name, largest)
     return X
 
 

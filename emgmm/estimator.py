@@ -10,7 +10,7 @@ from emgmm._base import ParamsMixin
 from emgmm._chunks import row_chunks
 from emgmm._validation import NotFittedError, as_generator, check_data, check_int, check_n_features
 from emgmm.criteria import aic, bic, icl
-from emgmm.dask.dispatch import dask_aware
+from emgmm.dask.dispatch import dask_aware, is_dask_array
 from emgmm.engines import engine_e_step
 from emgmm.fit import EMResult, fit_em
 from emgmm.latent import sample_latent
@@ -43,8 +43,11 @@ class GaussianMixtureEM(ParamsMixin):
     init_params : {'auto', 'hierarchical', 'kmeans', 'k-means++', 'random', 'random_from_data'}, default 'auto'
         ``auto``: each of the ``n_init`` rounds runs EM from a hierarchical, a k-means++
         and a k-means start (:mod:`emgmm.init`) and keeps the best; the hierarchical start
-        runs once when it uses every row. On 50,000 rows or more each start gets 10 EM
-        iterations and only the best is continued (:func:`emgmm.fit.fit_em`).
+        runs once when it uses every row. Under 50,000 rows four search starts follow
+        (:data:`emgmm.multistart.SEARCH_STARTS`, kept only when not degenerate). On 50,000
+        rows or more the starts run on a subsample of 20,000 rows (at least 20 per free
+        parameter), each gets 10 EM iterations and only the best is continued, then on all
+        rows (:mod:`emgmm.multistart`).
     weights_init, means_init, precisions_init : array, optional
         User-given starting values (scikit-learn layouts); all three skip the initialisation.
     random_state : None, int, SeedSequence or numpy Generator
@@ -112,15 +115,24 @@ class GaussianMixtureEM(ParamsMixin):
 
     def fit(self, X, y=None) -> GaussianMixtureEM:
         """Estimate the parameters by EM (``y`` is ignored)."""
-        self.fit_predict(X, y)
+        if is_dask_array(X):  # the Dask estimator fits in its fit_predict
+            self.fit_predict(X, y)
+        else:
+            self._fit(X)
         return self
 
     @dask_aware
     def fit_predict(self, X, y=None) -> np.ndarray:
         """Fit, then return the MAP labels of X under the fitted model."""
-        X = check_data(X)
+        self._fit(X)
+        # A final E-step so that fit_predict(X) == fit(X).predict(X).
+        return self.predict(X)
+
+    def _fit(self, X) -> None:
+        """Fit on in-memory data (:func:`fit_em` checks X; a warm start checks it first)."""
         warm = self.warm_start and hasattr(self, "converged_")
         if warm:
+            X = check_data(X)
             check_n_features(X, self.n_features_in_, type(self).__name__)
         result = fit_em(
             X,
@@ -141,9 +153,7 @@ class GaussianMixtureEM(ParamsMixin):
             record_params=self.record_params,
             verbose=self.verbose,
         )
-        self._set_fitted(result, X.shape[1])
-        # A final E-step so that fit_predict(X) == fit(X).predict(X).
-        return self.predict(X)
+        self._set_fitted(result, result.params.n_features)
 
     def _set_fitted(self, result: EMResult, n_features: int) -> None:
         params = result.params

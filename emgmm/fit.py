@@ -50,13 +50,21 @@ import numpy as np
 
 from emgmm._validation import as_generator, check_data, check_data_for_fit, check_fit_settings
 from emgmm.collapse import collapsed_components, reseed_components, variance_floor
+from emgmm.criteria import n_parameters
 from emgmm.degenerate import degeneracy
 from emgmm.engines import EMIteration, available_engines, engine_e_step, select_engine
 from emgmm.fit_warnings import ConvergenceWarning, LikelihoodDecreaseWarning, warn_about_fit
 from emgmm.init import initial_params
 from emgmm.map_em import map_em_iteration
 from emgmm.map_prior import ConjugatePrior, check_compatible, log_prior_density
-from emgmm.multistart import Screening, joined, preferred, start_methods
+from emgmm.multistart import (
+    Screening,
+    joined,
+    preferred,
+    screening_rows,
+    search_methods,
+    start_methods,
+)
 from emgmm.params import GaussianMixtureParams
 
 __all__ = [
@@ -318,7 +326,9 @@ def fit_em(
         for what the result then holds.
     screening : Screening
         When ``init_params="auto"`` gives each start only a few iterations and continues the
-        best (:class:`emgmm.multistart.Screening`: from 50,000 rows, 10 iterations).
+        best (:class:`emgmm.multistart.Screening`: from 50,000 rows, 10 iterations; beyond
+        20,000 rows (or 20 per free parameter) on a subsample of that size, the best then
+        continued on all the rows, whose iterations alone make ``n_iter`` and the history).
 
     Returns
     -------
@@ -351,29 +361,41 @@ def fit_em(
     if start is not None:
         _check_start(start, n_components, X.shape[1], covariance_type)
     best: EMResult | None = None
-    methods = start_methods(X, init_params, n_init if start is None else 1,
-                            given=(weights_init, means_init, precisions_init, covariances_init))
+    given = (weights_init, means_init, precisions_init, covariances_init)
+    methods = start_methods(X, init_params, n_init if start is None else 1, given=given)
+    searches = [] if start is not None else search_methods(X, init_params, n_init, given, screening)
     screen = prior is None and screening.applies(init_params, len(methods), X.shape[0])
     run_iter = min(max_iter, screening.iterations) if screen else max_iter
-    for init_index, method in enumerate(methods):
+    # Large data: the starts are screened on a subsample (emgmm.multistart).
+    rows = (screening_rows(X.shape[0], n_parameters(covariance_type, n_components, X.shape[1]),
+                           screening, rng) if screen else None)
+    data = X if rows is None else X[rows]
+    record_starts = record_params and rows is None
+    for init_index, method in enumerate(methods + searches):
         theta0 = start if start is not None else initial_params(
-            X, n_components, covariance_type, reg_covar, method, rng,
+            data, n_components, covariance_type, reg_covar, method, rng,
             weights_init=weights_init, means_init=means_init,
             precisions_init=precisions_init, covariances_init=covariances_init,
         )
         result = run_em(
-            X, theta0, iterate, tol=tol, reg_covar=reg_covar, max_iter=run_iter, rng=rng,
-            record_params=record_params, previous_lower_bound=previous_lower_bound,
+            data, theta0, iterate, tol=tol, reg_covar=reg_covar, max_iter=run_iter, rng=rng,
+            record_params=record_starts, previous_lower_bound=previous_lower_bound,
             engine_name=engine_name, init_index=init_index, verbose=verbose, prior=prior,
         )
-        if best is None or preferred(result, best):
+        if best is None or preferred(result, best, search=init_index >= len(methods)):
             best = result
     if screen and not best.converged and best.n_iter < max_iter:
         rest = run_em(
-            X, best.params, iterate, tol=tol, reg_covar=reg_covar, max_iter=max_iter - best.n_iter,
-            rng=rng, record_params=record_params, previous_lower_bound=best.lower_bound,
+            data, best.params, iterate, tol=tol, reg_covar=reg_covar, max_iter=max_iter - best.n_iter,
+            rng=rng, record_params=record_starts, previous_lower_bound=best.lower_bound,
             engine_name=engine_name, init_index=best.init_index, verbose=verbose,
         )
         best = joined(best, rest)
+    if rows is not None:  # the subsample's estimate, continued on all the rows
+        best = run_em(
+            X, best.params, iterate, tol=tol, reg_covar=reg_covar, max_iter=max_iter, rng=rng,
+            record_params=record_params, engine_name=engine_name, init_index=best.init_index,
+            verbose=verbose,
+        )
     warn_about_fit(best, max_iter, tol, reg_covar)
     return best

@@ -6,7 +6,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
 from emgmm import COVARIANCE_TYPES, fit_em, initial_params, kmeans, kmeans_plusplus
-from emgmm.multistart import Screening, start_methods
+from emgmm.multistart import SEARCH_STARTS, Screening, search_methods, start_methods
 from emgmm.init import hierarchical_labels, whitened
 
 INITS = ("auto", "hierarchical", "kmeans", "k-means++", "random", "random_from_data")
@@ -87,3 +87,45 @@ def test_auto_on_large_data_screens_the_starts_and_continues_the_best(blobs):
     assert np.all(np.diff(result.log_likelihood_history) > -1e-9)
     unscreened = fit_em(blobs, 3, init_params="hierarchical", random_state=0)
     assert result.lower_bound == pytest.approx(unscreened.lower_bound, abs=1e-6)
+
+
+def test_auto_on_more_rows_than_the_sample_screens_a_subsample_then_fits_all_rows(make_blobs):
+    """Beyond ``sample_rows`` the starts run on a subsample; EM then continues on all rows
+    (its iterations alone are the history) and reaches the optimum of the unscreened fit."""
+    X = make_blobs(seed=3, n_per=400)
+    screening = Screening(min_rows=10, iterations=2, sample_rows=150)
+    result = fit_em(X, 3, random_state=0, record_params=True, screening=screening)
+    assert result.converged
+    assert result.log_likelihood_history.size == result.n_iter == len(result.params_history) - 1
+    assert np.all(np.diff(result.log_likelihood_history) > -1e-9)
+    full = fit_em(X, 3, init_params="kmeans", random_state=0)
+    assert result.lower_bound == pytest.approx(full.lower_bound, abs=1e-6)
+    # The first iteration starts from the subsample's estimate: not yet the optimum.
+    assert result.log_likelihood_history[0] < full.lower_bound - 1e-6
+    again = fit_em(X, 3, random_state=0, screening=screening)
+    assert again.lower_bound == result.lower_bound
+
+
+def test_auto_adds_search_starts_on_small_data_that_win_only_when_not_degenerate(blobs, capsys):
+    none = (None,) * 4
+    assert search_methods(blobs, "auto", 2, none, Screening()) == list(SEARCH_STARTS) * 2
+    assert search_methods(np.zeros((50_000, 2)), "auto", 1, none, Screening()) == []
+    assert search_methods(blobs, "kmeans", 1, none, Screening()) == []
+    best = fit_em(blobs, 3, random_state=1, verbose=1)
+    assert capsys.readouterr().out.count("start ") == 3 + len(SEARCH_STARTS)
+    # The search starts only add candidates: the three-kind round's result is never better.
+    three = fit_em(blobs, 3, random_state=1, screening=Screening(min_rows=10, iterations=1000))
+    assert best.lower_bound >= three.lower_bound - 1e-9
+
+
+def test_a_degenerate_search_start_never_replaces_the_best():
+    """0/1 data: every fit has a component with no spread in some column (degenerate), and
+    the fit of the three-kind round is kept whatever the search starts find (the soft
+    random start reaches a higher likelihood here by collapsing a component onto a point)."""
+    rng = np.random.default_rng(1)
+    X = (rng.random((200, 3)) < np.where(np.arange(200) < 100, 0.9, 0.1)[:, None]).astype(float)
+    with pytest.warns():
+        auto = fit_em(X, 2, random_state=0)
+        three = fit_em(X, 2, random_state=0, screening=Screening(min_rows=10, iterations=1000))
+    assert auto.degenerate is not None and auto.init_index < 3
+    assert auto.lower_bound == three.lower_bound
