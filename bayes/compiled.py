@@ -30,9 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 import pymc as pm
 import pytensor
+from pymc.backends.ndarray import NDArray
 from pymc.blocking import DictToArrayBijection
 from pymc.initial_point import make_initial_point_fn
 from pymc.model.transform.optimization import freeze_model
+from pymc.sampling.mcmc import STEP_METHODS, assign_step_methods
 
 from bayes.model import DATA_NAME, build_explicit_model, build_model
 from bayes.priors import Priors, ResolvedPriors, prior_data
@@ -62,11 +64,43 @@ class ModelKey:
     n_samples: int | None
 
 
+class ReusableTrace(NDArray):
+    """An empty NDArray trace whose copies share its compiled point function.
+
+    ``pm.sample(trace=template)`` copies the template once per chain. PyMC's own trace
+    compiles its point function (free variables -> traced variables) in every
+    ``pm.sample`` call (the frozen model's function cache misses: each call builds new
+    output variables); a copy of this template reuses the function compiled once per
+    model. The copy is a new ``NDArray`` (own draw arrays; a plain shallow copy would share
+    them between chains).
+    """
+
+    def __copy__(self) -> NDArray:
+        return NDArray(model=self.model, vars=self.vars, fn=self.fn,
+                       var_shapes=self.var_shapes, var_dtypes=self.var_dtypes)
+
+
 @dataclass
 class CompiledModel:
-    """A frozen model and, for nutpie, its compiled nutpie model (built on first use)."""
+    """A frozen model with what its runs reuse.
+
+    Attributes
+    ----------
+    model : pymc.Model
+        The frozen model (its logp/gradient functions cached by PyMC).
+    trace : ReusableTrace or None
+        PyMC sampler: the trace template (compiled point function).
+    step_methods : dict or None
+        PyMC sampler: step method class -> value variables, as ``pm.sample`` would choose
+        them (``pymc.sampling.mcmc.assign_step_methods``, which differentiates the logp
+        for every variable).
+    nutpie_model : object or None
+        nutpie's compiled model (built on first use).
+    """
 
     model: pm.Model
+    trace: ReusableTrace | None = None
+    step_methods: dict | None = None
     nutpie_model: object | None = None
 
 
@@ -98,11 +132,11 @@ def set_model_data(model: pm.Model, X: np.ndarray, resolved: ResolvedPriors) -> 
     pm.set_data(values, model=model, coords={"obs": np.arange(X.shape[0])})
 
 
-def compile_pymc_functions(model: pm.Model) -> None:
+def compile_pymc_functions(model: pm.Model) -> ReusableTrace:
     """Compile and call once what ``pm.sample`` uses: logp and gradient, and the trace.
 
-    The frozen model caches both, so ``pm.sample`` then reuses them (same arguments as
-    ``pm.sample``'s NUTS initialisation and its NDArray trace).
+    The frozen model caches the logp and gradient (same arguments as ``pm.sample``'s NUTS
+    initialisation); the trace's point function is kept in the returned template.
     """
     point = model.initial_point(0)
     continuous = {var.name for var in model.continuous_value_vars}
@@ -110,7 +144,7 @@ def compile_pymc_functions(model: pm.Model) -> None:
     raveled = DictToArrayBijection.map({k: v for k, v in point.items() if k in continuous})
     # discrete values (the explicit formulation's Z) are extra inputs, not differentiated
     logp_dlogp([raveled.data], extra_vars={k: v for k, v in point.items() if k not in continuous})
-    pm.backends.NDArray(model=model, test_point=point)
+    return ReusableTrace(model=model, test_point=point)
 
 
 def compiled_model(X: np.ndarray, n_components: int, covariance_type: str, priors: Priors,
@@ -134,7 +168,8 @@ def compiled_model(X: np.ndarray, n_components: int, covariance_type: str, prior
                                            order_means=order_means)
         entry = CompiledModel(freeze_model(model))
         if sampler == "pymc":
-            compile_pymc_functions(entry.model)
+            entry.trace = compile_pymc_functions(entry.model)
+            entry.step_methods = assign_step_methods(entry.model, None, STEP_METHODS)[1]
     MODELS[key] = entry
     return entry, False, time.perf_counter() - start
 
