@@ -143,12 +143,21 @@ def compound_start(entry, options: dict, chains: int, seed: int):
 
 
 def prepared_pymc_options(entry, options: dict, chains: int, tune: int, seed: int) -> dict:
-    """pm.sample arguments with the step, starts and trace template prepared beforehand."""
+    """pm.sample arguments with the trace template and, unless the starts are jittered,
+    the step prepared beforehand.
+
+    ``pm.sample`` given a step makes its starts from ``initvals`` without jitter, exactly
+    as its NUTS initialisation does with ``init="adapt_diag"`` and as it does for a compound
+    step; jittered NUTS starts are left to ``pm.sample``'s own initialisation.
+    """
+    prepared = {**options, "trace": entry.trace}
     if all(var.dtype not in discrete_types for var in entry.model.value_vars):
-        starts, step = nuts_start(entry.model, options, chains, tune, seed)
+        if options["init"] != "adapt_diag":
+            return prepared
+        step = nuts_start(entry.model, options, chains, tune, seed)[1]
     else:
-        starts, step = compound_start(entry, options, chains, seed)
-    prepared = {**options, "initvals": starts, "step": step, "trace": entry.trace}
+        step = compound_start(entry, options, chains, seed)[1]
+    prepared["step"] = step
     del prepared["nuts"], prepared["init"]
     return prepared
 
