@@ -21,9 +21,11 @@ import pytensor
 import xarray as xr
 
 from pymc.backends.arviz import patch_nutpie_idata
+from pymc.blocking import DictToArrayBijection
 from pymc.initial_point import make_initial_point_fns_per_chain
-from pymc.sampling.mcmc import init_nuts, instantiate_steppers
+from pymc.sampling.mcmc import instantiate_steppers
 from pymc.step_methods import CompoundStep
+from pymc.step_methods.hmc.quadpotential import QuadPotentialDiagAdapt
 from pymc.util import get_random_generator
 from pymc.vartypes import discrete_types
 
@@ -71,16 +73,9 @@ def pymc_options(initvals: dict, jitter: bool, cores, target_accept: float) -> d
     }
 
 
-def numpyro_options(initvals: dict, jitter: bool, cores, target_accept: float) -> dict:
-    """pm.sample arguments for numpyro (chains run one after the other on one CPU device)."""
-    return {
-        "initvals": initvals,
-        "nuts": {"target_accept": target_accept, "jitter": jitter},
-    }
-
-
-# pm.sample arguments per sampler (nutpie runs on a cached compiled model: run_nutpie)
-SAMPLER_OPTIONS = {"pymc": pymc_options, "numpyro": numpyro_options}
+# pm.sample arguments per sampler (nutpie and numpyro run on the cached model: run_nutpie,
+# bayes.numpyro_cached)
+SAMPLER_OPTIONS = {"pymc": pymc_options}
 
 
 def initial_labels(X: np.ndarray, initvals: dict, resolved: ResolvedPriors) -> np.ndarray:
@@ -113,36 +108,44 @@ def chain_seeds(seed: int, chains: int) -> list[int]:
     return [rng.integers(2**30) for rng in get_random_generator(seed).spawn(chains)]
 
 
-def nuts_start(model, options: dict, chains: int, tune: int, seed: int):
-    """``pm.sample``'s NUTS initialisation done beforehand: (initial points, NUTS step).
-
-    The same call with the same per-chain seeds as inside ``pm.sample``, so the draws are
-    the same; given the step, ``pm.sample`` skips choosing step methods, which builds the
-    symbolic gradient of the logp for every free variable on every call (about 2 s).
-    """
-    return init_nuts(init=options["init"], chains=chains, model=model,
-                     random_seed=chain_seeds(seed, chains),
-                     progressbar=False, quiet=True, tune=tune, initvals=options["initvals"],
-                     **options["nuts"])
+def initial_points(model, initvals: dict, seeds: list[int]) -> list[dict]:
+    """Per-chain starts at ``initvals`` without jitter (``pm.sample``'s, same seeds)."""
+    point_fns = make_initial_point_fns_per_chain(model=model, overrides=initvals,
+                                                 jitter_rvs=set(), chains=len(seeds))
+    return [point_fn(chain_seed) for point_fn, chain_seed in zip(point_fns, seeds)]
 
 
-def compound_start(entry, options: dict, chains: int, seed: int):
-    """``pm.sample``'s set-up of a compound step (explicit formulation) done beforehand.
+def nuts_step(entry, options: dict, chains: int, seed: int):
+    """The NUTS step ``pm.sample(init="adapt_diag")`` would make, on the cached logp.
 
-    The starts and step methods ``pm.sample`` would make (same per-chain seeds), with the
-    assignment of variables to step methods taken from the cached model
-    (``entry.step_methods``) instead of being worked out again.
+    As ``pymc.sampling.mcmc.init_nuts``: starts at ``initvals``, a diagonal mass matrix
+    adapted from the mean start with unit variances (weight 10), seeded with the first
+    chain's seed. Given the step, ``pm.sample`` skips choosing step methods (a symbolic
+    gradient of the logp per free variable) and the per-call copy of the logp function.
     """
     seeds = chain_seeds(seed, chains)
-    point_fns = make_initial_point_fns_per_chain(model=entry.model, overrides=options["initvals"],
-                                                 jitter_rvs=set(), chains=chains)
-    starts = [point_fn(chain_seed) for point_fn, chain_seed in zip(point_fns, seeds)]
+    starts = initial_points(entry.model, options["initvals"], seeds)
+    mean = np.mean([DictToArrayBijection.map(start).data for start in starts], axis=0)
+    potential = QuadPotentialDiagAdapt(len(mean), mean, np.ones_like(mean), 10, rng=seeds[0])
+    return pm.NUTS(potential=potential, model=entry.model, rng=seeds[0],
+                   initial_point=starts[0], logp_dlogp_func=entry.logp_dlogp,
+                   **options["nuts"])
+
+
+def compound_step(entry, options: dict, chains: int, seed: int):
+    """The compound step (explicit formulation) ``pm.sample`` would make.
+
+    The assignment of variables to step methods comes from the cached model
+    (``entry.step_methods``) and NUTS runs on the cached logp function.
+    """
+    starts = initial_points(entry.model, options["initvals"], chain_seeds(seed, chains))
+    nuts = options["nuts"] | {"logp_dlogp_func": entry.logp_dlogp}
     steps = instantiate_steppers(entry.model, steps=[], selected_steps=entry.step_methods,
-                                 step_kwargs={"nuts": options["nuts"]}, initial_point=starts[0])
-    return starts, CompoundStep(steps) if isinstance(steps, list) else steps
+                                 step_kwargs={"nuts": nuts}, initial_point=starts[0])
+    return CompoundStep(steps) if isinstance(steps, list) else steps
 
 
-def prepared_pymc_options(entry, options: dict, chains: int, tune: int, seed: int) -> dict:
+def prepared_pymc_options(entry, options: dict, chains: int, seed: int) -> dict:
     """pm.sample arguments with the trace template and, unless the starts are jittered,
     the step prepared beforehand.
 
@@ -154,9 +157,9 @@ def prepared_pymc_options(entry, options: dict, chains: int, tune: int, seed: in
     if all(var.dtype not in discrete_types for var in entry.model.value_vars):
         if options["init"] != "adapt_diag":
             return prepared
-        step = nuts_start(entry.model, options, chains, tune, seed)[1]
+        step = nuts_step(entry, options, chains, seed)
     else:
-        step = compound_start(entry, options, chains, seed)[1]
+        step = compound_step(entry, options, chains, seed)
     prepared["step"] = step
     del prepared["nuts"], prepared["init"]
     return prepared
@@ -166,7 +169,7 @@ def run_sampler(entry, sampler, options, draws, tune, chains, seed, progressbar)
     """pm.sample with an explicit ``nuts_sampler`` (PyMC 6.4 would pick nutpie silently).
 
     With PyMC's sampler, the step and starts are made beforehand from the cached model
-    (:func:`nuts_start`, :func:`compound_start`) and the cached trace template (its
+    (:func:`nuts_step`, :func:`compound_step`) and the cached trace template (its
     compiled point function) is reused: the same draws as plain ``pm.sample``, without
     its per-call symbolic gradients and trace compilation.
     """
@@ -174,7 +177,7 @@ def run_sampler(entry, sampler, options, draws, tune, chains, seed, progressbar)
             pytensor.config.change_flags(**DETERMINISTIC_FLAGS):
         warnings.filterwarnings("ignore", message=".*not enough devices.*")
         if sampler == "pymc":
-            options = prepared_pymc_options(entry, options, chains, tune, seed)
+            options = prepared_pymc_options(entry, options, chains, seed)
         return pm.sample(
             draws=draws,
             tune=tune,
@@ -316,6 +319,11 @@ def sample(
     if sampler == "nutpie":
         tree = run_nutpie(entry, X, resolved, initvals, init == "jitter", draws, tune, chains,
                           cores, seeds["sampler"], target_accept)
+    elif sampler == "numpyro":
+        from bayes.numpyro_cached import sample_numpyro  # optional extra
+
+        tree = sample_numpyro(entry, X, resolved, initvals, init == "jitter", draws, tune,
+                              chains, seeds["sampler"], target_accept)
     else:
         options = SAMPLER_OPTIONS[sampler](initvals, init == "jitter", cores, target_accept)
         tree = run_sampler(entry, sampler, options, draws, tune, chains,

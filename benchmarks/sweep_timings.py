@@ -11,7 +11,8 @@ load average before each run, the cold / warm ratio and the reference / current 
 Usage::
 
     python benchmarks/sweep_timings.py [--reference main] [--which both|reference|current]
-        [--configs separation calibration:quick] [--executor serial] [--json out.json]
+        [--current-ref HEAD] [--configs separation calibration:quick] [--executor serial]
+        [--json out.json]
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ def ratios(rows: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", default="main", help="git reference to compare with")
+    parser.add_argument("--current-ref", help="git reference to run as the current code "
+                        "(default: the working tree)")
     parser.add_argument("--which", choices=("both", "reference", "current"), default="both")
     parser.add_argument("--configs", nargs="+", default=list(DEFAULT_CONFIGS))
     parser.add_argument("--executor", default="serial")
@@ -99,7 +102,8 @@ def main() -> None:
     if args.which in ("both", "reference"):
         codes["reference"] = extract_reference(args.reference, work / "reference-code")
     if args.which in ("both", "current"):
-        codes["current"] = ROOT
+        codes["current"] = (extract_reference(args.current_ref, work / "current-code")
+                            if args.current_ref else ROOT)
     rows = []
     for config in args.configs:
         for label, code in codes.items():
