@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import jax
 import numpy as np
 import numpyro
-import pytensor
 from arviz_base import from_dict, make_attrs
 from numpyro import distributions
 from numpyro.infer import MCMC, NUTS
@@ -126,8 +125,7 @@ def sample_numpyro(entry, X: np.ndarray, resolved, initvals: dict, jitter: bool,
     """numpyro's NUTS on the cached model (``entry``) holding data ``X``: a DataTree."""
     model = entry.model
     if entry.jax_model is None:
-        with pytensor.config.change_flags(floatX="float64"):
-            entry.jax_model = jax_model(model, resolved)
+        entry.jax_model = jax_model(model, resolved)
     functions = entry.jax_model
     data = [np.asarray(model[name].get_value()) for name in functions.data_names]
     starts = _get_batched_jittered_initial_points(model=model, chains=chains, initvals=initvals,
