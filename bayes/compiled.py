@@ -30,9 +30,12 @@ from dataclasses import dataclass
 import numpy as np
 import pymc as pm
 import pytensor
+from pymc.backends.ndarray import NDArray
 from pymc.blocking import DictToArrayBijection
 from pymc.initial_point import make_initial_point_fn
 from pymc.model.transform.optimization import freeze_model
+from pymc.sampling.mcmc import STEP_METHODS, assign_step_methods
+from pymc.step_methods import NUTS
 
 from bayes.model import DATA_NAME, build_explicit_model, build_model
 from bayes.priors import Priors, ResolvedPriors, prior_data
@@ -62,12 +65,53 @@ class ModelKey:
     n_samples: int | None
 
 
+class ReusableTrace(NDArray):
+    """An empty NDArray trace whose copies share its compiled point function.
+
+    ``pm.sample(trace=template)`` copies the template once per chain. PyMC's own trace
+    compiles its point function (free variables -> traced variables) in every
+    ``pm.sample`` call (the frozen model's function cache misses: each call builds new
+    output variables); a copy of this template reuses the function compiled once per
+    model. The copy is a new ``NDArray`` (own draw arrays; a plain shallow copy would share
+    them between chains).
+    """
+
+    def __copy__(self) -> NDArray:
+        return NDArray(model=self.model, vars=self.vars, fn=self.fn,
+                       var_shapes=self.var_shapes, var_dtypes=self.var_dtypes)
+
+
 @dataclass
 class CompiledModel:
-    """A frozen model and, for nutpie, its compiled nutpie model (built on first use)."""
+    """A frozen model with what its runs reuse.
+
+    Attributes
+    ----------
+    model : pymc.Model
+        The frozen model (its logp/gradient functions cached by PyMC).
+    logp_dlogp : pymc.model.core.ValueGradFunction or None
+        PyMC sampler: the logp and gradient of the NUTS variables (discrete ones as extra
+        inputs, :func:`compile_pymc_functions`), given to every NUTS step of this model. The frozen model hands
+        out a copy per call, and copying re-links the numba function (seconds).
+    trace : ReusableTrace or None
+        PyMC sampler: the trace template (compiled point function).
+    step_methods : dict or None
+        PyMC sampler: step method class -> value variables, as ``pm.sample`` would choose
+        them (``pymc.sampling.mcmc.assign_step_methods``, which differentiates the logp
+        for every variable).
+    nutpie_model : object or None
+        nutpie's compiled model (built on first use).
+    jax_model : bayes.numpyro_cached.JaxModel or None
+        numpyro: the JAX logp and deterministics with the data as inputs (built on first
+        use).
+    """
 
     model: pm.Model
+    logp_dlogp: object | None = None
+    trace: ReusableTrace | None = None
+    step_methods: dict | None = None
     nutpie_model: object | None = None
+    jax_model: object | None = None
 
 
 # the per-process cache: ModelKey -> CompiledModel
@@ -98,19 +142,27 @@ def set_model_data(model: pm.Model, X: np.ndarray, resolved: ResolvedPriors) -> 
     pm.set_data(values, model=model, coords={"obs": np.arange(X.shape[0])})
 
 
-def compile_pymc_functions(model: pm.Model) -> None:
-    """Compile and call once what ``pm.sample`` uses: logp and gradient, and the trace.
+def compile_pymc_functions(model: pm.Model, step_methods: dict) -> tuple[object, ReusableTrace]:
+    """Compile and call once what ``pm.sample`` uses: (logp and gradient, trace template).
 
-    The frozen model caches both, so ``pm.sample`` then reuses them (same arguments as
-    ``pm.sample``'s NUTS initialisation and its NDArray trace).
+    The logp/gradient function is the one PyMC's NUTS would ask for, with the same
+    arguments (the order of the variables changes the rounding): all continuous variables
+    (``init_nuts``), or, in a compound step, the NUTS variables in their assigned order with
+    the discrete values as extra inputs. ``trust_input`` as PyMC's steps set it.
     """
     point = model.initial_point(0)
-    continuous = {var.name for var in model.continuous_value_vars}
-    logp_dlogp = model.logp_dlogp_function(ravel_inputs=True)
-    raveled = DictToArrayBijection.map({k: v for k, v in point.items() if k in continuous})
-    # discrete values (the explicit formulation's Z) are extra inputs, not differentiated
-    logp_dlogp([raveled.data], extra_vars={k: v for k, v in point.items() if k not in continuous})
-    pm.backends.NDArray(model=model, test_point=point)
+    nuts_vars = step_methods.get(NUTS, [])
+    if len(nuts_vars) == len(model.value_vars):
+        nuts_vars = model.continuous_value_vars
+        logp_dlogp = model.logp_dlogp_function(ravel_inputs=True)
+    else:
+        logp_dlogp = model.logp_dlogp_function(nuts_vars, dtype=None, ravel_inputs=True,
+                                               initial_point=point)
+    logp_dlogp.trust_input = True
+    names = {var.name for var in nuts_vars}
+    raveled = DictToArrayBijection.map({var.name: point[var.name] for var in nuts_vars})
+    logp_dlogp([raveled.data], extra_vars={k: v for k, v in point.items() if k not in names})
+    return logp_dlogp, ReusableTrace(model=model, test_point=point)
 
 
 def compiled_model(X: np.ndarray, n_components: int, covariance_type: str, priors: Priors,
@@ -134,7 +186,9 @@ def compiled_model(X: np.ndarray, n_components: int, covariance_type: str, prior
                                            order_means=order_means)
         entry = CompiledModel(freeze_model(model))
         if sampler == "pymc":
-            compile_pymc_functions(entry.model)
+            entry.step_methods = assign_step_methods(entry.model, None, STEP_METHODS)[1]
+            entry.logp_dlogp, entry.trace = compile_pymc_functions(entry.model,
+                                                                   entry.step_methods)
     MODELS[key] = entry
     return entry, False, time.perf_counter() - start
 

@@ -21,6 +21,13 @@ import pytensor
 import xarray as xr
 
 from pymc.backends.arviz import patch_nutpie_idata
+from pymc.blocking import DictToArrayBijection
+from pymc.initial_point import make_initial_point_fns_per_chain
+from pymc.sampling.mcmc import instantiate_steppers
+from pymc.step_methods import CompoundStep
+from pymc.step_methods.hmc.quadpotential import QuadPotentialDiagAdapt
+from pymc.util import get_random_generator
+from pymc.vartypes import discrete_types
 
 from bayes.compiled import DETERMINISTIC_FLAGS, compiled_model, nutpie_model
 from bayes.initvals import em_initvals, jitter_initvals
@@ -66,16 +73,9 @@ def pymc_options(initvals: dict, jitter: bool, cores, target_accept: float) -> d
     }
 
 
-def numpyro_options(initvals: dict, jitter: bool, cores, target_accept: float) -> dict:
-    """pm.sample arguments for numpyro (chains run one after the other on one CPU device)."""
-    return {
-        "initvals": initvals,
-        "nuts": {"target_accept": target_accept, "jitter": jitter},
-    }
-
-
-# pm.sample arguments per sampler (nutpie runs on a cached compiled model: run_nutpie)
-SAMPLER_OPTIONS = {"pymc": pymc_options, "numpyro": numpyro_options}
+# pm.sample arguments per sampler (nutpie and numpyro run on the cached model: run_nutpie,
+# bayes.numpyro_cached)
+SAMPLER_OPTIONS = {"pymc": pymc_options}
 
 
 def initial_labels(X: np.ndarray, initvals: dict, resolved: ResolvedPriors) -> np.ndarray:
@@ -103,10 +103,81 @@ def starting_values(X, n_components, covariance_type, order_means, init, formula
     return initvals
 
 
-def run_sampler(model, sampler, options, draws, tune, chains, seed, progressbar):
-    """pm.sample with an explicit ``nuts_sampler`` (PyMC 6.4 would pick nutpie silently)."""
-    with model, warnings.catch_warnings(), pytensor.config.change_flags(**DETERMINISTIC_FLAGS):
+def chain_seeds(seed: int, chains: int) -> list[int]:
+    """The per-chain seeds ``pm.sample`` derives from ``random_seed`` (its initialisation's)."""
+    return [rng.integers(2**30) for rng in get_random_generator(seed).spawn(chains)]
+
+
+def initial_points(model, initvals: dict, seeds: list[int]) -> list[dict]:
+    """Per-chain starts at ``initvals`` without jitter (``pm.sample``'s, same seeds)."""
+    point_fns = make_initial_point_fns_per_chain(model=model, overrides=initvals,
+                                                 jitter_rvs=set(), chains=len(seeds))
+    return [point_fn(chain_seed) for point_fn, chain_seed in zip(point_fns, seeds)]
+
+
+def nuts_step(entry, options: dict, chains: int, seed: int):
+    """The NUTS step ``pm.sample(init="adapt_diag")`` would make, on the cached logp.
+
+    As ``pymc.sampling.mcmc.init_nuts``: starts at ``initvals``, a diagonal mass matrix
+    adapted from the mean start with unit variances (weight 10), seeded with the first
+    chain's seed. Given the step, ``pm.sample`` skips choosing step methods (a symbolic
+    gradient of the logp per free variable) and the per-call copy of the logp function.
+    """
+    seeds = chain_seeds(seed, chains)
+    starts = initial_points(entry.model, options["initvals"], seeds)
+    mean = np.mean([DictToArrayBijection.map(start).data for start in starts], axis=0)
+    potential = QuadPotentialDiagAdapt(len(mean), mean, np.ones_like(mean), 10, rng=seeds[0])
+    return pm.NUTS(potential=potential, model=entry.model, rng=seeds[0],
+                   initial_point=starts[0], logp_dlogp_func=entry.logp_dlogp,
+                   **options["nuts"])
+
+
+def compound_step(entry, options: dict, chains: int, seed: int):
+    """The compound step (explicit formulation) ``pm.sample`` would make.
+
+    The assignment of variables to step methods comes from the cached model
+    (``entry.step_methods``) and NUTS runs on the cached logp function.
+    """
+    starts = initial_points(entry.model, options["initvals"], chain_seeds(seed, chains))
+    nuts = options["nuts"] | {"logp_dlogp_func": entry.logp_dlogp}
+    steps = instantiate_steppers(entry.model, steps=[], selected_steps=entry.step_methods,
+                                 step_kwargs={"nuts": nuts}, initial_point=starts[0])
+    return CompoundStep(steps) if isinstance(steps, list) else steps
+
+
+def prepared_pymc_options(entry, options: dict, chains: int, seed: int) -> dict:
+    """pm.sample arguments with the trace template and, unless the starts are jittered,
+    the step prepared beforehand.
+
+    ``pm.sample`` given a step makes its starts from ``initvals`` without jitter, exactly
+    as its NUTS initialisation does with ``init="adapt_diag"`` and as it does for a compound
+    step; jittered NUTS starts are left to ``pm.sample``'s own initialisation.
+    """
+    prepared = {**options, "trace": entry.trace}
+    if all(var.dtype not in discrete_types for var in entry.model.value_vars):
+        if options["init"] != "adapt_diag":
+            return prepared
+        step = nuts_step(entry, options, chains, seed)
+    else:
+        step = compound_step(entry, options, chains, seed)
+    prepared["step"] = step
+    del prepared["nuts"], prepared["init"]
+    return prepared
+
+
+def run_sampler(entry, sampler, options, draws, tune, chains, seed, progressbar):
+    """pm.sample with an explicit ``nuts_sampler`` (PyMC 6.4 would pick nutpie silently).
+
+    With PyMC's sampler, the step and starts are made beforehand from the cached model
+    (:func:`nuts_step`, :func:`compound_step`) and the cached trace template (its
+    compiled point function) is reused: the same draws as plain ``pm.sample``, without
+    its per-call symbolic gradients and trace compilation.
+    """
+    with entry.model, warnings.catch_warnings(), \
+            pytensor.config.change_flags(**DETERMINISTIC_FLAGS):
         warnings.filterwarnings("ignore", message=".*not enough devices.*")
+        if sampler == "pymc":
+            options = prepared_pymc_options(entry, options, chains, seed)
         return pm.sample(
             draws=draws,
             tune=tune,
@@ -248,9 +319,14 @@ def sample(
     if sampler == "nutpie":
         tree = run_nutpie(entry, X, resolved, initvals, init == "jitter", draws, tune, chains,
                           cores, seeds["sampler"], target_accept)
+    elif sampler == "numpyro":
+        from bayes.numpyro_cached import sample_numpyro  # optional extra
+
+        tree = sample_numpyro(entry, X, resolved, initvals, init == "jitter", draws, tune,
+                              chains, seeds["sampler"], target_accept)
     else:
         options = SAMPLER_OPTIONS[sampler](initvals, init == "jitter", cores, target_accept)
-        tree = run_sampler(entry.model, sampler, options, draws, tune, chains,
+        tree = run_sampler(entry, sampler, options, draws, tune, chains,
                            seeds["sampler"], progressbar)
     wall_time = time.perf_counter() - start
     tree = add_derived_groups(tree, X, posterior_predictive, seeds["predictive"])

@@ -19,6 +19,7 @@ import pytest
 import bayes
 from bayes import compiled
 from bayes.priors import Priors, resolve_priors
+from tests.bayes.conftest import make_separated_data
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"draws": 30, "tune": 30, "chains": 1, "cores": 1, "posterior_predictive": False}
@@ -115,3 +116,55 @@ def test_draws_do_not_depend_on_the_compile_cache_or_the_executor(tmp_path, monk
     for seed, a, b, c in zip(seeds, pooled, warm, here, strict=True):
         np.testing.assert_array_equal(a, b, err_msg=f"cold pool vs warm process, seed {seed}")
         np.testing.assert_array_equal(a, c, err_msg=f"cold pool vs this process, seed {seed}")
+
+
+# the explicit case uses the shape of test_explicit.py (its priors' concentration is in the
+# key), the full one the 2-D shape of conftest.separated_fit (a packed Cholesky transform)
+EXPLICIT_PRIORS = Priors(weights_concentration=5.0, means_loc=0.0, means_scale=2.0,
+                         scale_param=2.0)
+PREPARED_CASES = {
+    "marginalized": ("marginalized", "spherical", 2, Priors(), lambda: tiny_data(4)),
+    "explicit": ("explicit", "spherical", 2, EXPLICIT_PRIORS, lambda: tiny_data(4, 60)),
+    "full": ("marginalized", "full", 3, Priors(), lambda: make_separated_data(300, 1)[0]),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(PREPARED_CASES))
+def test_prepared_step_and_reused_trace_give_the_draws_of_plain_pm_sample(case):
+    """``bayes.sample`` makes PyMC's step (NUTS, or NUTS + Gibbs for explicit labels)
+    beforehand from the cached model and copies its trace template per chain; plain
+    ``pm.sample`` (its own step choice, initialisation and freshly compiled trace) on the
+    same model, data, starts and seed gives the same draws, also when the entry is reused."""
+    import pymc as pm
+    import pytensor
+
+    from bayes import sampling
+
+    formulation, covariance_type, n_components, priors, make_data = PREPARED_CASES[case]
+    X, seed = make_data(), 7
+    settings = TINY | {"chains": 2, "formulation": formulation}
+    args = (X, n_components, covariance_type, priors)
+    tree = bayes.sample(*args, random_seed=seed, **settings)
+    again = bayes.sample(*args, random_seed=seed, **settings)
+    resolved = resolve_priors(priors, X, n_components, covariance_type)
+    entry, reused, _ = compiled.compiled_model(*args, resolved, formulation=formulation,
+                                               order_means=True, sampler="pymc")
+    seeds = sampling.seed_streams(seed)
+    initvals = sampling.starting_values(X, n_components, covariance_type, True, "em",
+                                        formulation, seeds["em"], resolved)
+    with entry.model, pytensor.config.change_flags(**compiled.DETERMINISTIC_FLAGS):
+        plain = pm.sample(draws=30, tune=30, chains=2, cores=1, random_seed=seeds["sampler"],
+                          nuts_sampler="pymc", initvals=initvals, init="adapt_diag",
+                          nuts={"target_accept": 0.9}, progressbar=False, quiet=True,
+                          compute_convergence_checks=False)
+    assert reused and again.attrs["model_reused"] == 1
+    names = ("means", "weights", "covariances") + (("Z",) if formulation == "explicit" else ())
+    for name in names:
+        expected = plain["posterior"][name].values
+        assert not np.array_equal(expected[0], expected[1])  # two chains, not one copied
+        np.testing.assert_array_equal(tree["posterior"][name].values, expected)
+        np.testing.assert_array_equal(again["posterior"][name].values, expected)
+    for name in ("diverging", "step_size", "n_steps"):
+        np.testing.assert_array_equal(tree["sample_stats"][name].values,
+                                      plain["sample_stats"][name].values)
