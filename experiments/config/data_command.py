@@ -8,9 +8,8 @@ mclust's optima on the bundled data sets) and 2 chains x (500 + 500) draws per K
 bundled data-set configs: long enough that the well-identified Old Faithful posteriors
 (K = 1, 2) pass the diagnostics (R-hat < 1.01, 100 effective draws per chain; with
 300 + 300 they had R-hat 1.013 and 1.021), so that a failure points at a poorly identified
-K. The sampler stays PyMC's NUTS: on ``faithful.csv`` with K = 1-4 at 300 + 300 draws,
-nutpie sampled faster but compiled each K's model for longer (93 s of CPU for the run
-against 64 s), and numpyro cost about the same as PyMC (README "Your own data").
+K. The sampler stays PyMC's NUTS: on ``faithful.csv`` with K = 1-4 no sampler was clearly
+cheaper (nutpie samples fastest but compiles each K for longer; README "Your own data").
 The resolved config (absolute data path) is written to the run directory as for any run,
 so ``gmm-compare run RUN_DIR/config.toml`` repeats it.
 """
