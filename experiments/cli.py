@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from rich.console import Console
 
 from experiments.config import (
@@ -38,6 +39,7 @@ from experiments.config.data_command import data_file_config
 from experiments.config.requirements import check_requirements
 from experiments.errors import one_line
 from experiments.report import build_report
+from experiments.report.flags import diagnostics_verdict, ess_threshold
 from experiments.run.executors import EXECUTORS, check_scheduler
 from experiments.run.plan import check_reachable
 from experiments.run.rundir import OutputDirError, RunDirectory, check_output_dir
@@ -191,10 +193,27 @@ def command_run(args: argparse.Namespace, context: Context) -> int:
         console.print(f"{outcome.n_sbc_failed} SBC simulation(s) failed: see "
                       f"{RunDirectory(run_dir).sbc}; rerun the same command to retry them.")
         status = EXIT_FAILED
+    print_failed_diagnostics(run_dir, config, console)
     if config.report.enabled:
         status = max(status, build_report_reporting_failure(run_dir, context))
     console.print(f"Results: {RunDirectory(run_dir).results}")
     return status
+
+
+def print_failed_diagnostics(run_dir: Path, config, console: Console) -> None:
+    """One line per cell whose sampler failed its diagnostics (R-hat, divergences, ESS;
+    :func:`experiments.report.flags.diagnostics_verdict`): its posterior is poorly
+    identified (e.g. more components than the data support) or the chains too short."""
+    path = RunDirectory(run_dir).results
+    if not path.is_file():
+        return
+    verdicts = diagnostics_verdict(pd.read_csv(path), ess_threshold(config))
+    for (cell, method), verdict in verdicts.items():
+        if verdict != "ok":
+            console.print(f"{cell} {method}: sampler diagnostics {verdict}: a poorly "
+                          "identified posterior (more components than the data support?) or "
+                          "too short chains; read its intervals and elpd with care",
+                          soft_wrap=True)
 
 
 def build_report_reporting_failure(run_dir: Path, context: Context) -> int:

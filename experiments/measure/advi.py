@@ -21,9 +21,11 @@ from experiments.measure.base import Method, MethodResult, ReplicateInput
 from experiments.measure.mcmc import relabel_to_em
 from experiments.measure.vi_method import (
     VIOptions,
+    NO_TRUTH_POSTERIOR_COLUMNS,
     VIStage,
     align_to_truth,
     method_seed,
+    reference_params,
     vi_columns,
 )
 from experiments.run.files import save_datatree_atomic
@@ -31,7 +33,7 @@ from experiments.run.files import save_datatree_atomic
 NAME = "advi"
 COLUMNS = ("log_likelihood", "weights_error", "means_error", "covariances_error", "ari",
            "accuracy", "runtime_s", "compile_s", "coverage", *vi_compare.COLUMNS,
-           "elbo_final")
+           "elbo_final", *NO_TRUTH_POSTERIOR_COLUMNS)
 
 
 def advi_options(config, progressbar: bool = False) -> VIOptions | None:
@@ -54,7 +56,7 @@ def run_advi(inputs: ReplicateInput, options: VIOptions) -> MethodResult:
     runtime = time.perf_counter() - start
     if not options.fit["order_means"]:
         datatree, _ = relabel_to_em(datatree, inputs.stages["em"].aligned.means)
-    datatree, order, labels = align_to_truth(datatree, dataset.truth)
+    datatree, order, labels = align_to_truth(datatree, reference_params(inputs))
     save_datatree_atomic(inputs.files.posterior(NAME), datatree)
     columns = {**vi_columns(dataset, datatree, labels, inputs.stages.get("mcmc"), options),
                "runtime_s": runtime, "compile_s": float(datatree.attrs["compile_time"]),

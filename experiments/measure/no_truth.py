@@ -146,16 +146,22 @@ def em_columns(arrays, params: GaussianMixtureParams, labels: np.ndarray) -> dic
     return columns
 
 
-def mcmc_columns(arrays, datatree, labels: np.ndarray) -> dict:
-    """The ``mcmc`` row's no-truth columns: LOO, held-out density, known classes."""
+def posterior_columns(arrays, datatree, labels: np.ndarray) -> dict:
+    """The no-truth columns of any posterior given as draws (MCMC's, a variational
+    method's): mean log-likelihood at the posterior mean, held-out density, known classes."""
     posterior = datatree["posterior"].to_dataset()
     columns = {"log_likelihood": mixture_mean_log_likelihood(
-        arrays.X, posterior_mean_params(posterior)), **loo_columns(datatree)}
+        arrays.X, posterior_mean_params(posterior))}
     if arrays.X_test.size:
         columns["heldout_lpd"] = posterior_heldout_lpd(arrays.X_test, posterior)
     if arrays.has_labels:
         columns |= class_agreement(arrays.labels, labels)
     return columns
+
+
+def mcmc_columns(arrays, datatree, labels: np.ndarray) -> dict:
+    """The ``mcmc`` row's no-truth columns: :func:`posterior_columns` and PSIS-LOO."""
+    return {**posterior_columns(arrays, datatree, labels), **loo_columns(datatree)}
 
 
 def k_choices(results: pd.DataFrame) -> pd.DataFrame:

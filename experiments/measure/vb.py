@@ -1,5 +1,6 @@
 """The ``vb`` method: coordinate-ascent variational Bayes (``emgmm.BayesianGaussianMixtureVB``,
-Bishop 10.2) of a replicate, aligned to the truth, against MCMC.
+Bishop 10.2) of a replicate, aligned to the truth, against MCMC; on a data file aligned
+to EM's estimate, with the no-truth columns (``no_truth.posterior_columns``).
 
 Opt-in (``[experiment] methods = [..., "vb"]``), configured by ``[vb]``
 (:class:`experiments.config.methods.VBSettings`) with ``[em]``'s covariance type and starts.
@@ -27,9 +28,11 @@ from experiments.measure.base import Method, MethodResult, ReplicateInput
 from experiments.measure.vi_compare import COLUMNS as COMPARISON_COLUMNS
 from experiments.measure.vi_method import (
     VIOptions,
+    NO_TRUTH_POSTERIOR_COLUMNS,
     VIStage,
     align_to_truth,
     method_seed,
+    reference_params,
     vi_columns,
 )
 from experiments.run.files import save_datatree_atomic
@@ -37,7 +40,7 @@ from experiments.run.files import save_datatree_atomic
 NAME = "vb"
 COLUMNS = ("log_likelihood", "weights_error", "means_error", "covariances_error", "ari",
            "accuracy", "runtime_s", "coverage", *COMPARISON_COLUMNS, "elbo_final",
-           "n_effective_components", "n_iter", "converged")
+           "n_effective_components", "n_iter", "converged", *NO_TRUTH_POSTERIOR_COLUMNS)
 
 
 def vb_options(config, progressbar: bool = False) -> VIOptions | None:
@@ -87,7 +90,7 @@ def run_vb(inputs: ReplicateInput, options: VIOptions) -> MethodResult:
                "n_iter": int(model.n_iter_), "converged": bool(model.converged_)}
     order = np.arange(model.n_components)
     if model.n_components == dataset.n_components:
-        datatree, order, labels = align_to_truth(datatree, dataset.truth)
+        datatree, order, labels = align_to_truth(datatree, reference_params(inputs))
         columns |= vi_columns(dataset, datatree, labels, inputs.stages.get("mcmc"), options)
     save_datatree_atomic(inputs.files.posterior(NAME), datatree)
     return MethodResult(columns, VIStage(datatree, order, runtime),

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from experiments.measure import metrics, vi_compare
+from emgmm import GaussianMixtureParams
+from experiments.measure import metrics, no_truth, vi_compare
+
+
+# the columns of no_truth.posterior_columns (data without truth)
+NO_TRUTH_POSTERIOR_COLUMNS = ("heldout_lpd", "class_ari", "class_accuracy")
 
 
 @dataclass(frozen=True)
@@ -51,8 +56,16 @@ def method_seed(seeds, name: str) -> int:
     return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
+def reference_params(inputs) -> GaussianMixtureParams:
+    """The parameters a replicate's approximate posterior is aligned to: the truth, or for
+    data without truth (a data file) EM's estimate in its reference order, as MCMC is."""
+    dataset = inputs.dataset
+    return dataset.truth if dataset.has_truth else inputs.stages["em"].aligned_full
+
+
 def align_to_truth(datatree: xr.DataTree, truth) -> tuple[xr.DataTree, np.ndarray, np.ndarray]:
-    """Put the components of ``posterior`` and ``latent`` in the true order.
+    """Put the components of ``posterior`` and ``latent`` in the true order (or in the
+    order of :func:`reference_params`).
 
     Returns the tree, the order (:func:`metrics.align_components` at the posterior mean)
     and the aligned MAP labels.
@@ -70,15 +83,19 @@ def align_to_truth(datatree: xr.DataTree, truth) -> tuple[xr.DataTree, np.ndarra
 
 def vi_columns(dataset, datatree: xr.DataTree, labels: np.ndarray, mcmc_stage,
                options: VIOptions) -> dict:
-    """The row of an aligned approximate posterior (the MCMC comparison if MCMC ran)."""
+    """The row of an aligned approximate posterior (the MCMC comparison if MCMC ran);
+    without truth, the no-truth columns (:func:`no_truth.posterior_columns`)."""
     posterior = datatree["posterior"].to_dataset()
-    columns = {
-        **metrics.point_estimate_metrics(dataset.X, dataset.labels, dataset.truth,
-                                         metrics.posterior_mean_params(posterior), labels),
-        "coverage": vi_compare.interval_coverage(datatree, dataset.truth,
-                                                 options.covariance_type,
-                                                 options.interval_prob),
-    }
+    if not dataset.has_truth:
+        columns = no_truth.posterior_columns(dataset.arrays, datatree, labels)
+    else:
+        columns = {
+            **metrics.point_estimate_metrics(dataset.X, dataset.labels, dataset.truth,
+                                             metrics.posterior_mean_params(posterior), labels),
+            "coverage": vi_compare.interval_coverage(datatree, dataset.truth,
+                                                     options.covariance_type,
+                                                     options.interval_prob),
+        }
     if mcmc_stage is not None:
         columns.update(vi_compare.comparison_to_mcmc(datatree, mcmc_stage.datatree,
                                                      options.covariance_type))

@@ -198,3 +198,34 @@ def test_a_range_of_k_runs_on_two_processes_unless_told_otherwise(tmp_path):
     assert default_executor(with_data, several) == "process"
     assert default_executor(with_data, one) == "serial"
     assert default_executor(argparse.Namespace(data=None), several) == "serial"
+
+
+def test_the_console_names_cells_whose_sampler_failed_its_diagnostics(tmp_path):
+    """A K whose posterior the sampler could not explore (R-hat, ESS) gets one line; a cell
+    that passed, and a method without sampler diagnostics, get none."""
+    import io
+
+    from rich.console import Console
+
+    from experiments.cli import print_failed_diagnostics
+    from experiments.config.data_command import data_file_config
+    from experiments.run.rundir import RunDirectory
+
+    small_table().drop(columns="species").to_csv(tmp_path / "d.csv", index=False)
+    config = data_file_config(str(tmp_path / "d.csv"), "1-2")  # 2 chains: ESS >= 200 needed
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    pd.DataFrame({
+        "cell_id": ["c00-n_components=1", "c00-n_components=1", "c01-n_components=2",
+                    "c01-n_components=2"],
+        "replicate": 0, "method": ["em", "mcmc", "em", "mcmc"],
+        "max_rhat": [np.nan, 1.004, np.nan, 1.09], "divergences": [np.nan, 0, np.nan, 0],
+        "min_ess_bulk": [np.nan, 650.0, np.nan, 18.0],
+        "min_ess_tail": [np.nan, 700.0, np.nan, 250.0], "error": "",
+    }).to_csv(RunDirectory(run_dir).results, index=False)
+    out = io.StringIO()
+    print_failed_diagnostics(run_dir, config, Console(file=out, width=300))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("c01-n_components=2 mcmc: sampler diagnostics failed in 1 of 1 "
+                               "(R-hat, bulk ESS): a poorly identified posterior")

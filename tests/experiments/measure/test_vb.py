@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import multivariate_normal
 
 import experiments
 from emgmm import BayesianGaussianMixtureVB
-from experiments.config import parse_config
+from experiments.config import bundled_configs, parse_config
 
 CONFIG = {
     "experiment": {"name": "vb", "seed": 5, "replicates": 1, "methods": ["em", "vb"]},
@@ -86,3 +87,45 @@ def test_vb_estimator_is_the_one_the_method_fits(vb_run):
                                       weight_concentration_prior_type="dirichlet_distribution",
                                       weight_concentration_prior=1.0)
     assert model.fit(rep.X).n_effective_components_ == 3
+
+
+
+def test_vb_on_a_data_file_is_aligned_to_em_and_measured_without_truth(tmp_path):
+    """Iris (bundled, species as known classes), K = 2, 20% held out: the VB row has the
+    no-truth columns (its held-out density checked against a scipy loop over its draws),
+    its posterior is in EM's component order, and it splits the flowers as EM does
+    (setosa against the rest)."""
+    iris = bundled_configs()["iris"].parent.parent / "datasets" / "iris.csv"
+    config = {"experiment": {"name": "vb-file", "seed": 2, "methods": ["em", "vb"]},
+              "data": {"file": str(iris), "label_column": "Species", "n_components": 2,
+                       "test_fraction": 0.2},
+              "em": {"covariance_type": "full", "init_params": "auto", "tol": 1e-7,
+                     "max_iter": 1000},
+              "vb": {"draws": 200}}
+    run = experiments.run_config(config, out=tmp_path / "run", report=False)
+    rows = run.results.set_index("method")
+    assert rows["error"].isna().all() or (rows["error"].astype(str) == "").all()
+    em, vb = rows.loc["em"], rows.loc["vb"]
+    for column in ("log_likelihood", "heldout_lpd", "class_ari", "class_accuracy"):
+        assert np.isfinite(vb[column]), column
+    assert pd.isna(vb["means_error"]) and pd.isna(vb["coverage"])  # no truth: empty
+    assert vb["class_ari"] == pytest.approx(em["class_ari"], abs=1e-9)
+    rep = run.replicates[0]
+    X_test = rep.truth.X_test
+    assert X_test.shape == (30, 4)
+    with rep.open_posterior("vb") as tree:
+        posterior = tree["posterior"].load()
+    weights = posterior["weights"].values.reshape(-1, 2)
+    means = posterior["means"].values.reshape(-1, 2, 4)
+    covariances = posterior["covariances"].values.reshape(-1, 2, 4, 4)
+    density = np.zeros(len(X_test))
+    for w, mu, sigma in zip(weights, means, covariances, strict=True):
+        density += sum(w[k] * multivariate_normal(mu[k], sigma[k]).pdf(X_test)
+                       for k in range(2))
+    expected = np.mean(np.log(density / len(weights)))
+    assert vb["heldout_lpd"] == pytest.approx(expected, rel=1e-8)
+    # in EM's order: each VB component mean is nearest to the EM mean of the same index
+    em_means = rep.em_model().means_
+    vb_means = means.mean(axis=0)
+    distances = np.linalg.norm(vb_means[:, None, :] - em_means[None, :, :], axis=-1)
+    assert list(distances.argmin(axis=1)) == [0, 1]
