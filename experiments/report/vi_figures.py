@@ -38,16 +38,28 @@ def pooled_draws(tree, n_draws: int) -> xr.DataTree:
     return xr.DataTree.from_dict({"posterior": pooled.assign_coords(draw=np.arange(n_draws))})
 
 
+def varying_variables(trees, names) -> list[str]:
+    """The variables of ``names`` whose draws vary in every tree: a constant one (the weight
+    of a single component is 1 in every draw) has no density to draw."""
+    return [name for name in names if all(_varies(tree["posterior"][name].values) for tree in trees)]
+
+
+def _varies(values: np.ndarray) -> bool:
+    # a relative threshold: the single weight of K = 1 can be 1 within rounding
+    return bool(np.ptp(values) > 1e-9 * (1.0 + np.max(np.abs(values))))
+
+
 def plot_marginals(trees: dict):
     """``az.plot_dist`` of weights and means, one colour per method (the dict's keys)."""
     n_draws = min(tree["posterior"].sizes["chain"] * tree["posterior"].sizes["draw"]
                   for tree in trees.values())
     trees = {label: pooled_draws(tree, n_draws) for label, tree in trees.items()}
     first = next(iter(trees.values()))
+    names = varying_variables(trees.values(), MARGINAL_VARIABLES)
     panels = sum(int(np.prod([size for dim, size in first["posterior"][name].sizes.items()
-                              if dim not in ("chain", "draw")])) for name in MARGINAL_VARIABLES)
+                              if dim not in ("chain", "draw")])) for name in names)
     rows = -(-panels // MARGINAL_COLUMNS)
-    collection = az.plot_dist(trees, var_names=list(MARGINAL_VARIABLES), kind="kde",
+    collection = az.plot_dist(trees, var_names=names, kind="kde",
                               backend="matplotlib", col_wrap=MARGINAL_COLUMNS,
                               figure_kwargs={"figsize": (12.0, 2.4 * rows)})
     collection.add_legend("model")

@@ -15,6 +15,7 @@ from experiments.report.vi_figures import (
     plot_loss,
     plot_marginals,
     pooled_draws,
+    varying_variables,
 )
 from tests.bayes.conftest import random_posterior
 
@@ -38,6 +39,15 @@ def test_pooled_draws_are_evenly_spaced_draws_of_all_chains():
 def test_marginals_of_posteriors_of_different_sizes_overlay():
     png = figure_png(plot_marginals({"MCMC": tree(2, 100, 1), "ADVI": tree(1, 150, 2)}))
     assert png.startswith(b"\x89PNG")
+
+
+def test_marginals_of_a_single_component_leave_out_its_constant_weight():
+    """K = 1: the weight is 1 in every draw (no density); the means are drawn."""
+    posterior = random_posterior(np.random.default_rng(3), chains=1, draws=80, n_components=1)
+    one = xr.DataTree.from_dict({"posterior": posterior.assign_coords(chain=[0], draw=np.arange(80))})
+    assert varying_variables([one], ("weights", "means")) == ["means"]
+    assert varying_variables([tree(1, 80, 4), one], ("weights", "means")) == ["means"]
+    assert figure_png(plot_marginals({"VB": one})).startswith(b"\x89PNG")
 
 
 def test_loss_curve_draws_short_histories():
