@@ -146,8 +146,11 @@ def test_reported_real_data_collapses_are_flagged(name, covariance_type, n_compo
     assert model.degenerate_ is not None
 
 
-@pytest.mark.parametrize("name, any_degenerate", [("galaxies", True), ("iris", None), ("faithful", None)])
+@pytest.mark.parametrize("name, any_degenerate", [("galaxies", False), ("iris", None), ("faithful", None)])
 def test_select_model_never_chooses_a_degenerate_fit_on_real_data(name, any_degenerate):
+    """Galaxies: the AUTO_STARTS of full K >= 5 end on components on a few tied velocities,
+    and the search rounds of tiny data (emgmm.multistart.search_rounds) replace every one of
+    them with a non-degenerate fit; on the other data sets whatever is found is excluded."""
     X = _data(name)
     types = ["tied", "full"] if X.shape[1] == 1 else ["tied", "full", "diag", "spherical"]
     with warnings.catch_warnings(record=True) as caught:

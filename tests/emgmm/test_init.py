@@ -6,7 +6,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
 from emgmm import COVARIANCE_TYPES, fit_em, initial_params, kmeans, kmeans_plusplus
-from emgmm.multistart import SEARCH_STARTS, Screening, search_methods, start_methods
+from emgmm.multistart import SEARCH_STARTS, Screening, search_methods, search_rounds, start_methods
 from emgmm.init import hierarchical_labels, whitened
 
 INITS = ("auto", "hierarchical", "kmeans", "k-means++", "random", "random_from_data")
@@ -108,11 +108,14 @@ def test_auto_on_more_rows_than_the_sample_screens_a_subsample_then_fits_all_row
 
 def test_auto_adds_search_starts_on_small_data_that_win_only_when_not_degenerate(blobs, capsys):
     none = (None,) * 4
-    assert search_methods(blobs, "auto", 2, none, Screening()) == list(SEARCH_STARTS) * 2
+    assert [search_rounds(n) for n in (82, 150, 300, 2_000, 49_999)] == [16, 13, 6, 1, 1]
+    rounds = search_rounds(blobs.shape[0])
+    assert rounds == min(max(2_000 // blobs.shape[0], 1), 16)
+    assert search_methods(blobs, "auto", 2, none, Screening()) == list(SEARCH_STARTS) * 2 * rounds
     assert search_methods(np.zeros((50_000, 2)), "auto", 1, none, Screening()) == []
     assert search_methods(blobs, "kmeans", 1, none, Screening()) == []
     best = fit_em(blobs, 3, random_state=1, verbose=1)
-    assert capsys.readouterr().out.count("start ") == 3 + len(SEARCH_STARTS)
+    assert capsys.readouterr().out.count("start ") == 3 + len(SEARCH_STARTS) * rounds
     # The search starts only add candidates: the three-kind round's result is never better.
     three = fit_em(blobs, 3, random_state=1, screening=Screening(min_rows=10, iterations=1000))
     assert best.lower_bound >= three.lower_bound - 1e-9

@@ -2,6 +2,7 @@
 
 import math
 import pickle
+import re
 import tomllib
 
 import pytest
@@ -185,13 +186,16 @@ def test_bundled_configs_validate_and_round_trip(name, path):
     config = load_config(path)
     assert config.name == name
     assert path.read_text().startswith(f"# {name}:")  # the leading comment explains it
-    assert "minute" in path.read_text().split("[experiment]")[0]
+    header = path.read_text().split("[experiment]")[0]
+    assert re.search(r"\d+ s\b|minute", header)  # ... and says how long it runs
     text = config.to_toml()
     again = parse_config(tomllib.loads(text), source=str(path))
     assert again == config
     assert again.to_toml() == text
     n_cells = len(config.data.cells())
-    if name != "calibration":  # the calibration study is large by design (test_calibration.py)
+    if name == "gvhd":  # a choice of K = 2-9 on one data file, without MCMC
+        assert n_cells == 8 and config.replicates == 1 and "mcmc" not in config.experiment.methods
+    elif name != "calibration":  # the calibration study is large by design (test_calibration.py)
         assert 1 <= n_cells <= 6 and config.replicates <= 3  # modest sweeps
     assert config.mcmc.draws <= 1000 and config.mcmc.chains <= 4
 
@@ -199,7 +203,7 @@ def test_bundled_configs_validate_and_round_trip(name, path):
 def test_bundled_configs_are_the_documented_ones():
     assert set(bundled_configs()) == {"quickstart", "separation", "sample-size",
                                       "misspecified", "dimension", "calibration", "methods",
-                                      "faithful", "iris", "galaxies"}
+                                      "faithful", "iris", "galaxies", "gvhd"}
 
 
 def test_quickstart_is_the_small_default():
