@@ -34,7 +34,7 @@ from experiments.config import (
     load_config,
     resolve_config_argument,
 )
-from experiments.config.budget import check_run_fits, estimate_run
+from experiments.config.budget import check_run_fits, estimate_run, runs_mcmc
 from experiments.config.data_command import data_file_config
 from experiments.config.requirements import check_requirements
 from experiments.errors import one_line
@@ -238,7 +238,7 @@ def command_validate(args: argparse.Namespace, context: Context) -> int:
             f"{unchecked:,} are checked as their data are drawn" if unchecked else "")
     quick = " (--quick variant)" if args.quick else ""
     context.console.print(f"{config.source}{quick}: valid; {estimate.summary()}, MCMC "
-                          f"{'on' if config.mcmc.enabled else 'off'}{note}", soft_wrap=True)
+                          f"{'on' if runs_mcmc(config) else 'off'}{note}", soft_wrap=True)
     return EXIT_OK
 
 

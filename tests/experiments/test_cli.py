@@ -186,6 +186,17 @@ def test_validate_reports_cells_and_replicates(capsys):
     assert "valid" in out and "cell(s)" in out
 
 
+def test_validate_says_mcmc_off_when_the_method_list_leaves_it_out(tmp_path, capsys):
+    config = tmp_path / "em.toml"
+    on = GOOD.replace("[mcmc]\nenabled = false\n", "")
+    config.write_text(on)
+    assert main(["validate", str(config)]) == 0
+    assert "MCMC on" in " ".join(capsys.readouterr().out.split())
+    config.write_text(on.replace('seed = 3', 'seed = 3\nmethods = ["em"]'))
+    assert main(["validate", str(config)]) == 0
+    assert "MCMC off" in " ".join(capsys.readouterr().out.split())
+
+
 def test_run_default_out_is_runs_slash_name_and_rerun_resumes(tmp_path, capsys, monkeypatch):
     config = tmp_path / "good.toml"
     config.write_text(GOOD)
