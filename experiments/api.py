@@ -1,8 +1,9 @@
 """The Python entry points: run an experiment and read a finished run, from a notebook.
 
-- :func:`run_config`: what ``gmm-compare run`` does, from Python: a config (bundled name,
-  path, parsed TOML dict or :class:`~experiments.config.ExperimentConfig`) -> a run
-  directory with results.csv and the report -> the loaded :class:`Run`.
+- :func:`run_config`, called as ``experiments.run(config, out=...)``: what ``gmm-compare
+  run`` does, from Python: a config (bundled name, path, parsed TOML dict or
+  :class:`~experiments.config.ExperimentConfig`) -> a run directory with results.csv and
+  the report -> the loaded :class:`Run`.
 - :func:`load_run`: a finished run directory -> :class:`Run` (results and summary as pandas
   DataFrames, the resolved config, and per replicate its data ``X``, ``em_model()`` and
   ``open_posterior()``, read on demand).

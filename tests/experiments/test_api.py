@@ -1,5 +1,5 @@
-"""experiments.run_config and experiments.load_run: the Python entry points, and the
-README's "Working in a notebook" example run as written."""
+"""experiments.run (experiments.api.run_config) and experiments.load_run: the Python entry
+points, and the README's "Working in a notebook" example run as written."""
 
 from __future__ import annotations
 
@@ -27,10 +27,22 @@ def notebook_example() -> str:
 @pytest.fixture(scope="module")
 def em_only_run(tmp_path_factory):
     directory = tmp_path_factory.mktemp("api")
-    return experiments.run_config(write_config(directory), out=directory / "run")
+    return experiments.run(write_config(directory), out=directory / "run")
 
 
-def test_run_config_returns_the_loaded_run(em_only_run):
+def test_run_is_the_package_and_the_entry_point(tmp_path):
+    import experiments.run.rundir as rundir
+    from experiments import api
+
+    assert experiments.run.rundir is rundir  # still the package of the runner's modules
+    assert experiments.run.__name__ == "experiments.run"
+    assert experiments.run_config is api.run_config
+    with pytest.raises(TypeError, match="config must be a bundled config name"):
+        experiments.run(3.5, out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_run_returns_the_loaded_run(em_only_run):
     run = em_only_run
     assert len(run.results) == 4  # 2 cells x 2 replicates, EM only
     assert set(run.results["method"]) == {"em"}
@@ -60,7 +72,7 @@ def test_a_replicate_without_posterior_says_why(em_only_run):
 def test_rerun_into_the_same_directory_resumes(em_only_run, make_config):
     config = em_only_run.path / "config.toml"
     before = (em_only_run.path / "results.csv").read_text()
-    run = experiments.run_config(config, out=em_only_run.path)
+    run = experiments.run(config, out=em_only_run.path)
     assert (run.path / "results.csv").read_text().splitlines()[0] == before.splitlines()[0]
     assert len(run.results) == 4
 
@@ -72,7 +84,7 @@ def test_rerun_into_the_same_directory_resumes(em_only_run, make_config):
 ])
 def test_bad_config_is_one_line_and_writes_nothing(tmp_path, config, out, message):
     with pytest.raises((ValueError, TypeError), match=message) as raised:
-        experiments.run_config(config, out=tmp_path / out)
+        experiments.run(config, out=tmp_path / out)
     assert "\n" not in str(raised.value)
     assert not (tmp_path / out).exists()
 
@@ -80,12 +92,12 @@ def test_bad_config_is_one_line_and_writes_nothing(tmp_path, config, out, messag
 def test_bad_options_and_foreign_directory_write_nothing(tmp_path, make_config, em_only_run):
     config = make_config(tmp_path, name="other")
     with pytest.raises(ValueError, match="executor must be one of"):
-        experiments.run_config(config, out=tmp_path / "a", executor="threads")
+        experiments.run(config, out=tmp_path / "a", executor="threads")
     with pytest.raises(ValueError, match="workers must be an integer"):
-        experiments.run_config(config, out=tmp_path / "a", executor="process", workers=0)
+        experiments.run(config, out=tmp_path / "a", executor="process", workers=0)
     assert not (tmp_path / "a").exists()
     with pytest.raises(ValueError, match="different config"):
-        experiments.run_config(config, out=em_only_run.path)
+        experiments.run(config, out=em_only_run.path)
 
 
 def test_unknown_attribute_of_the_package():
