@@ -1,8 +1,9 @@
-"""The report's Calibration section: interval coverage, SBC rank histograms, choice of K.
+"""The report's Calibration section: interval coverage and SBC rank histograms (the choice
+of K has its own section, :mod:`experiments.report.model_choice`).
 
 Everything is read from saved artifacts: ``results.csv`` (the coverage columns of every
 registered method: ``coverage_bootstrap`` / ``coverage_information`` on the em rows,
-``coverage`` on the mcmc, advi and vb rows; ``k_*`` on the selection rows),
+``coverage`` on the mcmc, advi and vb rows),
 ``sbc_ranks.csv`` and ``sbc_summary.csv``.
 
 The uniformity band of an SBC histogram is the central 99% interval of a bin count under
@@ -24,7 +25,6 @@ from experiments.measure.methods import METHODS
 from experiments.report.render import FigureWriter, note, table_html
 from experiments.run.rundir import RunDirectory
 
-SELECTION_METHODS = ("bic", "icl", "loo")
 BAND_PROB = 0.99
 
 
@@ -137,28 +137,6 @@ def plot_sbc_histograms(ranks: pd.DataFrame, summary: pd.DataFrame) -> Figure:
     return fig
 
 
-def selection_table(results: pd.DataFrame, grid: list[str]) -> pd.DataFrame | None:
-    """Per cell: true K, and for each method the fraction of replicates choosing it and
-    the most frequent choice."""
-    rows = results[results["method"] == "selection"]
-    if rows.empty or "k_true" not in rows or rows["k_true"].isna().all():
-        return None
-    out = []
-    for cell_id, frame in rows.groupby("cell_id", sort=False):
-        record = {"cell": cell_id, **{g: frame[g].iloc[0] for g in grid},
-                  "K true": int(frame["k_true"].dropna().iloc[0]),
-                  "replicates": int(frame["k_true"].notna().sum())}
-        for method in SELECTION_METHODS:
-            column = f"k_{method}"
-            if column in frame and frame[column].notna().any():
-                chosen = frame[column].dropna().astype(int)
-                record[f"{method.upper()} correct"] = float(
-                    np.mean(chosen == record["K true"]))
-                record[f"{method.upper()} usual K"] = int(chosen.mode().iloc[0])
-        out.append(record)
-    return pd.DataFrame.from_records(out)
-
-
 def load_sbc(run_dir: Path) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """``sbc_ranks.csv`` and ``sbc_summary.csv`` when present and non-empty."""
     tables = []
@@ -214,4 +192,4 @@ def calibration_section(run, writer: FigureWriter) -> str:
 
 __all__ = ["calibration_section", "coverage_series", "coverage_table", "has_calibration",
            "plot_coverage",
-           "plot_sbc_histograms", "selection_table", "uniformity_band"]
+           "plot_sbc_histograms", "uniformity_band"]

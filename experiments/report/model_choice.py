@@ -1,10 +1,10 @@
 """The report's "Choice of the number of components" section, as mclust users expect.
 
-From the ``selection`` rows of results.csv and the files the ``selection`` method saves
-per replicate (:mod:`experiments.measure.selection`; names in
-:mod:`experiments.run.rundir`), never refitting:
+Whenever a run chooses K, never refitting. With the ``selection`` method, from its rows of
+results.csv and the files it saves per replicate (:mod:`experiments.measure.selection`;
+names in :mod:`experiments.run.rundir`):
 
-- the table of how often each criterion chose the true K, per cell;
+- the table of the K each criterion chose per cell (and how often it was the true K);
 - BIC and ICL against K, one line per covariance type (mclust's ``plot(mclustBIC)``;
   mclust's model names in the legend; lower is better in this package's sign, and a
   degenerate or failed fit is a gap, as mclust's NA);
@@ -12,6 +12,11 @@ per replicate (:mod:`experiments.measure.selection`; names in
 - for the fit BIC chooses over every K and type: classification uncertainty
   (1 - max_k gamma_ik, mclust's ``plot.Mclust(what = "uncertainty")``) and the mixture
   density's contours (``what = "density"``), on the first two coordinates.
+
+On a data file whose cells are values of K (``gmm-compare run --data FILE --components
+1-6``), the same pictures from the cells: the EM rows' BIC and ICL per K and covariance
+type, ``az.compare`` of the cells' saved posteriors (first replicate), and the fit of the
+cell of lowest BIC (:func:`cells_section`).
 """
 
 from __future__ import annotations
@@ -23,12 +28,51 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from emgmm.io import load_model
-from experiments.report.calibration_figures import selection_table
 from experiments.report.em_figures import COMPONENT_COLORS
+from experiments.report.load import open_mcmc
+from experiments.report.mcmc_figures import has_group
+from experiments.report.no_truth_section import is_data_file_run
 from experiments.report.render import FigureWriter, note, table_html
 
 MCLUST_NAMES = {"spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV"}
 GRID_POINTS = 120
+SELECTION_METHODS = ("bic", "icl", "loo")
+CRITERIA_CAPTION = ("BIC and ICL of every K and covariance type (mclust's model names in "
+                    "brackets; lower is better; a gap is a degenerate or failed fit, never "
+                    "chosen). Read: the lowest point of each panel is the choice; curves "
+                    "that flatten past some K mean more components buy little.")
+LOO_CAPTION = ("PSIS-LOO expected log predictive density of the Bayesian fit for each K "
+               "(ArviZ's compare plot: higher is better; bars are standard errors). Read: "
+               "a fit whose difference to the best is within about two standard errors "
+               "predicts as well.")
+CLASSIFICATION_CAPTION = ("Left: points sized by their classification uncertainty "
+                          "1 - max_k gamma_ik (large = unsure; they sit where components "
+                          "overlap). Right: contours of the mixture's log density.")
+
+
+def selection_table(results: pd.DataFrame, grid: list[str]) -> pd.DataFrame | None:
+    """Per cell: the most frequent K of each criterion and, when the true K is known, the
+    fraction of replicates choosing it."""
+    rows = results[results["method"] == "selection"]
+    if rows.empty:
+        return None
+    has_truth = "k_true" in rows and rows["k_true"].notna().any()
+    out = []
+    for cell_id, frame in rows.groupby("cell_id", sort=False):
+        record = {"cell": cell_id, **{g: frame[g].iloc[0] for g in grid},
+                  "replicates": len(frame)}
+        if has_truth:
+            record["K true"] = int(frame["k_true"].dropna().iloc[0])
+        for method in SELECTION_METHODS:
+            column = f"k_{method}"
+            if column in frame and frame[column].notna().any():
+                chosen = frame[column].dropna().astype(int)
+                if has_truth:
+                    record[f"{method.upper()} correct"] = float(
+                        np.mean(chosen == record["K true"]))
+                record[f"{method.upper()} usual K"] = int(chosen.mode().iloc[0])
+        out.append(record)
+    return pd.DataFrame.from_records(out)
 
 
 def plot_criteria(table: pd.DataFrame) -> Figure:
@@ -138,29 +182,110 @@ def replicate_pictures(rep, writer: FigureWriter) -> list[str]:
     parts = []
     table = _read_csv(files.selection_table)
     if table is not None:
-        parts.append(writer.embed(
-            lambda: plot_criteria(table), f"{prefix}-criteria",
-            "BIC and ICL of every K and covariance type (mclust's model names in brackets; "
-            "lower is better; a gap is a degenerate or failed fit, never chosen)."))
+        parts.append(writer.embed(lambda: plot_criteria(table), f"{prefix}-criteria",
+                                  CRITERIA_CAPTION))
     comparison = _read_csv(files.loo_compare, index_col="model")
     if comparison is not None:
-        parts.append(writer.embed(
-            lambda: plot_loo_compare(comparison), f"{prefix}-loo",
-            "PSIS-LOO expected log predictive density of the Bayesian fit for each K "
-            "(ArviZ's compare plot: higher is better; bars are standard errors)."))
+        parts.append(writer.embed(lambda: plot_loo_compare(comparison), f"{prefix}-loo",
+                                  LOO_CAPTION))
         parts.append(table_html(comparison.reset_index()))
     if files.selected_model.is_file() and rep.X is not None:
         model = load_model(files.selected_model)
         parts.append(writer.embed(
             lambda: plot_classification(rep.X, model), f"{prefix}-classification",
-            "The fit BIC chooses over every K and type: points sized by their "
-            "classification uncertainty (large = unsure), and its density."))
+            "The fit BIC chooses over every K and type. " + CLASSIFICATION_CAPTION))
+    return parts
+
+
+def cells_choose_k(run) -> bool:
+    """Whether the run chooses K across its cells: a data file with several values of
+    ``n_components``."""
+    results = run.results
+    return (is_data_file_run(run) and results is not None
+            and {"n_components", "bic", "icl"} <= set(results.columns)
+            and results["n_components"].nunique() > 1)
+
+
+def cell_criteria_table(results: pd.DataFrame, covariance_type: str) -> pd.DataFrame:
+    """BIC and ICL of the ``em`` rows, mean over replicates, per covariance type (the grid
+    column, else the run's ``covariance_type``) and K: :func:`plot_criteria`'s table."""
+    rows = results[results["method"] == "em"]
+    kinds = rows["covariance_type"] if "covariance_type" in rows else pd.Series(
+        covariance_type, index=rows.index)
+    criteria = rows[["bic", "icl"]].apply(pd.to_numeric, errors="coerce")
+    table = criteria.groupby([kinds.rename("covariance_type"), rows["n_components"]],
+                             sort=True).mean().reset_index()
+    return table.fillna({"bic": np.inf, "icl": np.inf})  # a failed cell: a gap
+
+
+def cell_label(row: pd.Series, types_vary: bool) -> str:
+    """``K=3`` (``K=3, full`` when the covariance type varies): a cell in the compare plot."""
+    label = f"K={int(row['n_components'])}"
+    return f"{label}, {row['covariance_type']}" if types_vary else label
+
+
+def cells_loo_comparison(run) -> pd.DataFrame | None:
+    """``az.compare`` of the first replicate's posterior of every cell that saved one with
+    its ``log_likelihood`` group (None with fewer than two)."""
+    rows = run.results.drop_duplicates("cell_id").set_index("cell_id")
+    types_vary = "covariance_type" in rows and rows["covariance_type"].nunique() > 1
+    paths = {}
+    for rep in run.replicates:
+        if rep.mcmc_path is not None and rep.cell_id in rows.index:
+            paths.setdefault(cell_label(rows.loc[rep.cell_id], types_vary), rep.mcmc_path)
+    trees = {label: open_mcmc(path) for label, path in paths.items()}
+    try:
+        usable = {label: tree for label, tree in trees.items()
+                  if has_group(tree, "log_likelihood")}
+        return az.compare(usable) if len(usable) > 1 else None
+    finally:
+        for tree in trees.values():
+            tree.close()
+
+
+def lowest_bic_replicate(run):
+    """The first replicate, with its EM model saved, of the cell of lowest mean BIC."""
+    rows = run.results[run.results["method"] == "em"]
+    bic = pd.to_numeric(rows["bic"], errors="coerce").groupby(rows["cell_id"]).mean()
+    if bic.dropna().empty:
+        return None
+    best = bic.idxmin()
+    from experiments.run.rundir import ReplicateFiles
+
+    return next((rep for rep in run.replicates if rep.cell_id == best and rep.X is not None
+                 and ReplicateFiles(rep.path).em_model.is_file()), None)
+
+
+def cells_section(run, writer: FigureWriter) -> list[str]:
+    """The pictures of a run whose cells are values of K (see the module docstring)."""
+    table = cell_criteria_table(run.results, run.config.em.covariance_type)
+    parts = [note("The K each criterion chooses per replicate is in the table of "
+                  "\"Fit without truth\"; here the criteria of every cell and the chosen "
+                  "fit.", kind="info"),
+             writer.embed(lambda: plot_criteria(table), "choice-cells-criteria",
+                          CRITERIA_CAPTION)]
+    comparison = cells_loo_comparison(run)
+    if comparison is not None:
+        parts.append(writer.embed(lambda: plot_loo_compare(comparison), "choice-cells-loo",
+                                  LOO_CAPTION))
+        parts.append(table_html(comparison.reset_index(names="model")))
+    rep = lowest_bic_replicate(run)
+    if rep is not None:
+        model = rep.em_model()
+        parts.append(f"<h3>{rep.cell_id}, replicate {rep.replicate}: lowest BIC</h3>")
+        parts.append(writer.embed(lambda: plot_classification(rep.X, model),
+                                  "choice-cells-classification",
+                                  "The EM fit of the cell of lowest BIC. "
+                                  + CLASSIFICATION_CAPTION))
     return parts
 
 
 def model_choice_section(run, writer: FigureWriter) -> str:
     """The section's HTML ('' when the run chose no K)."""
     results = run.results
+    if cells_choose_k(run):
+        return "\n".join(['<h2 id="model-choice">Choice of the number of components</h2>',
+                          *cells_section(run, writer)])
     if results is None or "method" not in results or not (results["method"] == "selection").any():
         return ""
     grid = [axis for axis in run.grid_axes if axis in results.columns]

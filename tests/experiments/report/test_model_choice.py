@@ -10,7 +10,7 @@ import pytest
 
 import experiments
 from emgmm import GaussianMixtureEM
-from experiments.report import model_choice
+from experiments.report import build_report, model_choice
 from experiments.run.rundir import ReplicateFiles
 from tests.experiments.conftest import TINY_TOML
 
@@ -82,3 +82,47 @@ def test_loo_compare_plot_from_the_saved_table(tmp_path):
     saved = pd.read_csv(path, index_col="model")
     collection = model_choice.plot_loo_compare(saved)
     assert collection is not None
+
+
+def test_a_data_file_run_over_k_gets_the_section_from_its_cells(tmp_path):
+    from tests.experiments.report import fixtures as report_fixtures
+
+    run_dir = report_fixtures.write_file_run(tmp_path, with_mcmc=False,
+                                             n_components="[1, 2, 3]")
+    html = build_report(run_dir).read_text()
+    assert '<h2 id="model-choice">Choice of the number of components</h2>' in html
+    assert html.index('id="model-choice"') < html.index('id="cells"')
+    figures = {p.stem for p in (run_dir / "report" / "figures").iterdir()}
+    assert {"choice-cells-criteria", "choice-cells-classification"} <= figures
+    run = experiments.load_run(run_dir)
+    em = run.results[run.results["method"] == "em"]
+    table = model_choice.cell_criteria_table(run.results, run.config.em.covariance_type)
+    np.testing.assert_allclose(table["bic"], em.sort_values("n_components")["bic"])
+    lines = {line.get_label(): line for line in
+             model_choice.plot_criteria(table).axes[0].get_lines()}
+    np.testing.assert_allclose(lines["full (VVV)"].get_ydata(), table["bic"])
+    chosen = model_choice.lowest_bic_replicate(run)
+    assert chosen.cell_id == em.loc[em["bic"].idxmin(), "cell_id"]
+    assert chosen.em_model().n_components == 3  # three separated classes
+
+
+def test_cells_loo_comparison_is_arviz_compare_of_the_saved_posteriors(tmp_path):
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(1)
+    trees, replicates, rows = {}, [], []
+    for k in (1, 2, 3):
+        tree = az.from_dict({"posterior": {"mu": rng.normal(size=(2, 100))},
+                             "log_likelihood": {"obs": rng.normal(-3.0 + 0.2 * k, 0.3,
+                                                                  size=(2, 100, 40))}})
+        path = tmp_path / f"k{k}.nc"
+        tree.to_netcdf(path, engine="h5netcdf")
+        trees[f"K={k}"] = tree
+        replicates.append(SimpleNamespace(cell_id=f"c{k}", mcmc_path=path))
+        rows += [{"cell_id": f"c{k}", "method": m, "n_components": k} for m in ("em", "mcmc")]
+    run = SimpleNamespace(results=pd.DataFrame(rows), replicates=replicates)
+    comparison = model_choice.cells_loo_comparison(run)
+    expected = az.compare(trees)
+    assert list(comparison.index) == list(expected.index) and comparison.index[0] == "K=3"
+    np.testing.assert_allclose(comparison["elpd"], expected["elpd"])
+    assert model_choice.plot_loo_compare(comparison) is not None
