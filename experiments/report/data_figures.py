@@ -32,24 +32,29 @@ def plot_criteria_against_k(results: pd.DataFrame) -> Figure:
     criteria = criteria_by_k(results)
     fig = Figure(figsize=(3.6 * len(criteria), 3.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(criteria), squeeze=False)[0])
+    kinds = (sorted(results["covariance_type"].dropna().unique())
+             if "covariance_type" in results.columns else [None])
     for ax, (column, method, title, larger) in zip(axes, criteria, strict=True):
         methods = ("em", "mcmc") if column == "heldout_lpd" else (method,)
         for name in methods:
-            rows = results[results["method"] == name]
-            means = pd.to_numeric(rows[column], errors="coerce").groupby(
-                rows["n_components"]).mean().dropna()
-            if means.empty:
-                continue
-            ax.plot(means.index, means.values, marker="o", label=name)
-            best = means.idxmax() if larger else means.idxmin()
-            ax.scatter([best], [means[best]], marker="*", s=220, c="gold", edgecolors="black",
-                       zorder=3)
+            for kind in kinds:  # a covariance-type grid: one line per type, never averaged
+                rows = results[results["method"] == name]
+                rows = rows if kind is None else rows[rows["covariance_type"] == kind]
+                means = pd.to_numeric(rows[column], errors="coerce").groupby(
+                    rows["n_components"]).mean().dropna()
+                if means.empty:
+                    continue
+                label = name if len(kinds) == 1 else f"{name}, {kind}"
+                ax.plot(means.index, means.values, marker="o", label=label)
+                best = means.idxmax() if larger else means.idxmin()
+                ax.scatter([best], [means[best]], marker="*", s=220, c="gold",
+                           edgecolors="black", zorder=3)
         ax.set_title(title + (" (higher is better)" if larger else " (lower is better)"),
                      fontsize=9)
         ax.set_xlabel("K")
         ax.set_xticks(sorted(results["n_components"].dropna().unique()))
         ax.grid(alpha=0.3)
-        if len(methods) > 1:
+        if len(ax.get_lines()) > 1:
             ax.legend(fontsize=8)
     return fig
 

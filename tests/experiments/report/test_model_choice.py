@@ -126,3 +126,15 @@ def test_cells_loo_comparison_is_arviz_compare_of_the_saved_posteriors(tmp_path)
     assert list(comparison.index) == list(expected.index) and comparison.index[0] == "K=3"
     np.testing.assert_allclose(comparison["elpd"], expected["elpd"])
     assert model_choice.plot_loo_compare(comparison) is not None
+
+
+def test_criteria_against_k_keep_covariance_types_apart():
+    from experiments.report.data_figures import plot_criteria_against_k
+
+    rows = [{"method": "em", "n_components": k, "covariance_type": kind,
+             "bic": 100.0 * k + (0.0 if kind == "full" else 1000.0), "icl": np.nan}
+            for k in (1, 2, 3) for kind in ("full", "diag")]
+    axis = plot_criteria_against_k(pd.DataFrame(rows)).axes[0]
+    lines = {line.get_label(): line.get_ydata() for line in axis.get_lines()}
+    np.testing.assert_allclose(lines["em, full"], [100.0, 200.0, 300.0])
+    np.testing.assert_allclose(lines["em, diag"], [1100.0, 1200.0, 1300.0])
