@@ -7,7 +7,9 @@ positive axis spanning a factor of 10 or more. Metrics with a known range (ARI, 
 coverage, fractions) are drawn on that range, so that 1.0 looks like the ceiling it is.
 With a second grid axis (``[report] sweep_facet``, or the other axis when exactly two
 vary), each of its values gets its own panel row; further axes are averaged over, and the
-caption says so.
+caption says so. A method keeps its colour in every panel; the ``coverage`` panel draws
+every method's coverage column (EM's bootstrap and information intervals dashed and
+dotted in EM's colour, beside the posteriors'), as the Calibration section does.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+from experiments.report.calibration_figures import coverage_series
 
 LOG_AXES = ("n_samples", "overlap")
 BOUNDED = {  # metric -> y range (the metric's own bounds, with a little margin)
@@ -26,6 +30,7 @@ BOUNDED = {  # metric -> y range (the metric's own bounds, with a little margin)
     "k_loo_correct": (-0.03, 1.03),
 }
 BAND = (0.1, 0.9)
+LINE_STYLES = {"coverage_bootstrap": "--", "coverage_information": ":"}
 
 
 def sweep_parameters(results: pd.DataFrame, grid_axes) -> list[str]:
@@ -35,10 +40,25 @@ def sweep_parameters(results: pd.DataFrame, grid_axes) -> list[str]:
             if name in results.columns and results[name].nunique() > 1]
 
 
+def has_values(results: pd.DataFrame, column: str) -> bool:
+    return (column in results.columns and pd.api.types.is_numeric_dtype(results[column])
+            and results[column].notna().any())
+
+
 def chosen_metrics(results: pd.DataFrame, requested) -> list[str]:
-    """The requested metrics that have a value in this run, in the requested order."""
-    return [m for m in requested if m in results.columns
-            and pd.api.types.is_numeric_dtype(results[m]) and results[m].notna().any()]
+    """The requested metrics that have a value in this run, in the requested order
+    (``coverage``: any method's coverage column)."""
+    return [m for m in requested if has_values(results, m) or (m == "coverage" and any(
+        has_values(results, column) for _, column in coverage_series().values()))]
+
+
+def panel_series(metric: str, methods) -> list[tuple[str | None, str | None, str]]:
+    """(legend label, method row, column) of each line of a panel: one per method, or for
+    ``coverage`` one per coverage column of every method (:func:`coverage_series`)."""
+    if metric == "coverage":  # the posteriors' ``coverage`` under the method's own name
+        return [(f"{method} {column.removeprefix('coverage')[1:]}".strip(), method, column)
+                for method, column in coverage_series().values() if method in methods]
+    return [(None if method is None else str(method), method, metric) for method in methods]
 
 
 def facet_for(parameter: str, parameters: list[str], facet: str | None) -> str | None:
@@ -77,18 +97,19 @@ def replicate_band(rows: pd.DataFrame, position: pd.Series, metric: str) -> pd.D
     return stats.dropna(subset=["mean"])
 
 
-def _draw_panel(ax, rows: pd.DataFrame, parameter: str, metric: str, methods) -> None:
-    for method in methods:
+def _draw_panel(ax, rows: pd.DataFrame, parameter: str, metric: str, colors: dict) -> None:
+    for label, method, column in panel_series(metric, list(colors)):
         of_method = rows if method is None else rows[rows["method"] == method]
-        if of_method.empty:
+        if of_method.empty or column not in of_method:
             continue
-        stats = replicate_band(of_method, sweep_axis(of_method[parameter]), metric)
+        stats = replicate_band(of_method, sweep_axis(of_method[parameter]), column)
         if stats.empty:
             continue
-        line, = ax.plot(stats.index, stats["mean"], marker="o", ms=4,
-                        label=None if method is None else str(method))
-        ax.fill_between(stats.index, stats["low"], stats["high"], color=line.get_color(),
-                        alpha=0.18, linewidth=0)
+        color = colors[method]
+        ax.plot(stats.index, stats["mean"], marker="o", ms=4, label=label, color=color,
+                linestyle=LINE_STYLES.get(column, "-"))
+        ax.fill_between(stats.index, stats["low"], stats["high"], color=color, alpha=0.18,
+                        linewidth=0)
     if metric in BOUNDED:
         ax.set_ylim(*BOUNDED[metric])
 
@@ -105,12 +126,13 @@ def plot_sweep(results: pd.DataFrame, parameter: str, metrics: list[str],
     fig = Figure(figsize=(3.6 * n_columns, 2.9 * n_rows), layout="constrained")
     axes = fig.subplots(n_rows, n_columns, squeeze=False)
     methods = results["method"].unique() if "method" in results.columns else [None]
+    colors = {method: f"C{index % 10}" for index, method in enumerate(methods)}
     log_x = log_scaled(parameter, sweep_axis(results[parameter]))
     panels = ([(results, None, metric) for metric in metrics] if facet is None else
               [(results[results[facet] == value], value, metric)
                for value in facet_values for metric in metrics])
     for ax, (rows, value, metric) in zip(axes.ravel(), panels, strict=False):
-        _draw_panel(ax, rows, parameter, metric, methods)
+        _draw_panel(ax, rows, parameter, metric, colors)
         ax.set_title(metric if value is None else f"{metric} | {facet} = {value:g}"
                      if isinstance(value, int | float) else f"{metric} | {facet} = {value}",
                      fontsize=9)
@@ -120,9 +142,12 @@ def plot_sweep(results: pd.DataFrame, parameter: str, metrics: list[str],
         ax.grid(alpha=0.3)
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
-    handles, labels = axes.ravel()[0].get_legend_handles_labels()
-    if handles:
-        axes.ravel()[0].legend(handles, labels, fontsize=8)
+    legend = {}  # every line of every panel, once (a method may be absent from the first)
+    for ax in axes.ravel():
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    if legend:
+        axes.ravel()[0].legend(list(legend.values()), list(legend), fontsize=8)
     return fig
 
 

@@ -103,3 +103,23 @@ def test_linear_axis_for_a_narrow_range_and_labels_for_infinity():
 def test_caption_says_what_is_averaged():
     caption = sweeps.sweep_caption("overlap", None, ["n_samples", "weights"])
     assert "averaged over n_samples, weights" in caption and "10% to the 90%" in caption
+
+
+def test_coverage_panel_puts_em_intervals_beside_the_posterior_in_fixed_colours():
+    results = results_table()
+    em = results["method"] == "em"
+    results["coverage_bootstrap"] = np.where(em, 0.8 + results["replicate"] * 0.01, np.nan)
+    assert sweeps.chosen_metrics(results.drop(columns="coverage"), ["coverage"]) == ["coverage"]
+    figure = sweeps.plot_sweep(results, "overlap", ["ari", "coverage"], facet="n_samples")
+    ari, coverage = figure.axes[:2]
+    lines = {line.get_label(): line for line in coverage.get_lines()}
+    assert set(lines) == {"em bootstrap", "mcmc"}
+    np.testing.assert_allclose(lines["em bootstrap"].get_ydata(), [0.82, 0.82])
+    np.testing.assert_allclose(lines["mcmc"].get_ydata(), [0.9, 0.9])
+    assert lines["em bootstrap"].get_linestyle() == "--"
+    colours = {line.get_label(): line.get_color() for line in ari.get_lines()}
+    assert lines["em bootstrap"].get_color() == colours["em"]
+    assert lines["mcmc"].get_color() == colours["mcmc"]
+    assert coverage.get_ylim() == sweeps.BOUNDED["coverage"]
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert legend == ["em", "mcmc", "em bootstrap"]
