@@ -174,7 +174,9 @@ def calibration_section(run, writer: FigureWriter) -> str:
         parts.append(writer.embed(
             lambda: plot_coverage(table, grid, nominal), "calibration-coverage",
             f"Fraction of the true free parameters inside each method's central {nominal:g} "
-            "intervals (mean over replicates, bars +/- 2 standard errors); dashed: nominal."))
+            "intervals (mean over replicates, bars +/- 2 standard errors); dashed: nominal. "
+            "Read: points below the dashed line are over-confident intervals, above it "
+            "too wide ones."))
         parts.append(table_html(table.round({"coverage": 3, "se": 3})))
     ranks, summary = load_sbc(run.path)
     if summary is not None and ranks is not None:
@@ -182,7 +184,9 @@ def calibration_section(run, writer: FigureWriter) -> str:
         parts.append(writer.embed(
             lambda: plot_sbc_histograms(ranks, summary), "calibration-sbc",
             f"SBC rank histograms over {len(ranks)} simulations with the {BAND_PROB:.0%} "
-            "band of uniform ranks; p: chi-square uniformity test."))
+            "band of uniform ranks; p: chi-square uniformity test. Read: bars inside the "
+            "band (flat) mean calibrated; a U shape means too narrow posteriors, a hump too "
+            "wide ones, a slope a biased one."))
         parts.append(table_html(summary))
     elif summary is None and run.files.sbc.is_dir():
         parts.append(note("SBC simulations exist but sbc_summary.csv is missing or empty.",

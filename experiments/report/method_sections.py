@@ -75,7 +75,9 @@ def em_blocks(rep: Replicate, writer: FigureWriter, projection, prefix: str,
     blocks.append(writer.embed(
         lambda: emf.plot_em_snapshots(truth, em, projection), f"{prefix}-em-snapshots",
         "EM iterations: points coloured by responsibilities, ellipses at 1 and 2 standard "
-        f"deviations ({projection.axis_labels[0]} vs {projection.axis_labels[1]})."))
+        f"deviations ({projection.axis_labels[0]} vs {projection.axis_labels[1]}). Read: "
+        "ellipses that settle on the clusters are a good fit; one ellipse stretched over "
+        "two clusters is a local optimum."))
     blocks.append(writer.embed(
         lambda: emf.plot_log_likelihood(em), f"{prefix}-em-loglik",
         "Mean per-sample log-likelihood per EM iteration: it must never decrease (red "
@@ -94,7 +96,9 @@ def em_blocks(rep: Replicate, writer: FigureWriter, projection, prefix: str,
         blocks.append(writer.embed(
             lambda: dfg.plot_pairs(truth.X, em.map_labels, truth.feature_names),
             f"{prefix}-pairs", "Pairs plot of the data coloured by the EM MAP labels (the "
-            f"first {min(truth.X.shape[1], dfg.MAX_PAIRS_FEATURES)} features)."))
+            f"first {min(truth.X.shape[1], dfg.MAX_PAIRS_FEATURES)} features). Read: the "
+            "panels where the colours separate are the features that tell the components "
+            "apart."))
     return blocks
 
 
@@ -111,7 +115,9 @@ def mcmc_blocks(rep: Replicate, tree, writer: FigureWriter, prefix: str,
     truth, em = rep.truth, rep.em
     blocks.append(writer.embed(lambda: mcf.plot_trace(tree), f"{prefix}-trace",
                                "Trace of every weight and mean: colour per entry, line "
-                               "style per chain."))
+                               "style per chain. Read: the chains of an entry should overlap "
+                               "like noise; a chain on a level of its own is stuck in "
+                               "another mode."))
     blocks.append(writer.embed(lambda: mcf.plot_rank(tree), f"{prefix}-rank",
                                "Rank plot: per-chain fractional-rank ECDF differences; p is "
                                "ArviZ's test that the chains share one distribution (worry "
@@ -124,15 +130,22 @@ def mcmc_blocks(rep: Replicate, tree, writer: FigureWriter, prefix: str,
             f"{prefix}-marginals-{variable}",
             f"Posterior marginals of {variable} (density, interval and point estimate), "
             "with the EM estimate (crimson line)"
-            + (" and the true value (dashed black)." if true_values is not None else ".")))
+            + (" and the true value (dashed black)" if true_values is not None else "")
+            + ". Read: EM's line near the centre of each density means the two agree; the "
+            "density's width is the posterior's uncertainty, which EM does not give."))
     if mcf.has_group(tree, "sample_stats") and "energy" in tree["sample_stats"].data_vars:
         blocks.append(writer.embed(lambda: mcf.plot_energy(tree), f"{prefix}-energy",
-                                   "Energy plot and BFMI per chain (BFMI < 0.3 is a "
-                                   "warning)."))
+                                   "Energy plot and BFMI per chain. Read: the two "
+                                   "densities should overlap; BFMI < 0.3 means the sampler "
+                                   "explores the energy poorly (reparameterise, or more "
+                                   "tuning)."))
     if mcf.has_group(tree, "posterior_predictive"):
         blocks.append(writer.embed(lambda: mcf.plot_ppc(tree), f"{prefix}-ppc",
                                    "Posterior predictive check: replicated data densities "
-                                   "(blue) against the observed data (black)."))
+                                   "(blue) against the observed data (black). Read: black "
+                                   "inside the blue bundle means the mixture reproduces the "
+                                   "data's shape; black outside it is what the model "
+                                   "misses."))
     if mcf.has_group(tree, "latent") and em is not None:
         membership = tree["latent"]["membership"].values
         labels = truth.labels if truth is not None and truth.has_truth else None

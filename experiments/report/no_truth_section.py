@@ -149,5 +149,6 @@ def no_truth_section(run: Run, writer: FigureWriter) -> str:
                 parts.append(writer.embed(lambda: mcf.plot_ppc(tree), "no-truth-ppc",
                                           "Replicated data densities from the posterior "
                                           "(blue) against the observed data (black), per "
-                                          "dimension."))
+                                          "dimension. Read: black inside the blue bundle "
+                                          "means the mixture reproduces the data's shape."))
     return "\n".join(parts)

@@ -159,4 +159,5 @@ def sweep_caption(parameter: str, facet: str | None, averaged: list[str]) -> str
         text += f"; one row per {facet}"
     if averaged:
         text += f"; averaged over {', '.join(averaged)}"
-    return text + "."
+    return text + (". Read: where the bands of two methods overlap, their difference is "
+                   "within the spread between replicates.")

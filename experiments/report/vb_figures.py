@@ -79,5 +79,6 @@ def vb_section(section) -> list[str]:
     blocks.append(writer.embed(
         lambda: plot_pruning(weights, threshold), f"{prefix}-vb-pruning",
         "Expected weight of every component of the truncation: those under the threshold "
-        "are pruned (VB's own choice of K)."))
+        "are pruned (VB's own choice of K). Read: the bars above the line are the "
+        "components VB keeps."))
     return blocks

@@ -13,6 +13,7 @@ import arviz as az
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from experiments.report.load import open_mcmc
 from experiments.report.render import note
@@ -78,6 +79,7 @@ def plot_loss(loss: np.ndarray, label: str) -> Figure:
     ax.plot(iterations[window - 1:], smooth, color="tab:blue", label=f"mean of {window}")
     ax.set_yscale("symlog")
     ax.set(xlabel="iteration", ylabel=f"{label} loss (-ELBO)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return fig
@@ -94,11 +96,13 @@ def vi_blocks(name: str, label: str, tree, mcmc_tree, writer, prefix: str) -> li
     blocks.append(writer.embed(
         lambda: plot_marginals(trees), f"{prefix}-{name}-marginals",
         f"Posterior marginals of the weights and means: {label}'s approximation over MCMC's "
-        "(components in the true order)."))
+        "(components in the true order). Read: a narrower curve than MCMC's under-states "
+        "the uncertainty; a shifted one is biased."))
     loss = np.asarray(tree["variational"]["loss"].values)
     blocks.append(writer.embed(lambda: plot_loss(loss, label), f"{prefix}-{name}-loss",
                                f"{label}'s loss per iteration (one Monte Carlo draw each) and "
-                               "its moving average."))
+                               "its moving average. Read: the average should level off; "
+                               "still falling at the end means more iterations."))
     return blocks
 
 
