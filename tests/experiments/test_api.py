@@ -127,3 +127,18 @@ def test_readme_notebook_example_runs(quickstart_run, tmp_path, monkeypatch, cap
                                np.sort(run.replicates[0].em_model().means_, axis=None))
     # EM and the posterior mean agree on a well-separated problem (same component order)
     assert np.max(np.abs(em["means"].values - posterior_means)) < 0.3
+
+
+@pytest.mark.parametrize("sampler", ["nutpie", "numpyro"])
+def test_a_sampler_whose_package_is_missing_is_refused_before_anything_is_written(
+        tmp_path, monkeypatch, sampler):
+    import sys
+
+    config = write_config(tmp_path).read_text().replace(
+        "[mcmc]\nenabled = false", f'[mcmc]\nsampler = "{sampler}"')
+    (tmp_path / "missing.toml").write_text(config)
+    # a None entry in sys.modules makes importlib.util.find_spec report the module missing
+    monkeypatch.setitem(sys.modules, sampler, None)
+    with pytest.raises(ValueError, match=rf"mcmc.sampler.*needs {sampler}.*gmm-compare\[{sampler}\]"):
+        experiments.run(tmp_path / "missing.toml", out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
