@@ -287,8 +287,9 @@ window.addEventListener('load', () => {
   const broken = images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt);
   const out = document.createElement('pre');
   out.id = 'probe-result';
+  const sections = Array.from(document.querySelectorAll('h2[id]')).map(h => h.id);
   out.textContent = JSON.stringify({images: images.length, broken: broken,
-                                    errors: window.__errors});
+                                    errors: window.__errors, sections: sections});
   document.body.appendChild(out);
 });
 </script>"""
@@ -311,13 +312,47 @@ def run_chromium(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess
     return subprocess.run(base + args, capture_output=True, text=True, timeout=180)
 
 
+@pytest.fixture
+def real_run_with_loo(real_run, tmp_path) -> Path:
+    """``real_run`` with an ArviZ PSIS-LOO comparison (``az.compare`` of posteriors for
+    K = 2, 3, 4, in the layout the ``selection`` method saves) beside its first
+    replicate's criteria, so that the page has every picture of the choice of K."""
+    import arviz as az
+
+    from experiments.run.rundir import ReplicateFiles
+
+    run_dir = shutil.copytree(real_run, tmp_path / "run")
+    rng = np.random.default_rng(2)
+    trees = {f"K={k}": az.from_dict({
+        "posterior": {"mu": rng.normal(size=(2, 100))},
+        "log_likelihood": {"obs": rng.normal(-3.0 + 0.1 * k, 0.2, size=(2, 100, 50))}})
+        for k in (2, 3, 4)}
+    rep = load_run(run_dir).replicates[0]
+    az.compare(trees).to_csv(ReplicateFiles(rep.path).loo_compare, index_label="model")
+    return run_dir
+
+
+# the report's sections each page must show in the browser (ids of its <h2>)
+BROWSER_SECTIONS = {
+    "mcmc_run": {"summary", "warnings", "comparison", "cells"},
+    "real_run_with_loo": {"summary", "warnings", "comparison", "sweeps", "model-choice",
+                          "cells"},
+    "file_run": {"summary", "warnings", "comparison", "no-truth", "cells"},
+}
+
+
 @pytest.mark.browser
 @pytest.mark.slow
-@pytest.mark.parametrize("run_fixture", ["mcmc_run", "real_run", "file_run"])
+@pytest.mark.parametrize("run_fixture", list(BROWSER_SECTIONS))
 def test_page_loads_in_headless_chromium(run_fixture, request, tmp_path):
     if chromium_binary() is None:
         pytest.skip("no Chromium found and none could be installed (apt-get install chromium)")
-    html = build_report(request.getfixturevalue(run_fixture)).read_text()
+    run_dir = request.getfixturevalue(run_fixture)
+    html = build_report(run_dir).read_text()
+    if run_fixture == "real_run_with_loo":  # every picture of the choice of K
+        figures = {p.stem for p in (run_dir / "report" / "figures").iterdir()}
+        for suffix in ("criteria", "loo", "classification"):
+            assert any(name.endswith(f"-choice-{suffix}") for name in figures), suffix
     probe_page = tmp_path / "probe.html"
     probe_page.write_text(html.replace("<head>", "<head>" + PROBE, 1))
     completed = run_chromium(["--virtual-time-budget=20000", "--dump-dom",
@@ -328,6 +363,7 @@ def test_page_loads_in_headless_chromium(run_fixture, request, tmp_path):
     assert result["images"] == len(embedded_images(html)) > 0
     assert result["broken"] == []
     assert result["errors"] == []
+    assert BROWSER_SECTIONS[run_fixture] <= set(result["sections"])
     # the page has no scripts of its own: any console message is unexpected
     console_messages = [line for line in completed.stderr.splitlines() if ":CONSOLE" in line]
     assert console_messages == []

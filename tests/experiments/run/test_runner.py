@@ -267,3 +267,16 @@ def test_mcmc_end_to_end_aligned_artifacts_and_metrics(tmp_path):
     assert agreement == pytest.approx(mcmc["em_mcmc_accuracy"])
     metrics = json.loads((rep / "metrics.json").read_text())
     assert sorted(metrics["permutations"]["mcmc"]) == [0, 1, 2]
+    # the em group: EM's estimate with the posterior's names and dims, in its order
+    em = datatree["em"].to_dataset()
+    for name in ("weights", "means", "covariances"):
+        posterior_dims = tuple(d for d in datatree["posterior"][name].dims
+                               if d not in ("chain", "draw"))
+        assert em[name].dims == posterior_dims
+    from emgmm.io import load_model
+
+    model = load_model(rep / "em_model.npz")
+    order = np.linalg.norm(em["means"].values[:, None] - model.means_[None], axis=-1).argmin(1)
+    np.testing.assert_allclose(em["means"].values, model.means_[order], rtol=1e-12)
+    np.testing.assert_allclose(em["weights"].values, model.weights_[order], rtol=1e-12)
+    assert np.max(np.abs(em["means"].values - posterior_means)) < 0.3
