@@ -49,8 +49,8 @@ def resolve_config(config: str | os.PathLike | dict | ExperimentConfig) -> Exper
     elif isinstance(config, str | os.PathLike):
         resolved = load_config(resolve_config_argument(os.fspath(config)))
     else:
-        raise TypeError("config must be a bundled config name, a path to a TOML file, a dict "
-                        f"or an ExperimentConfig, got {type(config).__name__}")
+        raise ValueError("config must be a bundled config name, a path to a TOML file, a dict "
+                         f"or an ExperimentConfig, got {type(config).__name__}")
     check_requirements(resolved)
     check_run_fits(estimate_run(resolved))
     check_reachable(resolved)
