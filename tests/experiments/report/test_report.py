@@ -332,12 +332,20 @@ def real_run_with_loo(real_run, tmp_path) -> Path:
     return run_dir
 
 
+@pytest.fixture
+def file_run_over_k(tmp_path) -> Path:
+    """A data file fitted by EM for K = 1, 2, 3: the choice of K from the cells."""
+    return report_fixtures.write_file_run(tmp_path, with_mcmc=False, n_components="[1, 2, 3]")
+
+
 # the report's sections each page must show in the browser (ids of its <h2>)
 BROWSER_SECTIONS = {
     "mcmc_run": {"summary", "warnings", "comparison", "cells"},
     "real_run_with_loo": {"summary", "warnings", "comparison", "sweeps", "model-choice",
                           "cells"},
     "file_run": {"summary", "warnings", "comparison", "no-truth", "cells"},
+    "file_run_over_k": {"summary", "warnings", "comparison", "no-truth", "model-choice",
+                        "cells"},
 }
 
 
