@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -27,16 +28,52 @@ from experiments.run.rundir import (
 
 @dataclass(frozen=True)
 class Replicate:
-    """Artifacts of one cell x replicate; ``notes`` say what is missing and why."""
+    """Artifacts of one cell x replicate, each read when first used; ``notes`` say what is
+    missing and why.
+
+    Attributes
+    ----------
+    record : ReplicateRecord or None
+        ``metrics.json`` (None when the replicate did not finish).
+    mcmc_path : Path or None
+        ``mcmc.nc`` when it exists.
+    record_notes : tuple of str
+        Why ``record`` is None.
+    mcmc_note : str or None
+        Why ``mcmc_path`` is None (MCMC not run, or its error).
+    """
 
     cell_id: str
     replicate: int
     path: Path
-    truth: DataArrays | None
-    em: EMFitArrays | None
     record: ReplicateRecord | None
     mcmc_path: Path | None
-    notes: tuple[str, ...] = ()
+    record_notes: tuple[str, ...] = ()
+    mcmc_note: str | None = None
+
+    @cached_property
+    def _arrays(self) -> tuple[DataArrays | None, EMFitArrays | None, tuple[str, ...]]:
+        """``data.npz`` and ``em_fit.npz``, read on first use, with notes on what failed."""
+        files, notes = ReplicateFiles(self.path), []
+        truth = _load_npz(files.data, DataArrays, notes)
+        em = _load_npz(files.em_fit, EMFitArrays, notes)
+        return truth, em, tuple(notes)
+
+    @property
+    def truth(self) -> DataArrays | None:
+        """``data.npz``: the data with the truth it was drawn from (None when missing)."""
+        return self._arrays[0]
+
+    @property
+    def em(self) -> EMFitArrays | None:
+        """``em_fit.npz``: EM's history and responsibilities (None when missing)."""
+        return self._arrays[1]
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Everything missing or unreadable (reads ``data.npz`` and ``em_fit.npz``)."""
+        return (*self.record_notes, *self._arrays[2],
+                *([self.mcmc_note] if self.mcmc_note else []))
 
     @property
     def rows(self) -> tuple[dict, ...]:
@@ -69,7 +106,7 @@ class Replicate:
                                  "the method was not run or failed")
             return open_mcmc(path)
         if self.mcmc_path is None:
-            raise ValueError(f"{self.path} has no posterior: " + "; ".join(self.notes))
+            raise ValueError(f"{self.path} has no posterior: {self.mcmc_note}")
         return open_mcmc(self.mcmc_path)
 
     @property
@@ -131,7 +168,8 @@ def load_run(run_dir: Path) -> Run:
 
 
 def load_replicate(files: ReplicateFiles) -> Replicate:
-    """Read one ``rep-<r>`` directory; absent files become notes, not errors."""
+    """One ``rep-<r>`` directory: ``metrics.json`` now, the arrays when first used; absent
+    files become notes, not errors."""
     notes = []
     record = None
     if not files.metrics.exists():
@@ -141,16 +179,14 @@ def load_replicate(files: ReplicateFiles) -> Replicate:
             record = ReplicateRecord.read(files.metrics)
         except ValueError as error:
             notes.append(f"{files.metrics.name} could not be read ({error})")
-    truth = _load_npz(files.data, DataArrays, notes)
-    em = _load_npz(files.em_fit, EMFitArrays, notes)
-    mcmc_path = files.mcmc
+    mcmc_path, mcmc_note = files.mcmc, None
     if not mcmc_path.exists():
         row = record.row("mcmc") if record is not None else None
         reason = row.get("error") if row is not None else None
-        notes.append(f"MCMC {'failed: ' + reason if reason else 'was not run for this cell'}")
+        mcmc_note = f"MCMC {'failed: ' + reason if reason else 'was not run for this cell'}"
         mcmc_path = None
-    return Replicate(files.cell_id, files.replicate, files.path, truth, em, record, mcmc_path,
-                     tuple(notes))
+    return Replicate(files.cell_id, files.replicate, files.path, record, mcmc_path,
+                     tuple(notes), mcmc_note)
 
 
 def open_mcmc(path: Path):

@@ -142,3 +142,21 @@ def test_a_sampler_whose_package_is_missing_is_refused_before_anything_is_writte
     with pytest.raises(ValueError, match=rf"mcmc.sampler.*needs {sampler}.*gmm-compare\[{sampler}\]"):
         experiments.run(tmp_path / "missing.toml", out=tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_load_run_reads_a_replicate_s_arrays_only_when_asked(em_only_run, monkeypatch):
+    from experiments.run.rundir import DataArrays
+
+    reads = []
+    original = DataArrays.load.__func__
+
+    def counting_load(cls, path):
+        reads.append(path)
+        return original(cls, path)
+
+    monkeypatch.setattr(DataArrays, "load", classmethod(counting_load))
+    run = experiments.load_run(em_only_run.path)
+    assert len(run.results) == 4 and reads == []  # the tables, no replicate's arrays
+    rep = run.replicates[2]
+    assert rep.X.shape == (120, 2) and rep.truth.means.shape == (2, 2)
+    assert reads == [rep.path / "data.npz"]  # read once, on first use

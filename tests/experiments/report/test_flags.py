@@ -62,7 +62,7 @@ def test_run_flags_collect_rows_and_count_recorded_messages_once():
     results = pd.DataFrame({"cell_id": ["a", "a", "b"], "replicate": [0, 0, 0],
                             "method": ["em", "mcmc", "mcmc"], "converged": [False, None, None],
                             "max_rhat": [np.nan, 1.002, 1.05], "divergences": [np.nan, 0, 2]})
-    replicates = [Replicate(c, 0, Path(c), None, None,
+    replicates = [Replicate(c, 0, Path(c),
                             ReplicateRecord(c, 0, 0, {}, warnings=("BLAS missing",)), None)
                   for c in ("a", "b")]
     flags = run_flags(results, replicates, parse_config(TWO_CHAINS))
