@@ -11,7 +11,7 @@ intervals of probability ``metrics.interval_prob``,
 
 over the same free parameters as the posterior's ``coverage`` (weights, means, the lower
 triangle of full and tied covariances, the diagonal otherwise;
-:func:`experiments.measure.metrics.free_parameters`), with EM's components already aligned to the
+:func:`experiments.measure.free_parameters.free_parameters`), with EM's components already aligned to the
 truth. The observed information is only meaningful at a maximum, so the intervals are
 computed at EM's estimate refined to a tight tolerance (a few more EM iterations from the
 fitted solution, :data:`POLISH_TOL`). The bootstrap's generator is a ``SeedSequence``
@@ -28,7 +28,7 @@ import numpy as np
 from emgmm import GaussianMixtureParams
 from emgmm.fit import fit_em
 from emgmm.uncertainty import bootstrap_standard_errors, information_standard_errors
-from experiments.measure.metrics import free_parameters
+from experiments.measure.free_parameters import free_parameters
 
 POLISH_TOL = 1e-8
 POLISH_MAX_ITER = 2000

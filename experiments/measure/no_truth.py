@@ -33,10 +33,8 @@ from sklearn.metrics import adjusted_rand_score, confusion_matrix
 from emgmm import GaussianMixtureParams
 from emgmm.alignment import matching_order
 from emgmm.criteria import bic, icl
-from experiments.measure.metrics import (
-    mixture_mean_log_likelihood,
-    posterior_mean_params,
-)
+from experiments.measure.free_parameters import posterior_mean_params
+from experiments.measure.metrics import mixture_mean_log_likelihood
 
 PARETO_K_THRESHOLD = 0.7
 DRAWS_PER_CHUNK = 256  # posterior draws evaluated at once (bounds the (S, K, M, D) arrays)
