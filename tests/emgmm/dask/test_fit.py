@@ -11,7 +11,7 @@ from emgmm import GaussianMixtureEM
 from emgmm.covariance_types import COVARIANCE_TYPES
 from emgmm.dask import fit_em_dask
 from emgmm.fit import fit_em
-from tests.emgmm.dask_helpers import assert_same_params, blob_data, given_start
+from tests.emgmm.dask.helpers import assert_same_params, blob_data, given_start
 
 # Chunkings of the 239 rows: one block; blocks of 2 rows (fewer than K = 3); 50-row blocks
 # with an uneven last one; irregular blocks including a single row.
