@@ -11,7 +11,6 @@ from emgmm._chunks import row_chunks
 from emgmm._validation import NotFittedError, as_generator, check_data, check_int, check_n_features
 from emgmm.criteria import aic, bic, icl
 from emgmm.dask.dispatch import dask_aware, is_dask_array
-from emgmm.datatree import em_datatree
 from emgmm.engines import engine_e_step
 from emgmm.fit import EMResult, fit_em
 from emgmm.latent import sample_latent
@@ -285,6 +284,9 @@ class GaussianMixtureEM(ParamsMixin):
         :mod:`emgmm.datatree`. Root attrs: ``covariance_type``, ``converged`` (0/1: netCDF has
         no booleans), ``n_iter``, ``lower_bound``.
         """
+        # xarray only for the DataTree: emgmm imports with numpy, scipy and numba alone
+        from emgmm.datatree import em_datatree
+
         self._require_fitted()
         responsibilities = None if X is None else self.predict_proba(X)
         errors = None if uncertainty is None else uncertainty.standard_errors

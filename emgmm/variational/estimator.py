@@ -10,7 +10,6 @@ from scipy.special import logsumexp
 from emgmm._base import ParamsMixin
 from emgmm._validation import NotFittedError, check_data, check_float, check_n_features
 from emgmm.engines import fast_module, select_engine
-from emgmm.variational.draws import posterior_datatree
 from emgmm.variational.fit import fit_vb
 from emgmm.variational.iteration import expected_log_scores, kernel_arguments
 from emgmm.variational.prior import default_variational_prior
@@ -230,6 +229,9 @@ class BayesianGaussianMixtureVB(ParamsMixin):
         """Draws of :math:`q(\\pi, \\mu, \\Lambda)` as an ``xarray.DataTree`` shaped like
         ``bayes.sample``'s (:func:`emgmm.variational.draws.posterior_datatree`); with ``X``
         also ``observed_data`` and ``latent`` (the memberships :math:`q(Z)` at X)."""
+        # xarray only for the DataTree: emgmm imports with numpy, scipy and numba alone
+        from emgmm.variational.draws import posterior_datatree
+
         self._check_fitted()
         membership = None
         if X is not None:
