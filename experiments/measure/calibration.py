@@ -26,6 +26,7 @@ from collections.abc import Callable
 import numpy as np
 
 from emgmm import GaussianMixtureParams
+from emgmm.covariance_types import covariance_type as covariance_type_of
 from emgmm.fit import fit_em
 from emgmm.uncertainty import bootstrap_standard_errors, information_standard_errors
 from experiments.measure.free_parameters import free_parameters
@@ -56,7 +57,7 @@ def interval_free_bounds(intervals, covariance_type: str, n_features: int
     for side in (0, 1):
         weights = np.asarray(intervals["weights"][side])
         covariances = np.asarray(intervals["covariances"][side])
-        if covariance_type == "spherical":  # one variance per component on the diagonal
+        if covariance_type_of(covariance_type).isotropic:  # one variance per component
             covariances = covariances[:, None, None] * np.eye(n_features)
         else:
             covariances = full_layout(covariances, covariance_type, weights.size)

@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from emgmm import GaussianMixtureParams
+from emgmm.covariance_types import covariance_type as covariance_type_of
 
 __all__ = [
     "free_parameters",
@@ -23,7 +24,7 @@ __all__ = [
 
 def _covariance_entries(covariance_type: str, n_features: int) -> tuple[np.ndarray, np.ndarray]:
     # full and tied estimate the lower triangle; diag and spherical only the diagonal.
-    if covariance_type in ("full", "tied"):
+    if covariance_type_of(covariance_type).matrix:
         return np.tril_indices(n_features)
     return np.diag_indices(n_features)
 
