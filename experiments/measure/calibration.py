@@ -11,8 +11,8 @@ intervals of probability ``metrics.interval_prob``,
 
 over the same free parameters as the posterior's ``coverage`` (weights, means, the lower
 triangle of full and tied covariances, the diagonal otherwise;
-:func:`experiments.measure.free_parameters.free_parameters`), with EM's components already aligned to the
-truth. The observed information is only meaningful at a maximum, so the intervals are
+:func:`experiments.measure.free_parameters.free_parameters`), with EM's components
+already aligned to the truth. The observed information is only meaningful at a maximum, so the intervals are
 computed at EM's estimate refined to a tight tolerance (a few more EM iterations from the
 fitted solution, :data:`POLISH_TOL`). The bootstrap's generator is a ``SeedSequence``
 child of the replicate's EM seed, so the numbers do not depend on the executor.

@@ -23,9 +23,8 @@ from experiments.measure.base import Method, MethodResult, ReplicateInput
 from experiments.measure.free_parameters import posterior_mean_params
 from experiments.run.files import save_datatree_atomic
 
-COLUMNS = ("log_likelihood", "weights_error", "means_error", "covariances_error", "ari",
-           "accuracy", "runtime_s", "compile_s", "sampling_s", "max_rhat", "min_ess_bulk",
-           "min_ess_tail", "divergences",
+COLUMNS = (*metrics.POINT_ESTIMATE_COLUMNS, "runtime_s", "compile_s", "sampling_s", "max_rhat",
+           "min_ess_bulk", "min_ess_tail", "divergences",
            "ess_per_second", "coverage", "label_switching_repaired", "relabelled_fraction",
            "em_in_interval", "em_distance_sd_mean", "em_distance_sd_max", "em_mcmc_ari",
            "em_mcmc_accuracy", "responsibility_mad", "heldout_lpd", "elpd_loo", "elpd_loo_se",

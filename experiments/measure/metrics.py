@@ -171,6 +171,11 @@ def label_agreement(true_labels: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
+# the keys of point_estimate_metrics: the results.csv columns of every method with a truth
+POINT_ESTIMATE_COLUMNS = ("log_likelihood", "weights_error", "means_error",
+                          "covariances_error", "ari", "accuracy")
+
+
 def point_estimate_metrics(
     X: np.ndarray,
     true_labels: np.ndarray,

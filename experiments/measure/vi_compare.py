@@ -3,8 +3,8 @@
 Pure functions of two posterior DataTrees (``posterior`` groups with ``weights``,
 ``means``, full ``covariances``), both already aligned to the true component order, so
 that any approximate posterior given as draws (ADVI's, coordinate-ascent VB's) is compared
-the same way. Parameters are the free scalars of :func:`experiments.measure.free_parameters.free_parameters`
-(weights, means, the estimated covariance entries), grouped by kind. With
+the same way. Parameters are the free scalars of
+:func:`experiments.measure.free_parameters.free_parameters` (weights, means, the estimated covariance entries), grouped by kind. With
 :math:`s_j` the posterior sd of parameter :math:`j` under the method and :math:`s_j^{M}`
 under MCMC,
 
