@@ -173,8 +173,8 @@ def whitening(X: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> tuple[np.ndarray, 
     (n_features, n_features).
 
     The axes are the eigenvectors of the scatter :math:`\\sum_i (x_i - \\bar x)(x_i - \\bar x)^T`
-    (summed chunk by chunk; a D x D eigenproblem instead of an SVD of the N x D data, which
-    costs 50 ms of CPU on 20,000 x 10 rows against 1 ms); a direction with standard deviation
+    (summed chunk by chunk; a D x D eigenproblem instead of an SVD of the N x D data, far
+    slower: docs/em-speed.md); a direction with standard deviation
     below ``WHITENING_RELATIVE_SCALE`` of the largest is mapped to zero.
     """
     mean = X.mean(axis=0)
