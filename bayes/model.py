@@ -37,6 +37,7 @@ from pymc.distributions import transforms
 from bayes.covariances import add_covariances
 from bayes.priors import Priors, ResolvedPriors, prior_data, resolve_priors
 from bayes.validation import check_model_args
+from emgmm.covariance_types import covariance_type as covariance_type_of
 
 OBSERVED_NAME = "X"
 DATA_NAME = "X_data"  # the data container of the observed X
@@ -89,7 +90,7 @@ def add_means(n_components: int, n_features: int, order_means: bool):
 def add_data(X: np.ndarray, resolved: ResolvedPriors, covariance_type: str):
     """The data containers: observed ``X`` (obs, dim) and the prior parameters."""
     values = prior_data(resolved)
-    unit_dims = () if covariance_type == "spherical" else ("dim",)
+    unit_dims = () if covariance_type_of(covariance_type).isotropic else ("dim",)
     pm.Data("means_loc", values["means_loc"], dims="dim")
     pm.Data("means_scale", values["means_scale"], dims="dim")
     pm.Data("scale_unit", values["scale_unit"], dims=unit_dims)

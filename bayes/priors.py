@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from emgmm.covariance_types import covariance_type as covariance_type_of
+
 SCALE_PRIORS = ("halfnormal", "exponential", "halfcauchy")
 
 
@@ -186,7 +188,7 @@ def resolve_priors(
     scale_param = _per_dimension(
         priors.scale_param, _default_scale_param(priors.scale_prior, column_sd), "scale_param"
     )
-    if covariance_type == "spherical":
+    if covariance_type_of(covariance_type).isotropic:
         if priors.scale_param is not None and np.ndim(priors.scale_param) > 0:
             raise ValueError(
                 "Priors.scale_param must be a single number for covariance_type='spherical'"

@@ -32,6 +32,7 @@ import numpy as np
 from bayes.priors import Priors, ResolvedPriors, resolve_priors
 from bayes.sampling import sample
 from bayes.sbc import SBCResult, run_sbc
+from emgmm.covariance_types import covariance_type as covariance_type_of
 
 # --------------------------------------------------------------------------- prior draws
 
@@ -65,9 +66,10 @@ _SCALE_DRAWS: dict[str, Callable] = {
 def _standard_deviations(resolved, n_components, n_features, covariance_type, rng):
     """Per-component, per-dimension sds (K, D) in the layout PyMC draws them."""
     draw = _SCALE_DRAWS[resolved.scale_prior]
-    if covariance_type == "spherical":
+    kind = covariance_type_of(covariance_type)
+    if kind.isotropic:
         return np.repeat(draw(resolved.scale_param, (n_components, 1), rng), n_features, axis=1)
-    if covariance_type == "tied":
+    if kind.shared:
         return np.tile(draw(resolved.scale_param, (n_features,), rng), (n_components, 1))
     return draw(resolved.scale_param, (n_components, n_features), rng)
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import xarray as xr
 
 from emgmm.params import GaussianMixtureParams
 
@@ -43,14 +44,6 @@ PARAMETER_DIMS = {
     "means": ("component", "dim"),
     "covariances": ("component", "dim", "dim2"),
 }
-
-
-def _xarray():
-    try:
-        import xarray as xr
-    except ImportError:  # pragma: no cover - xarray ships with the package's dependencies
-        raise ImportError("to_datatree needs xarray: pip install xarray") from None
-    return xr
 
 
 def _coords(n_components: int, n_features: int) -> dict[str, np.ndarray]:
@@ -72,7 +65,6 @@ def _full_arrays(params: GaussianMixtureParams, arrays: Mapping[str, np.ndarray]
 def point_estimate_dataset(params: GaussianMixtureParams, arrays: Mapping | None = None):
     """The arrays of ``params`` (or ``arrays`` in its layout, e.g. standard errors) as an
     ``xarray.Dataset`` with the posterior's names and dims."""
-    xr = _xarray()
     if arrays is None:
         arrays = {"weights": params.weights, "means": params.means,
                   "covariances": params.covariances}
@@ -83,7 +75,6 @@ def point_estimate_dataset(params: GaussianMixtureParams, arrays: Mapping | None
 
 def latent_dataset(responsibilities: np.ndarray):
     """``membership`` (obs, component) and ``map_label`` (obs) from the responsibilities."""
-    xr = _xarray()
     responsibilities = np.asarray(responsibilities, dtype=float)
     n_samples, n_components = responsibilities.shape
     return xr.Dataset(
@@ -120,7 +111,6 @@ def em_datatree(
     -------
     xarray.DataTree
     """
-    xr = _xarray()
     children = {"em": xr.DataTree(point_estimate_dataset(params))}
     if standard_errors is not None:
         children["em_standard_errors"] = xr.DataTree(

@@ -19,11 +19,13 @@ ENGINES = ("auto", "reference", "fast")
 
 EMIteration = Callable[[np.ndarray, GaussianMixtureParams, float], tuple[float, GaussianMixtureParams]]
 
-__all__ = ["ENGINES", "EMIteration", "available_engines", "engine_e_step", "select_engine"]
+__all__ = ["ENGINES", "EMIteration", "available_engines", "engine_e_step", "fast_module",
+           "select_engine"]
 
 
-def _fast_module():
-    """:mod:`emgmm.fast`, or None when it does not import (numba missing or broken)."""
+def fast_module():
+    """:mod:`emgmm.fast`, or None when it does not import (numba missing or broken): the one
+    place that imports the fast path, so that a broken numba leaves the reference engine."""
     try:
         # Optional dependency (numba), imported only when the fast engine may be used.
         import emgmm.fast as fast
@@ -35,7 +37,7 @@ def _fast_module():
 def available_engines() -> dict[str, EMIteration]:
     """The iteration engines that can run here; ``fast`` only when ``emgmm.fast`` imports."""
     engines: dict[str, EMIteration] = {"reference": reference_em_iteration}
-    fast = _fast_module()
+    fast = fast_module()
     if fast is not None:
         engines["fast"] = fast.fused_em_iteration
     return engines
@@ -62,5 +64,5 @@ def engine_e_step(X: np.ndarray, params: GaussianMixtureParams,
     (:func:`emgmm.fast.fast_e_step` for ``fast``; the same numbers to rounding)."""
     name, _ = select_engine(engine)
     if name == "fast":
-        return _fast_module().fast_e_step(X, params)
+        return fast_module().fast_e_step(X, params)
     return e_step(X, params)

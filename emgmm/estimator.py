@@ -284,6 +284,7 @@ class GaussianMixtureEM(ParamsMixin):
         :mod:`emgmm.datatree`. Root attrs: ``covariance_type``, ``converged`` (0/1: netCDF has
         no booleans), ``n_iter``, ``lower_bound``.
         """
+        # xarray only for the DataTree: emgmm imports with numpy, scipy and numba alone
         from emgmm.datatree import em_datatree
 
         self._require_fitted()

@@ -25,9 +25,8 @@ is suspended for the iteration of the re-seeding and the next one.
 
 MAP-EM (``fit_em(..., prior=...)``, Fraley and Raftery 2007) runs in the same loop with the
 iteration :func:`emgmm.map_em.map_em_iteration`, which returns the *total* objective
-:math:`O_t = \\sum_i \\log p(x_i \\mid \\theta_{t-1}) + \\log p(\\theta_{t-1})`. The loop keeps
-the conventions of the former MAP-EM loop (``emgmm.map_em.fit_map_em``), so that its
-results are unchanged:
+:math:`O_t = \\sum_i \\log p(x_i \\mid \\theta_{t-1}) + \\log p(\\theta_{t-1})`. Its conventions
+(pinned by ``tests/emgmm/data/map_em_reference.npz``):
 
 - the objective scale is :math:`N`: convergence is :math:`|O_t - O_{t-1}| < \\mathrm{tol}\\,N`
   on the totals (not the change of their means), and it holds whatever the sign of the

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
 
 from emgmm._chunks import CHUNK_ROWS, feature_variances, row_chunks
 from emgmm._validation import AUTO_STARTS, INIT_METHODS, check_choice
@@ -172,8 +173,8 @@ def whitening(X: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> tuple[np.ndarray, 
     (n_features, n_features).
 
     The axes are the eigenvectors of the scatter :math:`\\sum_i (x_i - \\bar x)(x_i - \\bar x)^T`
-    (summed chunk by chunk; a D x D eigenproblem instead of an SVD of the N x D data, which
-    costs 50 ms of CPU on 20,000 x 10 rows against 1 ms); a direction with standard deviation
+    (summed chunk by chunk; a D x D eigenproblem instead of an SVD of the N x D data, far
+    slower: docs/em-speed.md); a direction with standard deviation
     below ``WHITENING_RELATIVE_SCALE`` of the largest is mapped to zero.
     """
     mean = X.mean(axis=0)
@@ -202,7 +203,6 @@ def hierarchical_labels(X: np.ndarray, n_components: int, rng: np.random.Generat
     """Labels from Ward's agglomeration of the whitened rows cut at ``n_components`` clusters
     (module docstring); rows beyond a subsample of ``max_rows`` go to the nearest centre
     (whitened chunk by chunk: no copy of X)."""
-    from scipy.cluster.hierarchy import fcluster, linkage
 
     n_samples = X.shape[0]
     if n_components == 1:  # no tree to cut (and none at all for a single row)

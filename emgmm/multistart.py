@@ -84,7 +84,7 @@ SEARCH_STARTS = ("random", "k-means++", "kmeans", "random_from_data")
 # at most MAX_SEARCH_ROUNDS): about the EM work of one round on SEARCH_ROWS rows. On the 82
 # galaxy velocities (full K = 6) the three AUTO_STARTS end degenerate; one round found a
 # non-degenerate fit at least as good as mclust's for 8 of random_state 0-19, four rounds
-# for 16, eight for 19 and sixteen for all 20 (0.19, 0.47, 0.89 and 1.8 s per fit).
+# for 16, eight for 19 and sixteen for all 20 (their times: docs/em-speed.md).
 SEARCH_ROWS = 2_000
 MAX_SEARCH_ROUNDS = 16
 

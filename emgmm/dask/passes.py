@@ -77,7 +77,6 @@ class SharedPasses:
         self._outcomes: dict[int, object] = {}
         self._active = n_runs
         self._failed: BaseException | None = None
-        self.n_passes = 0
 
     @property
     def failure(self) -> BaseException | None:
@@ -131,6 +130,5 @@ class SharedPasses:
         # Whatever the pass raised (the scheduler went away, a worker error) fails every run.
         except Exception as error:  # noqa: BLE001
             outcomes = [error] * len(runs)
-        self.n_passes += 1
         self._outcomes.update(zip(runs, outcomes))
         self._condition.notify_all()

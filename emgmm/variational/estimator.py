@@ -9,8 +9,7 @@ from scipy.special import logsumexp
 
 from emgmm._base import ParamsMixin
 from emgmm._validation import NotFittedError, check_data, check_float, check_n_features
-from emgmm.engines import select_engine
-from emgmm.variational.draws import posterior_datatree
+from emgmm.engines import fast_module, select_engine
 from emgmm.variational.fit import fit_vb
 from emgmm.variational.iteration import expected_log_scores, kernel_arguments
 from emgmm.variational.prior import default_variational_prior
@@ -202,9 +201,7 @@ class BayesianGaussianMixtureVB(ParamsMixin):
         X = check_data(X)
         check_n_features(X, self.n_features_in_, type(self).__name__)
         if select_engine(self.engine)[0] == "fast":
-            from emgmm.fast import log_densities_from_kernel_arguments
-
-            log_norm, log_resp = log_densities_from_kernel_arguments(
+            log_norm, log_resp = fast_module().log_densities_from_kernel_arguments(
                 X, kernel_arguments(self.posterior_), self.covariance_type)
             return log_resp + log_norm[:, None]
         return expected_log_scores(X, self.posterior_)
@@ -232,6 +229,9 @@ class BayesianGaussianMixtureVB(ParamsMixin):
         """Draws of :math:`q(\\pi, \\mu, \\Lambda)` as an ``xarray.DataTree`` shaped like
         ``bayes.sample``'s (:func:`emgmm.variational.draws.posterior_datatree`); with ``X``
         also ``observed_data`` and ``latent`` (the memberships :math:`q(Z)` at X)."""
+        # xarray only for the DataTree: emgmm imports with numpy, scipy and numba alone
+        from emgmm.variational.draws import posterior_datatree
+
         self._check_fitted()
         membership = None
         if X is not None:

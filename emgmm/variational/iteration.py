@@ -36,6 +36,7 @@ from scipy.special import betaln, gammaln, logsumexp
 
 from emgmm.covariance_types import covariance_type as covariance_type_of
 from emgmm.densities import LOG_2PI, estimate_log_gaussian_prob
+from emgmm.engines import fast_module
 from emgmm.statistics import SufficientStatistics, statistics_from_responsibilities
 from emgmm.variational.posterior import (
     VariationalPosterior,
@@ -79,20 +80,17 @@ def _reference_scored_statistics(X, posterior) -> tuple[SufficientStatistics, fl
 
 def kernel_arguments(posterior: VariationalPosterior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(means, precisions, log_constants)`` of the numba kernels for the log-scores."""
-    from emgmm.fast import kernel_precisions
-
     kind = covariance_type_of(posterior.covariance_type)
-    precisions = kernel_precisions(kind, posterior.precisions_cholesky, posterior.n_components,
+    precisions = fast_module().kernel_precisions(kind, posterior.precisions_cholesky, posterior.n_components,
                                    posterior.n_features)
     return np.ascontiguousarray(posterior.means), precisions, log_score_constants(posterior)
 
 
 def _fast_scored_statistics(X, posterior, chunk_size=None) -> tuple[SufficientStatistics, float]:
-    from emgmm.fast import statistics_from_kernel_arguments
-
     arguments = kernel_arguments(posterior)
-    stats = statistics_from_kernel_arguments(X, arguments, posterior.covariance_type,
-                                             chunk_size=chunk_size)
+    stats = fast_module().statistics_from_kernel_arguments(X, arguments,
+                                                           posterior.covariance_type,
+                                                           chunk_size=chunk_size)
     # H[q(Z)] = sum_i log sum_k rho_ik - sum_ik r_ik log rho_ik, and the last sum is
     # sum_k (N_k c_k - tr(P_k S_k) / 2) with S_k taken about m_k, the kernels' shift.
     _, precisions, constants = arguments

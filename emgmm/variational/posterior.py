@@ -36,7 +36,7 @@ from scipy.special import digamma
 
 from emgmm.covariance_types import covariance_type as covariance_type_of
 from emgmm.densities import LOG_2PI
-from emgmm.engines import available_engines
+from emgmm.engines import fast_module
 from emgmm.map_prior import freeze_fields, shrinkage_scatter
 from emgmm.params import GaussianMixtureParams
 from emgmm.statistics import SufficientStatistics, params_from_statistics
@@ -161,10 +161,9 @@ def log_score_constants(posterior: VariationalPosterior) -> np.ndarray:
 def precision_factors(kind, covariances: np.ndarray) -> np.ndarray:
     """:meth:`emgmm.covariance_types.CovarianceType.precision_cholesky`, by the numba code of
     :mod:`emgmm.fast` when it imports (LAPACK's per-call overhead dominates small problems)."""
-    if "fast" in available_engines():
-        from emgmm.fast import precision_factors as fast_precision_factors
-
-        return fast_precision_factors(kind, covariances)
+    fast = fast_module()
+    if fast is not None:
+        return fast.precision_factors(kind, covariances)
     return kind.precision_cholesky(covariances)
 
 

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 from experiments.config.checks import ConfigError
 from experiments.config.methods import method_selected
+from experiments.simulate.file_source import file_shape
+from experiments.simulate.store_source import PICTURE_ROWS, check_store, is_store
 
 FLOAT = 8  # bytes per float64 or int64
 WORKER_BASE_BYTES = 400 * 2**20  # a worker: imports (279 MB) and numba-compiled EM kernels
@@ -210,8 +212,6 @@ def cell_shape(spec) -> tuple[int, int, int]:
     a file that cannot be read is a ConfigError naming ``data.file``)."""
     if hasattr(spec, "n_samples"):
         return spec.n_samples, spec.n_features, spec.n_components
-    from experiments.simulate.file_source import file_shape
-
     try:
         return file_shape(spec)
     except ValueError as error:
@@ -221,8 +221,6 @@ def cell_shape(spec) -> tuple[int, int, int]:
 def cell_store(spec):
     """The :class:`~experiments.simulate.store_source.StoreShape` of a cell on a store too
     big for memory (from metadata), None for data in memory."""
-    from experiments.simulate.store_source import check_store, is_store
-
     data_file = getattr(spec, "data_file", None)
     if data_file is None or not is_store(data_file.path):
         return None
@@ -240,8 +238,7 @@ def store_terms(store, k: int, config) -> list[Term]:
     samples of :data:`emgmm.dask.summary.SAMPLE_ROWS` and
     :data:`~experiments.simulate.store_source.PICTURE_ROWS` rows; N itself costs nothing.
     """
-    from emgmm.dask.summary import SAMPLE_ROWS
-    from experiments.simulate.store_source import PICTURE_ROWS
+    from emgmm.dask.summary import SAMPLE_ROWS  # the dask extra, only for a store
 
     d = store.n_features
     threads = os.cpu_count() or 1
@@ -333,7 +330,7 @@ def estimate_run(config) -> RunEstimate:
 def physical_memory() -> int:
     """Bytes of physical memory of this machine (psutil if installed, else os.sysconf)."""
     try:
-        import psutil
+        import psutil  # optional: not a dependency
     except ImportError:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     return int(psutil.virtual_memory().total)

@@ -9,15 +9,13 @@ the cells of the experiment (:mod:`experiments.run.plan`). Every problem raises
 
 from __future__ import annotations
 
-import functools
-import itertools
-import math
 import os
 import tomllib
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from emgmm._validation import INIT_METHODS
 from emgmm.covariance_types import COVARIANCE_TYPES
 from experiments.config import methods as _methods
 from experiments.config.checks import (
@@ -26,7 +24,6 @@ from experiments.config.checks import (
     boolean,
     choice,
     dump_toml,
-    grid_values,
     identifier,
     integer,
     list_of,
@@ -35,29 +32,28 @@ from experiments.config.checks import (
     real,
     reject_unknown,
     setting,
-    show,
     table,
     text,
 )
 from experiments.config.data_file import FileDataGrid, file_data_grid
+from experiments.config.data_grid import DataGrid, data_grid
 from experiments.config.report_settings import ReportSettings, parse_report
 from experiments.config.study import (
     SAMPLERS,
     SCALE_PRIORS,
     SBCSettings,
     SelectionSettings,
-    check_k_values,
     check_quick_tables,
     check_sbc,
     deep_merge,
     prefixed,
     quick_name,
 )
-from experiments.simulate.spec import COVARIANCE_SHAPES, OVERLAP_KINDS, DataSpec
 
 __all__ = ["ConfigError", "ExperimentConfig", "load_config", "parse_config"]
 
-INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "auto", "hierarchical")
+# bayes.validation.INITS and FORMULATIONS, copied so that a config loads without PyMC
+# (tests/experiments/config/test_schema.py checks they agree)
 MCMC_INITS = ("em", "jitter")
 FORMULATIONS = ("marginalized", "explicit")
 EM_INTERVALS = ("none", "bootstrap", "information", "both")
@@ -91,7 +87,7 @@ class EMSettings:
     max_iter: int = _key(100, integer(1))
     tol: float = _key(1e-3, positive())
     reg_covar: float = _key(1e-6, real(0.0))
-    init_params: str = _key("kmeans", choice(INIT_PARAMS))
+    init_params: str = _key("kmeans", choice(INIT_METHODS))
     intervals: str = _key("none", choice(EM_INTERVALS))
     n_bootstrap: int = _key(200, integer(2))
     method: str = _key("ml", choice(EM_METHODS))
@@ -143,69 +139,6 @@ class MetricsSettings:
     interval_prob: float = _key(0.9, real(0.0, 1.0, low_open=True, high_open=True))
 
 
-@dataclass(frozen=True)
-class DataGrid:
-    """The ``[data]`` section: fixed DataSpec fields and the grid axes.
-
-    Attributes
-    ----------
-    fixed : dict
-        DataSpec field -> value, for the keys given as a single value (or defaulted).
-    grid : dict
-        DataSpec field -> tuple of values, for the keys given as lists, in DataSpec field
-        order (so the cells do not depend on the order of keys in the file).
-    """
-
-    fixed: dict[str, Any]
-    grid: dict[str, tuple[Any, ...]]
-
-    source = "synthetic"  # key of experiments.simulate.sources.DATA_SOURCES
-
-    def as_table(self) -> dict[str, Any]:
-        data = {key: listify(self.grid.get(key, self.fixed.get(key))) for key in _DATA}
-        return {k: v for k, v in data.items() if v is not None}
-
-    def cell_config(self, config: ExperimentConfig, values: dict) -> ExperimentConfig:
-        return config  # no [data] key changes a method's settings
-
-    def with_k_values(self, k_values: tuple[int, ...]) -> DataGrid:
-        check_k_values(k_values, min(spec.n_samples for _, spec in self.cells()))
-        return self
-
-    def cells(self) -> list[tuple[dict[str, Any], DataSpec]]:
-        """(grid values, DataSpec) of every cell, the last axis varying fastest.
-
-        Raises ConfigError naming the key and the cell when a combination is invalid.
-        """
-        return list(self._cells)
-
-    @functools.cached_property
-    def _cells(self) -> tuple[tuple[dict[str, Any], DataSpec], ...]:
-        out = []
-        for combo in itertools.product(*self.grid.values()):
-            values = dict(zip(self.grid, combo))
-            try:
-                out.append((values, DataSpec(**self.fixed, **values)))
-            except ValueError as error:
-                key, _, problem = str(error).partition(": ")
-                cell = ", ".join(f"{k}={show(v)}" for k, v in values.items())
-                raise ConfigError(f"data.{key}", problem + (f" (cell {cell})" if cell else "")
-                                  ) from None
-        return tuple(out)
-
-
-_DATA = {
-    "n_samples": integer(1), "n_features": integer(1), "n_components": integer(1),
-    "weights": list_of(positive()), "imbalance": positive(),
-    "covariance_shape": choice(COVARIANCE_SHAPES), "shared_covariance": boolean,
-    "max_eccentricity": real(0.0, 1.0, high_open=True),
-    "overlap": real(0.0, 1.0, low_open=True, high_open=True),
-    "overlap_kind": choice(OVERLAP_KINDS),
-    "student_t_df": real(2.0, math.inf, low_open=True, allow_inf=True),
-    "outlier_fraction": real(0.0, 0.5, high_open=True),
-}
-_DATA_REQUIRED = ("n_samples", "n_features", "n_components")
-MAX_CELLS = 1000  # every cell is built and checked by validate, which must stay fast
 MAX_CONFIG_BYTES = 4 * 2**20  # a config is a few hundred bytes; read and parsed in well under 1 s
 _SECTIONS = ("experiment", "data", "em", "mcmc", "metrics", "report", "selection", "sbc",
              *_methods.METHOD_SECTIONS, "quick")
@@ -217,34 +150,6 @@ def _section(raw: Any, settings: type, path: str) -> dict[str, Any]:
     schema = {f.name: f.metadata["check"] for f in fields(settings) if "check" in f.metadata}
     reject_unknown(raw, schema, path)
     return {key: schema[key](value, f"{path}.{key}") for key, value in raw.items()}
-
-
-def _data_grid(raw: Any) -> DataGrid:
-    raw = table(raw, "data")
-    reject_unknown(raw, _DATA, "data")
-    for key in _DATA_REQUIRED:
-        if key not in raw:
-            raise ConfigError(f"data.{key}", "required key missing")
-    fixed, grid = {}, {}
-    for key, check in _DATA.items():  # DataSpec field order, whatever the order in the file
-        if key not in raw:
-            fixed[key] = _DATASPEC_DEFAULTS[key]
-            continue
-        value, path = raw[key], f"data.{key}"
-        is_grid = isinstance(value, list) and (key != "weights" or
-                                              any(isinstance(v, list) for v in value))
-        if not is_grid:
-            fixed[key] = check(value, path)
-            continue
-        grid[key] = grid_values(value, check, path)
-    n_cells = math.prod(len(values) for values in grid.values())
-    if n_cells > MAX_CELLS:
-        sizes = " x ".join(f"{len(v)} {k}" for k, v in grid.items())
-        raise ConfigError("data", f"the grid has {n_cells:,} cells ({sizes}), more than "
-                          f"{MAX_CELLS:,}; split the experiment into several configs")
-    data = DataGrid(fixed=fixed, grid=grid)
-    data.cells()  # every combination must make a valid DataSpec
-    return data
 
 
 def _priors(raw: Any, data: DataGrid | FileDataGrid) -> PriorSettings:
@@ -309,9 +214,6 @@ class ExperimentConfig:
         return dump_toml(self.to_dict())
 
 
-_DATASPEC_DEFAULTS = {f.name: f.default for f in fields(DataSpec) if f.default is not MISSING}
-
-
 def parse_config(raw: dict[str, Any], source: str = "<dict>", *, quick: bool = False
                  ) -> ExperimentConfig:
     """Validate a parsed TOML document and fill in every default.
@@ -352,7 +254,7 @@ def _parse_sections(raw: dict[str, Any], source: str) -> ExperimentConfig:
     if not NAME_PATTERN.fullmatch(experiment["name"]):
         experiment["name"] = "experiment"
     on_file = isinstance(raw["data"], dict) and "file" in raw["data"]
-    data = file_data_grid(raw["data"], source) if on_file else _data_grid(raw["data"])
+    data = file_data_grid(raw["data"], source) if on_file else data_grid(raw["data"])
     em = EMSettings(**_section(raw.get("em", {}), EMSettings, "em"))
     if on_file and em.interval_methods:
         raise ConfigError("em.intervals", "measures coverage of the true parameters, which "

@@ -18,6 +18,7 @@ from bayes import Priors, fit_vi
 from experiments.config.methods import method_selected
 from experiments.measure import vi_compare
 from experiments.measure.base import Method, MethodResult, ReplicateInput
+from experiments.measure.metrics import POINT_ESTIMATE_COLUMNS
 from experiments.measure.mcmc import relabel_to_em
 from experiments.measure.vi_method import (
     VIOptions,
@@ -31,9 +32,8 @@ from experiments.measure.vi_method import (
 from experiments.run.files import save_datatree_atomic
 
 NAME = "advi"
-COLUMNS = ("log_likelihood", "weights_error", "means_error", "covariances_error", "ari",
-           "accuracy", "runtime_s", "compile_s", "coverage", *vi_compare.COLUMNS,
-           "elbo_final", *NO_TRUTH_POSTERIOR_COLUMNS)
+COLUMNS = (*POINT_ESTIMATE_COLUMNS, "runtime_s", "compile_s", "coverage",
+           *vi_compare.COLUMNS, "elbo_final", *NO_TRUTH_POSTERIOR_COLUMNS)
 
 
 def advi_options(config, progressbar: bool = False) -> VIOptions | None:

@@ -11,8 +11,8 @@ intervals of probability ``metrics.interval_prob``,
 
 over the same free parameters as the posterior's ``coverage`` (weights, means, the lower
 triangle of full and tied covariances, the diagonal otherwise;
-:func:`experiments.measure.metrics.free_parameters`), with EM's components already aligned to the
-truth. The observed information is only meaningful at a maximum, so the intervals are
+:func:`experiments.measure.free_parameters.free_parameters`), with EM's components
+already aligned to the truth. The observed information is only meaningful at a maximum, so the intervals are
 computed at EM's estimate refined to a tight tolerance (a few more EM iterations from the
 fitted solution, :data:`POLISH_TOL`). The bootstrap's generator is a ``SeedSequence``
 child of the replicate's EM seed, so the numbers do not depend on the executor.
@@ -26,9 +26,10 @@ from collections.abc import Callable
 import numpy as np
 
 from emgmm import GaussianMixtureParams
+from emgmm.covariance_types import covariance_type as covariance_type_of
 from emgmm.fit import fit_em
 from emgmm.uncertainty import bootstrap_standard_errors, information_standard_errors
-from experiments.measure.metrics import free_parameters
+from experiments.measure.free_parameters import free_parameters
 
 POLISH_TOL = 1e-8
 POLISH_MAX_ITER = 2000
@@ -56,7 +57,7 @@ def interval_free_bounds(intervals, covariance_type: str, n_features: int
     for side in (0, 1):
         weights = np.asarray(intervals["weights"][side])
         covariances = np.asarray(intervals["covariances"][side])
-        if covariance_type == "spherical":  # one variance per component on the diagonal
+        if covariance_type_of(covariance_type).isotropic:  # one variance per component
             covariances = covariances[:, None, None] * np.eye(n_features)
         else:
             covariances = full_layout(covariances, covariance_type, weights.size)

@@ -29,9 +29,9 @@ SNAPSHOT_ITERATIONS = (0, 1, 2, 5, 20)
 MAP_MAX_TOL = 1e-6  # MAP-EM from k-means can creep for its first iterations: cap the tolerance
 MAP_REFIT_TOL = 1e-8
 MAP_REFIT_MAX_ITER = 500
-COLUMNS = ("log_likelihood", "weights_error", "means_error", "covariances_error", "ari",
-           "accuracy", "runtime_s", "compile_s", "n_iter", "converged", "coverage_bootstrap",
-           "coverage_information", "heldout_lpd", "bic", "icl", "class_ari", "class_accuracy")
+COLUMNS = (*metrics.POINT_ESTIMATE_COLUMNS, "runtime_s", "compile_s", "n_iter", "converged",
+           "coverage_bootstrap", "coverage_information", "heldout_lpd", "bic", "icl",
+           "class_ari", "class_accuracy")
 
 
 @dataclass(frozen=True)

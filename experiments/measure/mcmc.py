@@ -20,11 +20,11 @@ from bayes.relabel import relabel_draws, relabelling_permutations
 from emgmm.datatree import point_estimate_dataset
 from experiments.measure import metrics, no_truth
 from experiments.measure.base import Method, MethodResult, ReplicateInput
+from experiments.measure.free_parameters import posterior_mean_params
 from experiments.run.files import save_datatree_atomic
 
-COLUMNS = ("log_likelihood", "weights_error", "means_error", "covariances_error", "ari",
-           "accuracy", "runtime_s", "compile_s", "sampling_s", "max_rhat", "min_ess_bulk",
-           "min_ess_tail", "divergences",
+COLUMNS = (*metrics.POINT_ESTIMATE_COLUMNS, "runtime_s", "compile_s", "sampling_s", "max_rhat",
+           "min_ess_bulk", "min_ess_tail", "divergences",
            "ess_per_second", "coverage", "label_switching_repaired", "relabelled_fraction",
            "em_in_interval", "em_distance_sd_mean", "em_distance_sd_max", "em_mcmc_ari",
            "em_mcmc_accuracy", "responsibility_mad", "heldout_lpd", "elpd_loo", "elpd_loo_se",
@@ -135,7 +135,7 @@ def sample_stage(X: np.ndarray, truth, n_components: int, em_means: np.ndarray,
     if not options.sample.get("order_means", True):
         datatree, switched = relabel_to_em(datatree, em_means)
     posterior = datatree["posterior"].to_dataset()
-    order = metrics.align_components(truth, metrics.posterior_mean_params(posterior))
+    order = metrics.align_components(truth, posterior_mean_params(posterior))
     datatree["posterior"] = xr.DataTree(metrics.permute_posterior(posterior, order))
     latent = datatree["latent"].to_dataset()
     membership = latent["membership"].values[:, order]
@@ -169,7 +169,7 @@ def run_mcmc(inputs: ReplicateInput, options: MCMCOptions) -> MethodResult:
         quality = no_truth.mcmc_columns(dataset.arrays, stage.datatree, stage.labels)
     else:
         quality = metrics.point_estimate_metrics(
-            dataset.X, dataset.labels, dataset.truth, metrics.posterior_mean_params(posterior),
+            dataset.X, dataset.labels, dataset.truth, posterior_mean_params(posterior),
             stage.labels)
     columns = {
         **quality,

@@ -28,6 +28,7 @@ from sklearn.metrics import accuracy_score, adjusted_rand_score
 
 from emgmm import GaussianMixtureParams
 from emgmm.alignment import matching_order
+from experiments.measure.free_parameters import params_free_vector, posterior_free_draws
 from experiments.run.rundir import OUTLIER_LABEL
 
 WEIGHT_TIE_BREAK = 1e-6
@@ -37,7 +38,6 @@ __all__ = [
     "align_components",
     "align_labels",
     "em_mcmc_agreement",
-    "free_parameters",
     "interval_coverage",
     "interval_metrics",
     "label_agreement",
@@ -46,7 +46,6 @@ __all__ = [
     "parameter_errors",
     "permute_posterior",
     "point_estimate_metrics",
-    "posterior_mean_params",
     "sampling_diagnostics",
 ]
 
@@ -172,6 +171,11 @@ def label_agreement(true_labels: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
+# the keys of point_estimate_metrics: the results.csv columns of every method with a truth
+POINT_ESTIMATE_COLUMNS = ("log_likelihood", "weights_error", "means_error",
+                          "covariances_error", "ari", "accuracy")
+
+
 def point_estimate_metrics(
     X: np.ndarray,
     true_labels: np.ndarray,
@@ -185,71 +189,6 @@ def point_estimate_metrics(
         **parameter_errors(truth, aligned),
         **label_agreement(true_labels, aligned_labels),
     }
-
-
-# ---------------------------------------------------------------------------------------
-# Free scalar parameters: the entries of (weights, means, covariances) a model estimates
-# ---------------------------------------------------------------------------------------
-
-
-def _covariance_entries(covariance_type: str, n_features: int) -> tuple[np.ndarray, np.ndarray]:
-    # full and tied estimate the lower triangle; diag and spherical only the diagonal.
-    if covariance_type in ("full", "tied"):
-        return np.tril_indices(n_features)
-    return np.diag_indices(n_features)
-
-
-def free_parameters(
-    weights: np.ndarray, means: np.ndarray, covariances: np.ndarray, covariance_type: str
-) -> np.ndarray:
-    """Flatten weights, means and the estimated covariance entries into one vector.
-
-    Parameters
-    ----------
-    weights : array of shape (..., n_components)
-    means : array of shape (..., n_components, n_features)
-    covariances : array of shape (..., n_components, n_features, n_features), full matrices
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}
-        Selects the covariance entries: the lower triangle (full, tied) or the diagonal.
-
-    Returns
-    -------
-    ndarray of shape (..., n_parameters)
-        Leading (e.g. chain, draw) axes are kept.
-    """
-    means = np.asarray(means)
-    rows, columns = _covariance_entries(covariance_type, means.shape[-1])
-    lead = means.shape[:-2]
-    cov_entries = np.asarray(covariances)[..., rows, columns]  # (..., K, n_entries)
-    return np.concatenate(
-        [np.asarray(weights), means.reshape(*lead, -1), cov_entries.reshape(*lead, -1)], axis=-1
-    )
-
-
-def _params_free_vector(params: GaussianMixtureParams, covariance_type: str) -> np.ndarray:
-    return free_parameters(params.weights, params.means, params.full_covariances(), covariance_type)
-
-
-def _posterior_arrays(posterior: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(chain, draw, ...) arrays of weights, means and full covariances."""
-
-    def ordered(name: str) -> np.ndarray:
-        variable = posterior[name]
-        rest = [d for d in variable.dims if d not in ("chain", "draw")]
-        return variable.transpose("chain", "draw", *rest).values
-
-    return ordered("weights"), ordered("means"), ordered("covariances")
-
-
-def posterior_free_draws(posterior: xr.Dataset, covariance_type: str) -> np.ndarray:
-    """Draws of the free parameters, array of shape (chain, draw, n_parameters)."""
-    return free_parameters(*_posterior_arrays(posterior), covariance_type)
-
-
-def posterior_mean_params(posterior: xr.Dataset) -> GaussianMixtureParams:
-    """Posterior means of weights, means and covariances as a full-covariance mixture."""
-    weights, means, covariances = (a.mean(axis=(0, 1)) for a in _posterior_arrays(posterior))
-    return GaussianMixtureParams(weights / weights.sum(), means, covariances, "full")
 
 
 # ---------------------------------------------------------------------------------------
@@ -365,8 +304,8 @@ def mcmc_metrics(
     diagnostics = sampling_diagnostics(posterior, sample_stats, covariance_type)
     intervals = interval_metrics(
         posterior_free_draws(posterior, covariance_type),
-        None if truth is None else _params_free_vector(truth, covariance_type),
-        _params_free_vector(em_aligned, covariance_type),
+        None if truth is None else params_free_vector(truth, covariance_type),
+        params_free_vector(em_aligned, covariance_type),
         prob,
     )
     ess_per_second = diagnostics["min_ess_bulk"] / max(float(sampling_time), 1e-9)

@@ -33,10 +33,8 @@ from sklearn.metrics import adjusted_rand_score, confusion_matrix
 from emgmm import GaussianMixtureParams
 from emgmm.alignment import matching_order
 from emgmm.criteria import bic, icl
-from experiments.measure.metrics import (
-    mixture_mean_log_likelihood,
-    posterior_mean_params,
-)
+from experiments.measure.free_parameters import posterior_mean_params
+from experiments.measure.metrics import mixture_mean_log_likelihood
 
 PARETO_K_THRESHOLD = 0.7
 DRAWS_PER_CHUNK = 256  # posterior draws evaluated at once (bounds the (S, K, M, D) arrays)
@@ -135,28 +133,33 @@ def class_agreement(classes: np.ndarray, labels: np.ndarray) -> dict:
 # ---------------------------------------------------------------------------------------
 
 
-def em_columns(arrays, params: GaussianMixtureParams, labels: np.ndarray) -> dict:
-    """The ``em`` row's no-truth columns for the data set ``arrays`` (DataArrays)."""
-    columns = {"log_likelihood": mixture_mean_log_likelihood(arrays.X, params),
-               **information_criteria(arrays.X, params)}
+def heldout_and_class_columns(arrays, labels: np.ndarray, heldout_lpd) -> dict:
+    """``heldout_lpd`` (the function of the held-out rows) when the data set has held-out
+    rows, and the agreement of ``labels`` with the known classes when it has them."""
+    columns = {}
     if arrays.X_test.size:
-        columns["heldout_lpd"] = mixture_mean_log_likelihood(arrays.X_test, params)
+        columns["heldout_lpd"] = heldout_lpd(arrays.X_test)
     if arrays.has_labels:
         columns |= class_agreement(arrays.labels, labels)
     return columns
+
+
+def em_columns(arrays, params: GaussianMixtureParams, labels: np.ndarray) -> dict:
+    """The ``em`` row's no-truth columns for the data set ``arrays`` (DataArrays)."""
+    return {"log_likelihood": mixture_mean_log_likelihood(arrays.X, params),
+            **information_criteria(arrays.X, params),
+            **heldout_and_class_columns(
+                arrays, labels, lambda X_test: mixture_mean_log_likelihood(X_test, params))}
 
 
 def posterior_columns(arrays, datatree, labels: np.ndarray) -> dict:
     """The no-truth columns of any posterior given as draws (MCMC's, a variational
     method's): mean log-likelihood at the posterior mean, held-out density, known classes."""
     posterior = datatree["posterior"].to_dataset()
-    columns = {"log_likelihood": mixture_mean_log_likelihood(
-        arrays.X, posterior_mean_params(posterior))}
-    if arrays.X_test.size:
-        columns["heldout_lpd"] = posterior_heldout_lpd(arrays.X_test, posterior)
-    if arrays.has_labels:
-        columns |= class_agreement(arrays.labels, labels)
-    return columns
+    return {"log_likelihood": mixture_mean_log_likelihood(arrays.X,
+                                                          posterior_mean_params(posterior)),
+            **heldout_and_class_columns(
+                arrays, labels, lambda X_test: posterior_heldout_lpd(X_test, posterior))}
 
 
 def mcmc_columns(arrays, datatree, labels: np.ndarray) -> dict:

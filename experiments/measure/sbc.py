@@ -15,7 +15,8 @@ no error. :func:`write_sbc_tables` then writes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from bayes import Priors
 from bayes.sbc import sbc_uniformity_test
 from bayes.sbc_model import run_bayes_sbc
 from experiments.errors import one_line
-from experiments.run.files import read_json, write_atomic, write_json_atomic
+from experiments.run.files import json_text, write_atomic, write_text_atomic
 from experiments.run.rundir import RunDirectory
 
 SBC_STREAM = 0x5BC  # second entropy word: SBC seeds independent of the replicate seeds
@@ -51,6 +52,50 @@ class SBCTask:
     @property
     def path(self) -> Path:
         return simulation_path(Path(self.run_dir), self.simulation)
+
+
+@dataclass(frozen=True)
+class SBCRecord:
+    """``sbc/sim-<s>.json``: one simulation's ranks, or the one line of why it failed.
+
+    Attributes
+    ----------
+    simulation : int
+    seed : int
+    error : str or None
+        None when the fit succeeded (the simulation is finished; a rerun skips it).
+    parameter_names : tuple of str
+        The ranked scalars (``weights[0]``, ``means[1,0]``, ...); empty after a failure.
+    ranks : tuple of int
+        The rank of each scalar's prior draw among its posterior draws.
+    n_posterior_draws : int
+    """
+
+    simulation: int
+    seed: int
+    error: str | None = None
+    parameter_names: tuple[str, ...] = ()
+    ranks: tuple[int, ...] = ()
+    n_posterior_draws: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "parameter_names", tuple(self.parameter_names))
+        object.__setattr__(self, "ranks", tuple(self.ranks))
+
+    def to_json(self) -> str:
+        # a failure keeps the three keys it has always had
+        payload = {f.name: getattr(self, f.name) for f in fields(self)}
+        payload |= {"parameter_names": list(self.parameter_names), "ranks": list(self.ranks)}
+        return json_text(payload if self.error is None else
+                         {key: payload[key] for key in ("simulation", "seed", "error")})
+
+    @classmethod
+    def read(cls, path: Path) -> SBCRecord:
+        """The record at ``path``; ValueError when the file holds no record."""
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(payload, dict) or not {"simulation", "seed"} <= payload.keys():
+            raise ValueError(f"{path} holds no SBC record")
+        return cls(**{f.name: payload[f.name] for f in fields(cls) if f.name in payload})
 
 
 def simulation_path(run_dir: Path, simulation: int) -> Path:
@@ -81,31 +126,31 @@ def sbc_priors(settings):
                   lkj_eta=settings.lkj_eta)
 
 
-def run_sbc_simulation(task: SBCTask) -> dict:
+def run_sbc_simulation(task: SBCTask) -> SBCRecord:
     """Run one simulation, write its JSON record (atomically) and return it.
 
     A failed fit is recorded in ``error`` (one line) and retried by a rerun.
     """
     s = task.settings
-    record = {"simulation": task.simulation, "seed": task.seed, "error": None}
     try:
         result = run_bayes_sbc(
             1, s.n_samples, s.n_components, sbc_priors(s), n_features=s.n_features,
             covariance_type=s.covariance_type, draws=s.draws, tune=s.tune, chains=s.chains,
             thin=s.thin, rng=task.seed)
-        record |= {"parameter_names": list(result.parameter_names),
-                   "ranks": result.ranks[0].tolist(),
-                   "n_posterior_draws": int(result.n_posterior_draws)}
+        record = SBCRecord(task.simulation, task.seed,
+                           parameter_names=tuple(result.parameter_names),
+                           ranks=tuple(result.ranks[0].tolist()),
+                           n_posterior_draws=int(result.n_posterior_draws))
     except Exception as error:  # noqa: BLE001 - recorded; the run goes on
-        record["error"] = one_line(error)
-    write_json_atomic(task.path, record)
+        record = SBCRecord(task.simulation, task.seed, error=one_line(error))
+    write_text_atomic(task.path, record.to_json())
     return record
 
 
-def sbc_failure_record(task: SBCTask, error: BaseException) -> dict:
+def sbc_failure_record(task: SBCTask, error: BaseException) -> SBCRecord:
     """The record of a simulation whose worker died before writing one."""
-    record = {"simulation": task.simulation, "seed": task.seed, "error": one_line(error)}
-    write_json_atomic(task.path, record)
+    record = SBCRecord(task.simulation, task.seed, error=one_line(error))
+    write_text_atomic(task.path, record.to_json())
     return record
 
 
@@ -114,7 +159,7 @@ def is_sbc_finished(task: SBCTask) -> bool:
     if not task.path.is_file():
         return False
     try:
-        return read_json(task.path).get("error") is None
+        return SBCRecord.read(task.path).error is None
     except ValueError:
         return False
 
@@ -126,11 +171,11 @@ def collect_sbc_ranks(run_dir: Path, n_simulations: int) -> pd.DataFrame:
         path = simulation_path(run_dir, simulation)
         if not path.is_file():
             continue
-        record = read_json(path)
-        if record.get("error") is None:
+        record = SBCRecord.read(path)
+        if record.error is None:
             rows.append({"simulation": simulation,
-                         "n_posterior_draws": record["n_posterior_draws"],
-                         **dict(zip(record["parameter_names"], record["ranks"]))})
+                         "n_posterior_draws": record.n_posterior_draws,
+                         **dict(zip(record.parameter_names, record.ranks))})
     return pd.DataFrame.from_records(rows)
 
 

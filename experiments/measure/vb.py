@@ -25,6 +25,7 @@ import xarray as xr
 from emgmm import BayesianGaussianMixtureVB
 from experiments.config.methods import method_selected
 from experiments.measure.base import Method, MethodResult, ReplicateInput
+from experiments.measure.metrics import POINT_ESTIMATE_COLUMNS
 from experiments.measure.vi_compare import COLUMNS as COMPARISON_COLUMNS
 from experiments.measure.vi_method import (
     VIOptions,
@@ -38,9 +39,9 @@ from experiments.measure.vi_method import (
 from experiments.run.files import save_datatree_atomic
 
 NAME = "vb"
-COLUMNS = ("log_likelihood", "weights_error", "means_error", "covariances_error", "ari",
-           "accuracy", "runtime_s", "coverage", *COMPARISON_COLUMNS, "elbo_final",
-           "n_effective_components", "n_iter", "converged", *NO_TRUTH_POSTERIOR_COLUMNS)
+COLUMNS = (*POINT_ESTIMATE_COLUMNS, "runtime_s", "coverage", *COMPARISON_COLUMNS,
+           "elbo_final", "n_effective_components", "n_iter", "converged",
+           *NO_TRUTH_POSTERIOR_COLUMNS)
 
 
 def vb_options(config, progressbar: bool = False) -> VIOptions | None:

@@ -3,8 +3,8 @@
 Pure functions of two posterior DataTrees (``posterior`` groups with ``weights``,
 ``means``, full ``covariances``), both already aligned to the true component order, so
 that any approximate posterior given as draws (ADVI's, coordinate-ascent VB's) is compared
-the same way. Parameters are the free scalars of :func:`experiments.measure.metrics.free_parameters`
-(weights, means, the estimated covariance entries), grouped by kind. With
+the same way. Parameters are the free scalars of
+:func:`experiments.measure.free_parameters.free_parameters` (weights, means, the estimated covariance entries), grouped by kind. With
 :math:`s_j` the posterior sd of parameter :math:`j` under the method and :math:`s_j^{M}`
 under MCMC,
 
@@ -28,6 +28,7 @@ from scipy.stats import wasserstein_distance
 
 from emgmm import GaussianMixtureParams
 from experiments.measure import metrics
+from experiments.measure.free_parameters import free_parameters, posterior_free_draws
 
 PARAMETER_KINDS = ("weights", "means", "covariances")
 SD_RATIO_COLUMNS = tuple(f"sd_ratio_{kind}" for kind in PARAMETER_KINDS)
@@ -42,14 +43,14 @@ def posterior_of(tree: xr.DataTree | xr.Dataset) -> xr.Dataset:
 
 def flat_draws(tree, covariance_type: str) -> np.ndarray:
     """Free-parameter draws, chains pooled: array of shape (n_draws, n_parameters)."""
-    draws = metrics.posterior_free_draws(posterior_of(tree), covariance_type)
+    draws = posterior_free_draws(posterior_of(tree), covariance_type)
     return draws.reshape(-1, draws.shape[-1])
 
 
 def parameter_kinds(tree, n_parameters: int) -> np.ndarray:
     """The kind (index into :data:`PARAMETER_KINDS`) of each free parameter.
 
-    :func:`~experiments.measure.metrics.free_parameters` lays out K weights, K x D means,
+    :func:`~experiments.measure.free_parameters.free_parameters` lays out K weights, K x D means,
     then the covariance entries.
     """
     means = posterior_of(tree)["means"]
@@ -102,7 +103,7 @@ def interval_coverage(tree, truth: GaussianMixtureParams, covariance_type: str,
                       prob: float) -> float:
     """Fraction of true free parameters inside the method's central ``prob`` intervals
     (:func:`experiments.measure.metrics.interval_coverage`, MCMC's ``coverage``)."""
-    draws = metrics.posterior_free_draws(posterior_of(tree), covariance_type)
-    true = metrics.free_parameters(truth.weights, truth.means, truth.full_covariances(),
+    draws = posterior_free_draws(posterior_of(tree), covariance_type)
+    true = free_parameters(truth.weights, truth.means, truth.full_covariances(),
                                    covariance_type)
     return metrics.interval_coverage(draws, true, prob)

@@ -17,6 +17,7 @@ import xarray as xr
 
 from emgmm import GaussianMixtureParams
 from experiments.measure import metrics, no_truth, vi_compare
+from experiments.measure.free_parameters import posterior_mean_params
 
 
 # the columns of no_truth.posterior_columns (data without truth)
@@ -71,7 +72,7 @@ def align_to_truth(datatree: xr.DataTree, truth) -> tuple[xr.DataTree, np.ndarra
     and the aligned MAP labels.
     """
     posterior = datatree["posterior"].to_dataset()
-    order = metrics.align_components(truth, metrics.posterior_mean_params(posterior))
+    order = metrics.align_components(truth, posterior_mean_params(posterior))
     datatree["posterior"] = xr.DataTree(metrics.permute_posterior(posterior, order))
     latent = datatree["latent"].to_dataset()
     labels = metrics.align_labels(latent["map_label"].values, order)
@@ -91,7 +92,7 @@ def vi_columns(dataset, datatree: xr.DataTree, labels: np.ndarray, mcmc_stage,
     else:
         columns = {
             **metrics.point_estimate_metrics(dataset.X, dataset.labels, dataset.truth,
-                                             metrics.posterior_mean_params(posterior), labels),
+                                             posterior_mean_params(posterior), labels),
             "coverage": vi_compare.interval_coverage(datatree, dataset.truth,
                                                      options.covariance_type,
                                                      options.interval_prob),

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
+from emgmm.io import load_model
 from experiments.config import ConfigError, ExperimentConfig, load_config
 from experiments.run.rundir import (
     DataArrays,
@@ -91,8 +92,6 @@ class Replicate:
 
     def em_model(self):
         """The fitted EM estimator (``em_model.npz``, :func:`emgmm.io.load_model`), read now."""
-        from emgmm.io import load_model
-
         return load_model(ReplicateFiles(self.path).em_model)
 
     def open_posterior(self, method: str = "mcmc"):

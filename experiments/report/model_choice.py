@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from scipy.stats import multivariate_normal
 
 from emgmm.io import load_model
 from experiments.report.em_figures import COMPONENT_COLORS
@@ -33,6 +34,7 @@ from experiments.report.load import open_mcmc
 from experiments.report.mcmc_figures import has_group
 from experiments.report.no_truth_section import is_data_file_run
 from experiments.report.render import FigureWriter, note, table_html
+from experiments.run.rundir import ReplicateFiles
 
 MCLUST_NAMES = {"spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV"}
 GRID_POINTS = 120
@@ -108,8 +110,6 @@ def marginal_2d(model):
 
 def mixture_density_2d(points: np.ndarray, weights, means, covariances) -> np.ndarray:
     """sum_k pi_k N(x | mu_k, Sigma_k) at ``points`` (n, 2)."""
-    from scipy.stats import multivariate_normal
-
     return sum(w * multivariate_normal(m, c).pdf(points)
                for w, m, c in zip(weights, means, covariances, strict=True))
 
@@ -175,8 +175,6 @@ def _read_csv(path, **options) -> pd.DataFrame | None:
 
 def replicate_pictures(rep, writer: FigureWriter) -> list[str]:
     """The model-choice figures of one replicate (those whose files exist)."""
-    from experiments.run.rundir import ReplicateFiles
-
     files = ReplicateFiles(rep.path)
     prefix = f"{rep.anchor}-choice"
     parts = []

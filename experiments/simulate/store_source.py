@@ -94,7 +94,7 @@ class StoreShape:
 
 
 def _zarr_array(path: Path, component: str | None):
-    import zarr
+    import zarr  # the dask extra, imported only for a Zarr store
 
     try:
         node = zarr.open(str(path), mode="r")
@@ -147,6 +147,7 @@ def _zarr_shape(spec: DataFileSpec) -> StoreShape:
 
 
 def _parquet_shape(spec: DataFileSpec) -> StoreShape:
+    # the dask extra (pyarrow, dask), imported only for a Parquet store
     import pyarrow.parquet as pq
 
     from emgmm.dask.sources import parquet_row_groups
@@ -192,7 +193,7 @@ def store_shape(spec: DataFileSpec) -> StoreShape:
 @lru_cache(maxsize=8)
 def open_store(spec: DataFileSpec):
     """The store as a ``dask.array.Array`` of shape (n_rows, n_features), nothing read."""
-    from emgmm.dask import open_parquet, open_zarr
+    from emgmm.dask import open_parquet, open_zarr  # the dask extra, only for a store
 
     shape = store_shape(spec)
     if store_kind(spec.path) == "parquet":

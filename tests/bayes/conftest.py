@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 
 import bayes
+from bayes import compiled
 
 POSTERIORDB_DATA = Path(__file__).resolve().parents[1] / "data" / "posteriordb" / "low_dim_gauss_mix.json"
 SEPARATED_MEANS = np.array([[-4.0, 0.0], [0.0, 3.0], [4.0, -1.0]])
@@ -59,3 +60,13 @@ def posteriordb_y() -> np.ndarray:
     y = np.asarray(data["y"], dtype=float)
     assert y.shape == (data["N"],)
     return y
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    """Fail the test if a model is built (and so compiled)."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model must not be built for invalid input")
+
+    monkeypatch.setattr(compiled, "MODEL_BUILDERS", {"marginalized": refuse,
+                                                     "explicit": refuse})

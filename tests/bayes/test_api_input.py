@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 
 import bayes
-from bayes import compiled
 from bayes.validation import check_model_args
 
 GOOD = np.random.default_rng(0).normal(size=(40, 2))
@@ -55,16 +54,6 @@ BAD = [
     ("draws 0", GOOD, 2, {"draws": 0}, ValueError, ["draws"]),
     ("chains 1.5", GOOD, 2, {"chains": 1.5}, ValueError, ["chains"]),
 ]
-
-
-@pytest.fixture
-def no_model(monkeypatch):
-    """Fail the test if a model is built (and so compiled)."""
-    def refuse(*args, **kwargs):
-        raise AssertionError("the model must not be built for invalid input")
-
-    monkeypatch.setattr(compiled, "MODEL_BUILDERS", {"marginalized": refuse,
-                                                     "explicit": refuse})
 
 
 @pytest.mark.parametrize(("case", "X", "k", "options", "error", "words"), BAD,

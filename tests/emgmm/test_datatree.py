@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -93,3 +96,13 @@ def test_em_lines_draw_on_arviz_plots(data):
 def test_unfitted_model_says_so():
     with pytest.raises(NotFittedError, match="not fitted"):
         GaussianMixtureEM(2).to_datatree()
+
+
+def test_emgmm_imports_without_xarray():
+    # xarray is loaded by to_datatree only: emgmm imports with numpy, scipy and numba alone
+    code = ("import sys\n"
+            "sys.modules['xarray'] = None\n"
+            "import emgmm, emgmm.variational\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr

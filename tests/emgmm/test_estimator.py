@@ -1,5 +1,6 @@
 """GaussianMixtureEM: scikit-learn's estimator checks and the estimator API."""
 
+import inspect
 import pickle
 import subprocess
 import sys
@@ -124,3 +125,13 @@ def test_per_row_results_in_blocks_equal_one_e_step(blobs, monkeypatch, engine):
     np.testing.assert_array_equal(model.predict(blobs), np.argmax(log_resp, axis=1))
     np.testing.assert_allclose(model.score_samples(blobs), log_norm, rtol=1e-10)
     np.testing.assert_allclose(model.predict_proba(blobs), np.exp(log_resp), rtol=1e-9, atol=1e-12)
+
+
+def test_estimator_defaults_are_fit_em_defaults():
+    # the signatures show their defaults literally (scikit-learn's convention); they must agree
+    fit_defaults = inspect.signature(fit_em).parameters
+    given = GaussianMixtureEM().get_params()
+    shared = [name for name in given if name in fit_defaults and name != "n_components"]
+    assert {"tol", "reg_covar", "max_iter", "init_params", "engine"} <= set(shared)
+    assert {name: given[name] for name in shared} == {
+        name: fit_defaults[name].default for name in shared}

@@ -21,7 +21,8 @@ from experiments.config.budget import (
     human_bytes,
     physical_memory,
 )
-from experiments.config.schema import MAX_CELLS, MAX_CONFIG_BYTES
+from experiments.config.data_grid import MAX_CELLS
+from experiments.config.schema import MAX_CONFIG_BYTES
 
 BASE = """\
 [experiment]

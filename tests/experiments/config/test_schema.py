@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import bayes.priors
+import bayes.validation
 from experiments.config import (
     ConfigError,
     bundled_configs,
@@ -16,6 +18,7 @@ from experiments.config import (
     parse_config,
     resolve_config_argument,
 )
+from experiments.config import schema, study
 from experiments.simulate.spec import DataSpec
 
 MINIMAL = """
@@ -292,3 +295,11 @@ def test_any_valid_config_round_trips_through_toml(raw):
     config = parse_config(raw)
     again = parse_config(tomllib.loads(config.to_toml()))
     assert again == config
+
+
+def test_mcmc_choices_are_the_ones_bayes_accepts():
+    # The config keeps its own copy so that validating a config does not import PyMC.
+    assert study.SAMPLERS == bayes.validation.SAMPLERS
+    assert study.SCALE_PRIORS == bayes.priors.SCALE_PRIORS
+    assert schema.MCMC_INITS == bayes.validation.INITS
+    assert schema.FORMULATIONS == bayes.validation.FORMULATIONS

@@ -13,6 +13,7 @@ import xarray as xr
 
 from experiments.config import bundled_configs, load_config, parse_config
 from experiments.measure import metrics, vi_compare
+from experiments.measure.free_parameters import free_parameters, posterior_free_draws
 from experiments.report.calibration_figures import coverage_series, coverage_table
 from experiments.run.runner import run_experiment
 
@@ -111,12 +112,12 @@ def test_vi_rows_use_mcmc_coverage_code(vi_calibration_run):
     with xr.open_datatree(rep / "mcmc.nc", engine="h5netcdf") as tree:
         tree = tree.load()
         value = vi_compare.interval_coverage(tree, truth, "full", 0.9)
-        draws = metrics.posterior_free_draws(tree["posterior"].to_dataset(), "full")
+        draws = posterior_free_draws(tree["posterior"].to_dataset(), "full")
     row = results[(results["cell_id"] == rep.parent.name) & (results["replicate"] == 0)
                   & (results["method"] == "mcmc")]
     assert value == row["coverage"].item()
     assert value == metrics.interval_metrics(
-        draws, metrics.free_parameters(truth.weights, truth.means, truth.covariances, "full"),
+        draws, free_parameters(truth.weights, truth.means, truth.covariances, "full"),
         draws.mean(axis=(0, 1)), 0.9)["coverage"]
 
 

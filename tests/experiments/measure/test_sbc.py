@@ -8,6 +8,7 @@ import pytest
 
 from experiments.config import parse_config
 from experiments.measure.sbc import (
+    SBCRecord,
     build_sbc_tasks,
     sbc_priors,
     simulation_path,
@@ -44,6 +45,27 @@ def test_sbc_priors_are_fully_specified():
     assert (priors.means_loc, priors.means_scale, priors.scale_param) == (0.0, 2.0, 2.0)
     check_sbc_priors(priors, settings.n_components, settings.n_features,
                      settings.covariance_type)  # raises if the model cannot be ranked
+
+
+def test_sbc_record_round_trip_and_failure_layout(tmp_path):
+    import json
+
+    path = tmp_path / "sim-0000.json"
+    done = SBCRecord(0, 7, parameter_names=("weights[0]", "means[0,0]"), ranks=(3, 41),
+                     n_posterior_draws=50)
+    path.write_text(done.to_json())
+    assert list(json.loads(path.read_text())) == ["simulation", "seed", "error",
+                                                  "parameter_names", "ranks",
+                                                  "n_posterior_draws"]
+    assert SBCRecord.read(path) == done
+    failed = SBCRecord(1, 8, error="RuntimeError: boom")
+    path.write_text(failed.to_json())
+    assert json.loads(path.read_text()) == {"simulation": 1, "seed": 8,
+                                            "error": "RuntimeError: boom"}
+    assert SBCRecord.read(path) == failed
+    path.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="holds no SBC record"):
+        SBCRecord.read(path)
 
 
 @pytest.mark.slow

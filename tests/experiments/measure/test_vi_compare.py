@@ -8,6 +8,7 @@ import xarray as xr
 
 from emgmm import GaussianMixtureParams
 from experiments.measure import metrics, vi_compare
+from experiments.measure.free_parameters import posterior_mean_params
 from tests.bayes.conftest import random_posterior
 
 K, D = 3, 2
@@ -83,7 +84,7 @@ def test_different_models_are_refused():
 
 def test_coverage_counts_truth_inside_central_intervals():
     post = reference()
-    mean = metrics.posterior_mean_params(post)
+    mean = posterior_mean_params(post)
     inside = vi_compare.interval_coverage(as_tree(post), mean, "full", 0.9)
     assert inside == 1.0  # the mean of a unimodal spread sits inside its 90% interval
     free = vi_compare.flat_draws(post, "full")

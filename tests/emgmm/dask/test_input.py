@@ -11,7 +11,7 @@ import pytest
 
 from emgmm import GaussianMixtureEM
 from emgmm.dask import fit_em_dask, open_npy, open_parquet, open_zarr
-from tests.emgmm.dask_helpers import assert_same_params, blob_data, given_start
+from tests.emgmm.dask.helpers import assert_same_params, blob_data, given_start
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,8 @@
 """EM on Dask arrays equals the in-memory EM from the same start, whatever the chunking and
 the scheduler; the estimator's methods on Dask arrays are lazy and equal the in-memory ones."""
 
+import inspect
+
 import dask
 import dask.array as da
 import numpy as np
@@ -11,7 +13,7 @@ from emgmm import GaussianMixtureEM
 from emgmm.covariance_types import COVARIANCE_TYPES
 from emgmm.dask import fit_em_dask
 from emgmm.fit import fit_em
-from tests.emgmm.dask_helpers import assert_same_params, blob_data, given_start
+from tests.emgmm.dask.helpers import assert_same_params, blob_data, given_start
 
 # Chunkings of the 239 rows: one block; blocks of 2 rows (fewer than K = 3); 50-row blocks
 # with an uneven last one; irregular blocks including a single row.
@@ -120,3 +122,12 @@ def test_predict_on_unfitted_or_other_width_is_one_line(X):
     model.fit(da.from_array(X, chunks=100))
     with pytest.raises(ValueError, match="X has 3 features"):
         model.score_samples(da.ones((10, 3)))
+
+
+def test_fit_em_dask_defaults_are_fit_em_defaults():
+    in_memory = inspect.signature(fit_em).parameters
+    on_dask = inspect.signature(fit_em_dask).parameters
+    shared = [name for name in on_dask if name in in_memory]
+    assert {"tol", "reg_covar", "max_iter", "init_params", "prior", "screening"} <= set(shared)
+    assert {name: on_dask[name].default for name in shared} == {
+        name: in_memory[name].default for name in shared}

@@ -10,7 +10,7 @@ from distributed import Client, LocalCluster
 from emgmm import GaussianMixtureEM
 from emgmm.dask import SchedulerLostError
 from emgmm.dask import passes as dask_passes
-from tests.emgmm.dask_helpers import blob_data, given_start
+from tests.emgmm.dask.helpers import blob_data, given_start
 
 # Seconds the client and the workers try to reconnect to a lost scheduler (default 30).
 RECONNECT = {"distributed.comm.timeouts.connect": "3s"}

@@ -17,7 +17,7 @@ from emgmm.init import gaussian_parameters_from_labels, kmeans, nearest_centers
 from emgmm.multistart import Screening
 from emgmm.params import GaussianMixtureParams
 from emgmm.statistics import params_from_statistics
-from tests.emgmm.dask_helpers import assert_same_params, blob_data, given_start
+from tests.emgmm.dask.helpers import assert_same_params, blob_data, given_start
 
 
 @pytest.fixture(autouse=True)

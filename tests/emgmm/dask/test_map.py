@@ -10,7 +10,7 @@ from emgmm.covariance_types import COVARIANCE_TYPES
 from emgmm.dask import fit_em_dask
 from emgmm.fit import fit_em
 from emgmm.map_prior import default_conjugate_prior
-from tests.emgmm.dask_helpers import assert_same_params, blob_data, given_start
+from tests.emgmm.dask.helpers import assert_same_params, blob_data, given_start
 
 CHUNKINGS = {"even": (40, 2), "smaller-than-K": (2, 2), "uneven": (97, 1)}
 

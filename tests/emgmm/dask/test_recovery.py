@@ -9,7 +9,7 @@ from distributed import Client, LocalCluster
 
 from emgmm.dask import fit_em_dask
 from emgmm.dask.block_statistics import block_em_statistics
-from tests.emgmm.dask_helpers import blob_data, given_start
+from tests.emgmm.dask.helpers import blob_data, given_start
 
 MARKER = "EMGMM_TEST_DIE_ONCE"
 

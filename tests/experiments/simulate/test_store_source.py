@@ -23,7 +23,7 @@ from experiments.config.budget import estimate_run
 from experiments.measure.metrics import mixture_mean_log_likelihood
 from experiments.measure.no_truth import information_criteria
 from experiments.run.rundir import DataArrays, EMFitArrays
-from tests.emgmm.dask_helpers import assert_same_params
+from tests.emgmm.dask.helpers import assert_same_params
 from tests.experiments.test_cli import assert_bad_input
 
 COVARIANCE_TYPES = ("full", "spherical")

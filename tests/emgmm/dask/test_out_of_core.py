@@ -8,7 +8,7 @@ from distributed import Client, LocalCluster
 
 from emgmm.dask import fit_em_dask, open_zarr
 from emgmm.fit import fit_em
-from tests.emgmm.dask_helpers import assert_same_params
+from tests.emgmm.dask.helpers import assert_same_params
 
 N_SAMPLES, N_FEATURES, BLOCK_ROWS = 10_000_000, 10, 100_000
 # Per worker; a worker process with emgmm loaded takes ~260 MiB before reading any block.
