@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
+from emgmm.triangular import triangular_inverse
+
 
 def _cholesky_lower(matrix: np.ndarray, what: str) -> np.ndarray:
     try:
@@ -39,14 +41,13 @@ def _cholesky_lower(matrix: np.ndarray, what: str) -> np.ndarray:
 
 
 def _precision_factor(covariance: np.ndarray, what: str) -> np.ndarray:
-    # U = L^{-T} for Sigma = L L^T, by a triangular solve: never an explicit inverse of Sigma.
-    chol = _cholesky_lower(covariance, what)
-    return linalg.solve_triangular(chol, np.eye(covariance.shape[0]), lower=True).T
+    # U = L^{-T} for Sigma = L L^T, from the triangular L: never an explicit inverse of Sigma.
+    return triangular_inverse(_cholesky_lower(covariance, what), lower=True).T
 
 
 def _covariance_from_upper(upper: np.ndarray) -> np.ndarray:
-    # Sigma = (U U^T)^{-1} = U^{-T} U^{-1}; U^{-1} by a triangular solve.
-    inv_upper = linalg.solve_triangular(upper, np.eye(upper.shape[0]), lower=False)
+    # Sigma = (U U^T)^{-1} = U^{-T} U^{-1}, with U^{-1} of the triangular U.
+    inv_upper = triangular_inverse(upper, lower=False)
     return inv_upper.T @ inv_upper
 
 
