@@ -52,6 +52,10 @@ def _covariance_from_upper(upper: np.ndarray) -> np.ndarray:
 
 
 def _smallest_pivots(matrices: np.ndarray) -> np.ndarray:
+    try:  # one batched factorisation when all are positive definite (EM's usual case)
+        return np.min(np.diagonal(np.linalg.cholesky(matrices), axis1=1, axis2=2) ** 2, axis=1)
+    except np.linalg.LinAlgError:
+        pass
     # A failed Cholesky means not positive definite: report a pivot of -inf.
     pivots = np.empty(matrices.shape[0])
     for k, matrix in enumerate(matrices):

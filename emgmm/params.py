@@ -104,7 +104,7 @@ class GaussianMixtureParams:
         for name, value in (("weights", weights), ("means", means), ("covariances", covariances)):
             if not np.all(np.isfinite(value)):
                 raise ValueError(f"{name} contain NaN or infinity")
-        if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-8):
+        if np.any(weights < 0) or not abs(weights.sum() - 1.0) <= 1e-8:
             raise ValueError(f"weights must be non-negative and sum to 1, got sum {weights.sum()}")
         for name, value in (("weights", weights), ("means", means), ("covariances", covariances)):
             value.setflags(write=False)
