@@ -21,9 +21,12 @@ from typing import Any
 from emgmm.covariance_types import COVARIANCE_TYPES
 from experiments.config import methods as _methods
 from experiments.config.checks import (
+    MAX_CELLS,
     NAME_PATTERN,
     ConfigError,
     boolean,
+    check_cell_count,
+    check_path_length,
     choice,
     dump_toml,
     grid_values,
@@ -53,9 +56,10 @@ from experiments.config.study import (
     prefixed,
     quick_name,
 )
+from experiments.errors import quoted_input
 from experiments.simulate.spec import COVARIANCE_SHAPES, OVERLAP_KINDS, DataSpec
 
-__all__ = ["ConfigError", "ExperimentConfig", "load_config", "parse_config"]
+__all__ = ["MAX_CELLS", "ConfigError", "ExperimentConfig", "load_config", "parse_config"]
 
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "auto", "hierarchical")
 MCMC_INITS = ("em", "jitter")
@@ -205,7 +209,6 @@ _DATA = {
     "outlier_fraction": real(0.0, 0.5, high_open=True),
 }
 _DATA_REQUIRED = ("n_samples", "n_features", "n_components")
-MAX_CELLS = 1000  # every cell is built and checked by validate, which must stay fast
 MAX_CONFIG_BYTES = 4 * 2**20  # a config is a few hundred bytes; read and parsed in well under 1 s
 _SECTIONS = ("experiment", "data", "em", "mcmc", "metrics", "report", "selection", "sbc",
              *_methods.METHOD_SECTIONS, "quick")
@@ -237,11 +240,7 @@ def _data_grid(raw: Any) -> DataGrid:
             fixed[key] = check(value, path)
             continue
         grid[key] = grid_values(value, check, path)
-    n_cells = math.prod(len(values) for values in grid.values())
-    if n_cells > MAX_CELLS:
-        sizes = " x ".join(f"{len(v)} {k}" for k, v in grid.items())
-        raise ConfigError("data", f"the grid has {n_cells:,} cells ({sizes}), more than "
-                          f"{MAX_CELLS:,}; split the experiment into several configs")
+    check_cell_count(grid)
     data = DataGrid(fixed=fixed, grid=grid)
     data.cells()  # every combination must make a valid DataSpec
     return data
@@ -381,21 +380,25 @@ def _parse_sections(raw: dict[str, Any], source: str) -> ExperimentConfig:
 
 def load_config(path: str | os.PathLike[str], *, quick: bool = False) -> ExperimentConfig:
     """Read and validate a TOML config file (its ``--quick`` variant with ``quick``)."""
+    check_path_length(path, "", "config file")
     path = Path(path)
+    shown = f"'{quoted_input(str(path))}'"
     try:
         if path.is_file() and path.stat().st_size > MAX_CONFIG_BYTES:
-            raise ConfigError("", f"config file {str(path)!r} is "
-                              f"{path.stat().st_size:,} bytes, more than the "
-                              f"{MAX_CONFIG_BYTES:,} a config may have")
+            raise ConfigError("", f"config file {shown} is {path.stat().st_size:,} bytes, "
+                              f"more than the {MAX_CONFIG_BYTES:,} a config may have")
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError("", f"config file {str(path)!r} not found") from None
+        raise ConfigError("", f"config file {shown} not found") from None
     except IsADirectoryError:
-        raise ConfigError("", f"config file {str(path)!r} is a directory") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError("", f"config file {str(path)!r} cannot be read: {error}") from None
+        raise ConfigError("", f"config file {shown} is a directory") from None
+    except OSError as error:
+        raise ConfigError("", f"config file {shown} cannot be read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError("", f"config file {shown} cannot be read: {error}") from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError("", f"{path.name}: invalid TOML: {error}") from None
+        raise ConfigError("", f"{quoted_input(path.name)}: invalid TOML: {error}") from None
     except RecursionError:  # tomllib recurses once per level of nesting
-        raise ConfigError("", f"{path.name}: invalid TOML: nested too deeply") from None
+        raise ConfigError("", f"{quoted_input(path.name)}: invalid TOML: nested too deeply"
+                          ) from None
     return parse_config(raw, source=str(path), quick=quick)
