@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
@@ -108,31 +109,39 @@ def column_magnitudes(X: np.ndarray) -> np.ndarray:
     return np.maximum(X.max(axis=0), -X.min(axis=0))
 
 
-def check_scale(X: np.ndarray, name: str = "X", largest: np.ndarray | None = None) -> None:
+STANDARDISE_HINT = "standardise the data first, e.g. (X - X.mean(axis=0)) / X.std(axis=0)"
+
+
+def check_scale(X: np.ndarray, name: str = "X", largest: np.ndarray | None = None, *,
+                hint: str = STANDARDISE_HINT, columns: Sequence[str] | None = None) -> None:
     """Refuse data whose squares overflow or underflow float64 (ValueError naming a column).
 
     The covariances and quadratic forms sum N x D squares: the largest value must stay
     below :math:`\\sqrt{f_{max} / (10^4 N D)}`; a column whose values are all below
     :math:`\\sqrt{f_{min}} \\approx 1.5 \\times 10^{-154}` (but not all zero) has squares
-    that vanish.
+    that vanish. ``hint`` says what to do; ``columns`` are the columns as the message shows
+    them (default: their 0-based index).
     """
     if X.size == 0:
         return
     largest = column_magnitudes(X) if largest is None else largest
     limit = float(np.sqrt(np.finfo(float).max / (OVERFLOW_HEADROOM * X.size)))
-    hint = "standardise the data first, e.g. (X - X.mean(axis=0)) / X.std(axis=0)"
+
+    def column(j: int) -> str:
+        return f"column {j if columns is None else columns[j]}"
+
     too_large = np.flatnonzero(largest > limit)
     if too_large.size:
-        column = int(too_large[0])
+        j = int(too_large[0])
         raise ValueError(
-            f"{name} has values up to {largest[column]:.3g} (column {column}): the data's scale "
+            f"{name} has values up to {largest[j]:.3g} ({column(j)}): the data's scale "
             f"is too large for sums of squares in float64 (limit {limit:.2g} for this size); "
             f"{hint}")
     too_small = np.flatnonzero((largest > 0) & (largest < UNDERFLOW_LIMIT))
     if too_small.size:
-        column = int(too_small[0])
+        j = int(too_small[0])
         raise ValueError(
-            f"{name} column {column} has values of at most {largest[column]:.3g}: the data's "
+            f"{name} {column(j)} has values of at most {largest[j]:.3g}: the data's "
             f"scale is too small, their squares underflow float64 (below {UNDERFLOW_LIMIT:.2g}); "
             f"{hint}")
 
