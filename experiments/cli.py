@@ -35,9 +35,10 @@ from experiments.config import (
     resolve_config_argument,
 )
 from experiments.config.budget import check_run_fits, estimate_run, runs_mcmc
+from experiments.config.checks import check_path_length
 from experiments.config.data_command import data_file_config
 from experiments.config.requirements import check_requirements
-from experiments.errors import one_line
+from experiments.errors import one_line, quoted_input
 from experiments.report import build_report
 from experiments.report.flags import diagnostics_verdict, ess_threshold
 from experiments.run.executors import EXECUTORS, check_scheduler
@@ -49,6 +50,7 @@ PROG = "gmm-compare"
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_RUNS_DIR = Path("runs")
 MAX_WORKERS = 1024  # worker processes of a local pool or cluster
+MAX_ADDRESS = 300  # characters of a scheduler address (a host name has at most 253)
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,18 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (no usage block) and exit status 2."""
 
     def error(self, message: str):
-        raise BadInput(f"{message} (see {self.prog} --help)")
+        # each word of user input quoted in argparse's message: escaped, cut to 80 characters
+        shown = " ".join(quoted_input(word) for word in message.split(" "))
+        raise BadInput(f"{shown} (see {self.prog} --help)")
+
+
+def worker_count(text: str) -> int:
+    """``--workers``: ASCII digits only (``int`` would also take ``1_0`` or Arabic-Indic
+    digits); the range is checked by :func:`run_options`."""
+    stripped = text.strip()
+    if not (stripped.isascii() and stripped.lstrip("-").isdigit()) or len(stripped) > 19:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got '{quoted_input(text)}'")
+    return int(stripped)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--executor", choices=sorted(EXECUTORS), default=None,
                      help="default: serial; process with 2 workers for --data with a range "
                           "of K")
-    run.add_argument("--workers", type=int, default=None,
+    run.add_argument("--workers", type=worker_count, default=None,
                      help="worker processes for process/dask (default: 2)")
     run.add_argument("--scheduler", default=None,
                      help="address of a running Dask scheduler (with --executor dask)")
@@ -136,6 +149,10 @@ def run_options(args: argparse.Namespace) -> tuple[int, str | None]:
         raise BadInput(f"--workers must be in [1, {MAX_WORKERS}], got {workers}")
     if args.scheduler is not None and args.executor != "dask":
         raise BadInput("--scheduler needs --executor dask")
+    if args.scheduler is not None and (len(args.scheduler) > MAX_ADDRESS
+                                       or not args.scheduler.isprintable()):
+        raise BadInput(f"--scheduler must be an address such as tcp://10.0.0.5:8786, got "
+                       f"'{quoted_input(args.scheduler)}'")
     if args.executor == "serial" and args.workers not in (None, 1):
         raise BadInput("--workers needs --executor process or dask")
     return (1 if args.executor == "serial" else workers), args.scheduler
@@ -155,7 +172,7 @@ def run_config(args: argparse.Namespace):
     try:
         check_reachable(config)
     except ConfigError as error:
-        if "column" not in error.problem:
+        if "column" not in error.problem or "standardize" in error.problem:
             raise
         raise BadInput(f"{error}; to choose the columns (or a label column) write a config "
                        "with a [data] section, see README \"Your own data\"") from None
@@ -182,6 +199,7 @@ def command_run(args: argparse.Namespace, context: Context) -> int:
         except ValueError as error:
             raise BadInput(str(error)) from None
     run_dir = args.out if args.out is not None else DEFAULT_RUNS_DIR / config.name
+    check_path_length(run_dir, "--out", "output directory")
     check_output_dir(run_dir, config.to_toml())
     outcome = run_experiment(config, run_dir, args.executor, workers, scheduler, console)
     status = EXIT_OK
@@ -251,6 +269,7 @@ def command_configs(args: argparse.Namespace, context: Context) -> int:
 
 
 def command_report(args: argparse.Namespace, context: Context) -> int:
+    check_path_length(args.run_dir, "", "run directory")
     config = RunDirectory(args.run_dir).config
     if not config.is_file():
         raise BadInput(f"{args.run_dir} is not a run directory (no {config.name})")
