@@ -62,13 +62,17 @@ def _object_as_float(array: np.ndarray, name: str) -> np.ndarray:
     """An object array of numbers as floats; else DataTypeError naming the first bad entry."""
     try:
         return array.astype(float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         pass
     for index, value in np.ndenumerate(array):
+        where = f"column {index[1]}" if array.ndim == 2 else f"index {index}"
         try:
             float(value)
+        except OverflowError:
+            raise ValueError(f"{name} {where} holds a value too large for float64 "
+                             f"({type(value).__name__} over {np.finfo(float).max:.3g}): "
+                             "rescale the data") from None
         except (TypeError, ValueError):
-            where = f"column {index[1]}" if array.ndim == 2 else f"index {index}"
             raise DataTypeError(
                 f"{name} {where} holds {type(value).__name__} {str(value)[:40]!r}: every entry "
                 "must be a real number (float() argument must be a string or a real number)"
@@ -85,6 +89,8 @@ def real_array(X, name: str = "X") -> np.ndarray:
     the entry (``np.asarray(X, float)`` would drop imaginary parts or fail inside numpy);
     sparse matrices a TypeError; ragged nested lists a ValueError.
     """
+    if X is None:
+        raise TypeError(f"{name} is None: pass an array of shape (n_samples, n_features)")
     if sparse.issparse(X):
         raise TypeError(f"sparse input is not supported: pass a dense array ({name}.toarray())")
     if hasattr(X, "dtypes") and hasattr(X, "columns"):
@@ -241,6 +247,15 @@ def check_data_for_fit(X: np.ndarray, n_components: int, reg_covar: float) -> No
                 f"column(s) {constant.tolist()} of X have zero variance and reg_covar=0: "
                 "drop those columns or set reg_covar > 0"
             )
+
+
+def singular_covariance_message(X: np.ndarray) -> str:
+    """Why the covariance of ``X`` (a data-scaled default prior) is singular, and what to do."""
+    constant = np.flatnonzero(np.ptp(X, axis=0) == 0.0)
+    why = (f"column(s) {constant[:10].tolist()} of X have zero variance" if constant.size
+           else "some columns of X are linear combinations of others")
+    return (f"the default covariance_prior, the covariance of X, is singular: {why}; drop "
+            "those columns or pass covariance_prior")
 
 
 def as_generator(random_state) -> np.random.Generator:
