@@ -52,6 +52,13 @@ BAD = [
     ("K > N", GOOD[:3], 5, {}, ValueError, ["n_components=5", "3"]),
     ("prior of another D", GOOD, 2, {"priors": bayes.Priors(means_loc=[0.0, 0.0, 0.0])},
      ValueError, ["means_loc", "(2)", "3"]),
+    ("None", None, 2, {}, TypeError, ["X is None"]),
+    ("integer beyond float64", np.array([[10**400, 1]] * 20, dtype=object), 2, {}, ValueError,
+     ["column 0", "too large for float64"]),
+    ("frame with a category", frame_with(kind=pd.Categorical(["a", "b"] * 20)), 2, {},
+     TypeError, ["'kind'", "category"]),
+    ("infinity", GOOD * np.where(np.arange(80).reshape(40, 2) == 7, np.inf, 1.0), 2, {},
+     ValueError, ["infinite"]),
     ("draws 0", GOOD, 2, {"draws": 0}, ValueError, ["draws"]),
     ("chains 1.5", GOOD, 2, {"chains": 1.5}, ValueError, ["chains"]),
 ]
