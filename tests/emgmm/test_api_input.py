@@ -242,3 +242,22 @@ def test_variational_fit_at_extreme_scales_is_the_scaled_fit(blobs, scale):
     assert np.all(np.isfinite(model.covariances_))
     np.testing.assert_allclose(model.score(blobs * scale) + 2 * np.log(scale),
                                reference.score(blobs), rtol=1e-10)
+
+
+@pytest.mark.parametrize("ratio", [1e4, 1e50, 1e100])
+def test_columns_on_very_different_scales_fit_as_the_standardized_data(blobs, ratio):
+    """One column near 1e4 (up to 1e100) beside one near 1e-4 (1e-100): no component is
+    taken for collapsed (the collapse floor follows the smallest feature variance, not the
+    mean one, which re-seeded every component) and the fit is the unit-scale fit, scaled
+    column by column. (scikit-learn's k-means start sees only the large column here and
+    ends in a local optimum with a log-likelihood lower by more than 0.5 per point.)"""
+    scale = np.array([ratio, 1 / ratio])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = GaussianMixtureEM(3, random_state=0, reg_covar=0.0).fit(blobs * scale)
+    reference = GaussianMixtureEM(3, random_state=0, reg_covar=0.0).fit(blobs)
+    np.testing.assert_allclose(sorted_means(model) / scale, sorted_means(reference),
+                               rtol=1e-6, atol=1e-6)
+    assert np.all(np.isfinite(model.covariances_))
+    sk = GaussianMixture(3, random_state=0, reg_covar=0.0).fit(blobs * scale)
+    assert model.score(blobs * scale) > sk.score(blobs * scale) + 0.5
