@@ -24,7 +24,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 from rich.console import Console
 
 from experiments.config import (
@@ -39,18 +38,23 @@ from experiments.config.checks import check_path_length
 from experiments.config.data_command import data_file_config
 from experiments.config.requirements import check_requirements
 from experiments.errors import one_line, quoted_input
-from experiments.report import build_report
-from experiments.report.flags import diagnostics_verdict, ess_threshold
 from experiments.run.executors import EXECUTORS, check_scheduler
 from experiments.run.plan import check_reachable
 from experiments.run.rundir import OutputDirError, RunDirectory, check_output_dir
-from experiments.run.runner import run_experiment
 
 PROG = "gmm-compare"
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_RUNS_DIR = Path("runs")
 MAX_WORKERS = 1024  # worker processes of a local pool or cluster
 MAX_ADDRESS = 300  # characters of a scheduler address (a host name has at most 253)
+
+
+def build_report(run_dir: Path) -> Path:
+    """:func:`experiments.report.build_report`, imported when a report is built (``validate``
+    and bad input do without the plotting libraries)."""
+    from experiments.report import build_report as build
+
+    return build(run_dir)
 
 
 @dataclass(frozen=True)
@@ -136,8 +140,8 @@ def load(argument: str | None, quick: bool = False):
     anything is written.
     """
     config = load_config(resolve_config_argument(argument), quick=quick)
+    check_run_fits(estimate_run(config))  # before the sampler's import: a refusal is quick
     check_requirements(config)
-    check_run_fits(estimate_run(config))
     check_reachable(config)
     return config
 
@@ -201,6 +205,8 @@ def command_run(args: argparse.Namespace, context: Context) -> int:
     run_dir = args.out if args.out is not None else DEFAULT_RUNS_DIR / config.name
     check_path_length(run_dir, "--out", "output directory")
     check_output_dir(run_dir, config.to_toml())
+    from experiments.run.runner import run_experiment  # the fitting libraries, for run only
+
     outcome = run_experiment(config, run_dir, args.executor, workers, scheduler, console)
     status = EXIT_OK
     if outcome.n_failed:
@@ -222,6 +228,10 @@ def print_failed_diagnostics(run_dir: Path, config, console: Console) -> None:
     """One line per cell whose sampler failed its diagnostics (R-hat, divergences, ESS;
     :func:`experiments.report.flags.diagnostics_verdict`): its posterior is poorly
     identified (e.g. more components than the data support) or the chains too short."""
+    import pandas as pd
+
+    from experiments.report.flags import diagnostics_verdict, ess_threshold
+
     path = RunDirectory(run_dir).results
     if not path.is_file():
         return
@@ -247,9 +257,9 @@ def build_report_reporting_failure(run_dir: Path, context: Context) -> int:
 
 def command_validate(args: argparse.Namespace, context: Context) -> int:
     config = load_config(resolve_config_argument(args.config), quick=args.quick)
-    check_requirements(config)
     estimate = estimate_run(config)
     check_run_fits(estimate)
+    check_requirements(config)
     reachable = check_reachable(config)
     unchecked = reachable.total - reachable.checked
     note = (f"; overlap reachable in the {reachable.checked:,} replicate(s) checked, the other "

@@ -330,3 +330,29 @@ def load_config_text(text: str):
     from experiments.config import parse_config
 
     return parse_config(tomllib.loads(text))
+
+
+HEAVY_MODULES = ("pymc", "pytensor", "arviz", "matplotlib", "experiments.report",
+                 "experiments.run.runner")
+
+
+@pytest.mark.parametrize(("case", "text"), [
+    ("accepted, MCMC off", BASE),
+    ("refused for its size, MCMC on", edited(MCMC_ON, ("n_samples = 120",
+                                                       "n_samples = 1000000000000"))),
+])
+def test_validate_imports_no_sampler_or_plotting_library(tmp_path, case, text):
+    """A fresh ``validate`` (what a user runs) loads neither PyMC nor the report's plotting
+    stack: the size is checked before the sampler's import, the report is imported by run
+    only. (Wall time of the whole command: README "Limits".)"""
+    import subprocess
+    import sys
+
+    config = tmp_path / "c.toml"
+    config.write_text(text)
+    code = ("import sys; from experiments.cli import main; status = main(['validate', "
+            f"{str(config)!r}]); print(status, [m for m in {HEAVY_MODULES!r} "
+            "if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.stdout.strip().splitlines()[-1] in ("0 []", "2 []"), (done.stdout, done.stderr)
