@@ -268,7 +268,7 @@ def replicate_terms(spec, config) -> list[Term]:
 def sbc_terms(sbc) -> list[Term]:
     n, d, k = sbc.n_samples, sbc.n_features, sbc.n_components
     return [Term("worker process", ("--workers",), WORKER_BASE_BYTES),
-            Term("SBC posterior draws", ("sbc.draws", "sbc.chains"),
+            Term("SBC posterior draws", ("sbc.draws", "sbc.chains", "sbc.n_samples"),
                  posterior_bytes(n, d, k, sbc.draws, sbc.chains, predictive=False))]
 
 

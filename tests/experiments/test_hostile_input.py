@@ -104,7 +104,7 @@ HOSTILE = [
     ("max_iter 10**9", edited(("max_iter = 60", "max_iter = 1000000000")),
      ["em.max_iter", "memory"]),
     ("sbc n_samples 10**12", BASE + "\n[sbc]\nenabled = true\nn_simulations = 2\n"
-     "n_samples = 1000000000000\n", ["sbc.", "memory"]),
+     "n_samples = 1000000000000\n", ["memory", "lower sbc.draws or sbc.chains or sbc.n_samples"]),
     ("array nested 5000 deep", BASE + "\n[extra]\nx = " + "[" * 5000 + "]" * 5000 + "\n",
      ["invalid TOML: nested too deeply"]),
     ("value nested 5000 deep", edited(("overlap = 0.02",
