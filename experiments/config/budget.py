@@ -25,7 +25,8 @@ estimated from the store's metadata (:func:`store_terms`): its blocks in flight 
 samples, never N rows.
 
 The work: EM starts, PyMC fits and posterior draws over the whole run, and a lower bound on
-the CPU time of one task (replicate or SBC simulation). A task is the unit a run saves and
+the CPU time of one task (replicate or SBC simulation): its data's pair overlaps, its EM
+starts and its posterior draws. A task is the unit a run saves and
 resumes, so one whose lower bound exceeds :data:`MAX_TASK_SECONDS` is refused.
 The estimates are orders of magnitude (README "Limits"), computed in milliseconds.
 """
@@ -290,6 +291,15 @@ def replicate_seconds(config) -> dict[str, float]:
     return parts
 
 
+def data_seconds(config) -> float:
+    """Lower bound on drawing one replicate's synthetic data: the overlap of every ordered
+    pair of components (:func:`experiments.run.plan.reachability_seconds`), largest cell."""
+    from experiments.run.plan import reachability_seconds
+
+    return max((reachability_seconds(spec) for _, spec in config.data.cells()
+                if hasattr(spec, "overlap")), default=0.0)
+
+
 def work_counts(config, n_replicates: int) -> tuple[int, int, int]:
     """(EM starts, PyMC fits, posterior draws) over ``n_replicates`` replicates and the SBC."""
     em, mcmc, selection, sbc = config.em, config.mcmc, config.selection, config.sbc
@@ -313,7 +323,7 @@ def estimate_run(config) -> RunEstimate:
     cells = config.data.cells()
     worst = max((replicate_terms(spec, config) for _, spec in cells),
                 key=lambda terms: sum(t.bytes for t in terms))
-    parts = replicate_seconds(config)
+    parts = replicate_seconds(config) | {"data.n_components": data_seconds(config)}
     n_sbc = config.sbc.n_simulations if config.sbc.enabled else 0
     if n_sbc:
         sbc = config.sbc
@@ -368,7 +378,7 @@ def check_run_fits(estimate: RunEstimate, workers: int = 1, memory: int | None =
                           f"{' or '.join(largest.keys)}")
     if estimate.task_seconds > MAX_TASK_SECONDS:
         raise ConfigError(estimate.task_key, f"one task of this run needs at least "
-                          f"{estimate.task_seconds / 3600:,.0f} CPU-hours (its EM starts and "
-                          f"posterior draws), more than the {MAX_TASK_SECONDS // 3600} h limit "
+                          f"{estimate.task_seconds / 3600:,.0f} CPU-hours (drawing its data, its EM "
+                          f"starts and posterior draws), more than the {MAX_TASK_SECONDS // 3600} h limit "
                           f"of a task (the unit a run saves and resumes); lower "
                           f"{LOWER.get(estimate.task_key, estimate.task_key)}")

@@ -83,6 +83,9 @@ HOSTILE = [
      ["data.n_components", "memory"]),
     ("n_components 10**5 > n_samples", edited(("n_components = 2", "n_components = 100000")),
      ["n_samples", "n_components"]),
+    ("n_components 3000: 9 million pair overlaps", edited(
+        ("n_components = 2", "n_components = 3000"), ("n_samples = 120", "n_samples = 10000")),
+     ["data.n_components: one task", "CPU-hours", "drawing its data", "lower data.n_components"]),
     ("n_features 10**6", edited(("n_features = 2", "n_features = 1000000")),
      ["data.n", "memory"]),
     ("bootstrap 10**9", edited(("max_iter = 60", ('max_iter = 60\nintervals = "bootstrap"\n'
