@@ -58,26 +58,47 @@ class DataTypeError(TypeError, ValueError):
     scikit-learn expects for complex data)."""
 
 
+CONVERSION_ERRORS = (TypeError, ValueError, OverflowError)
+
+
+def _first_unconvertible(flat: np.ndarray) -> int:
+    """Index of the first entry of a 1-D object array that ``float()`` refuses, by bisection
+    with numpy's conversion (C speed: a Python loop over 10^6 entries took 1.7 s)."""
+    low, high = 0, flat.size  # the first bad entry is in [low, high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        try:
+            flat[low:middle].astype(float)
+        except CONVERSION_ERRORS:
+            high = middle
+        else:
+            low = middle
+    return low
+
+
 def _object_as_float(array: np.ndarray, name: str) -> np.ndarray:
-    """An object array of numbers as floats; else DataTypeError naming the first bad entry."""
+    """An object array of numbers as floats; else DataTypeError naming the first bad entry
+    (column by column for 2-D data)."""
     try:
         return array.astype(float)
-    except (TypeError, ValueError, OverflowError):
+    except CONVERSION_ERRORS:
         pass
-    for index, value in np.ndenumerate(array):
-        where = f"column {index[1]}" if array.ndim == 2 else f"index {index}"
-        try:
-            float(value)
-        except OverflowError:
-            raise ValueError(f"{name} {where} holds a value too large for float64 "
-                             f"({type(value).__name__} over {np.finfo(float).max:.3g}): "
-                             "rescale the data") from None
-        except (TypeError, ValueError):
-            raise DataTypeError(
-                f"{name} {where} holds {type(value).__name__} {str(value)[:40]!r}: every entry "
-                "must be a real number (float() argument must be a string or a real number)"
-            ) from None
-    raise DataTypeError(f"{name} of dtype object cannot be converted to float: pass numbers")
+    flat = array.T.reshape(-1) if array.ndim == 2 else array.reshape(-1)
+    index = _first_unconvertible(flat)
+    value = flat[index]
+    where = (f"column {index // array.shape[0]}" if array.ndim == 2
+             else f"index {tuple(int(i) for i in np.unravel_index(index, array.shape))}")
+    try:
+        float(value)
+    except OverflowError:
+        raise ValueError(f"{name} {where} holds a value too large for float64 "
+                         f"({type(value).__name__} over {np.finfo(float).max:.3g}): "
+                         "rescale the data") from None
+    except (TypeError, ValueError):
+        pass
+    raise DataTypeError(
+        f"{name} {where} holds {type(value).__name__} {str(value)[:40]!r}: every entry "
+        "must be a real number (float() argument must be a string or a real number)")
 
 
 def real_array(X, name: str = "X") -> np.ndarray:
