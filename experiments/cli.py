@@ -19,6 +19,7 @@ SIGINT (Ctrl-C), 143 by SIGTERM, with the workers stopped and the finished repli
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,13 @@ from experiments.errors import one_line, quoted_input
 from experiments.run.executors import EXECUTORS, check_scheduler
 from experiments.run.plan import check_reachable
 from experiments.run.rundir import OutputDirError, RunDirectory, check_output_dir
+
+if multiprocessing.parent_process() is not None:
+    # A worker process (a pool's or a Dask nanny's, started with spawn or forkserver, imports
+    # the parent's main module and so this one): load the fitting stack now, as the parent
+    # does before a run. Imported during the first task instead, it held a Dask worker busy
+    # when a SIGTERM closed the cluster (its heartbeat error reached the terminal).
+    import experiments.run.runner  # noqa: F401
 
 PROG = "gmm-compare"
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
