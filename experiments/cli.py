@@ -45,10 +45,15 @@ from experiments.run.rundir import OutputDirError, RunDirectory, check_output_di
 
 if multiprocessing.parent_process() is not None:
     # A worker process (a pool's or a Dask nanny's, started with spawn or forkserver, imports
-    # the parent's main module and so this one): load the fitting stack now, as the parent
-    # does before a run. Imported during the first task instead, it held a Dask worker busy
-    # when a SIGTERM closed the cluster (its heartbeat error reached the terminal).
+    # the parent's main module and so this one): load what the commands import when used
+    # now, as this module did before validate was made light. Imported during the first
+    # task instead, they kept a Dask worker busy when a SIGTERM closed the cluster (its
+    # heartbeat error reached the terminal: test_interrupt SIGTERM-dask, 3 failures in 4).
+    import pandas  # noqa: F401
+    import experiments.report  # noqa: F401
+    import experiments.report.flags  # noqa: F401
     import experiments.run.runner  # noqa: F401
+    import bayes.sampling  # noqa: F401
 
 PROG = "gmm-compare"
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
