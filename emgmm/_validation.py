@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
@@ -57,22 +58,47 @@ class DataTypeError(TypeError, ValueError):
     scikit-learn expects for complex data)."""
 
 
+CONVERSION_ERRORS = (TypeError, ValueError, OverflowError)
+
+
+def _first_unconvertible(flat: np.ndarray) -> int:
+    """Index of the first entry of a 1-D object array that ``float()`` refuses, by bisection
+    with numpy's conversion (C speed: a Python loop over 10^6 entries took 1.7 s)."""
+    low, high = 0, flat.size  # the first bad entry is in [low, high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        try:
+            flat[low:middle].astype(float)
+        except CONVERSION_ERRORS:
+            high = middle
+        else:
+            low = middle
+    return low
+
+
 def _object_as_float(array: np.ndarray, name: str) -> np.ndarray:
-    """An object array of numbers as floats; else DataTypeError naming the first bad entry."""
+    """An object array of numbers as floats; else DataTypeError naming the first bad entry
+    (column by column for 2-D data)."""
     try:
         return array.astype(float)
+    except CONVERSION_ERRORS:
+        pass
+    flat = array.T.reshape(-1) if array.ndim == 2 else array.reshape(-1)
+    index = _first_unconvertible(flat)
+    value = flat[index]
+    where = (f"column {index // array.shape[0]}" if array.ndim == 2
+             else f"index {tuple(int(i) for i in np.unravel_index(index, array.shape))}")
+    try:
+        float(value)
+    except OverflowError:
+        raise ValueError(f"{name} {where} holds a value too large for float64 "
+                         f"({type(value).__name__} over {np.finfo(float).max:.3g}): "
+                         "rescale the data") from None
     except (TypeError, ValueError):
         pass
-    for index, value in np.ndenumerate(array):
-        try:
-            float(value)
-        except (TypeError, ValueError):
-            where = f"column {index[1]}" if array.ndim == 2 else f"index {index}"
-            raise DataTypeError(
-                f"{name} {where} holds {type(value).__name__} {str(value)[:40]!r}: every entry "
-                "must be a real number (float() argument must be a string or a real number)"
-            ) from None
-    raise DataTypeError(f"{name} of dtype object cannot be converted to float: pass numbers")
+    raise DataTypeError(
+        f"{name} {where} holds {type(value).__name__} {str(value)[:40]!r}: every entry "
+        "must be a real number (float() argument must be a string or a real number)")
 
 
 def real_array(X, name: str = "X") -> np.ndarray:
@@ -84,6 +110,8 @@ def real_array(X, name: str = "X") -> np.ndarray:
     the entry (``np.asarray(X, float)`` would drop imaginary parts or fail inside numpy);
     sparse matrices a TypeError; ragged nested lists a ValueError.
     """
+    if X is None:
+        raise TypeError(f"{name} is None: pass an array of shape (n_samples, n_features)")
     if sparse.issparse(X):
         raise TypeError(f"sparse input is not supported: pass a dense array ({name}.toarray())")
     if hasattr(X, "dtypes") and hasattr(X, "columns"):
@@ -108,31 +136,39 @@ def column_magnitudes(X: np.ndarray) -> np.ndarray:
     return np.maximum(X.max(axis=0), -X.min(axis=0))
 
 
-def check_scale(X: np.ndarray, name: str = "X", largest: np.ndarray | None = None) -> None:
+STANDARDISE_HINT = "standardise the data first, e.g. (X - X.mean(axis=0)) / X.std(axis=0)"
+
+
+def check_scale(X: np.ndarray, name: str = "X", largest: np.ndarray | None = None, *,
+                hint: str = STANDARDISE_HINT, columns: Sequence[str] | None = None) -> None:
     """Refuse data whose squares overflow or underflow float64 (ValueError naming a column).
 
     The covariances and quadratic forms sum N x D squares: the largest value must stay
     below :math:`\\sqrt{f_{max} / (10^4 N D)}`; a column whose values are all below
     :math:`\\sqrt{f_{min}} \\approx 1.5 \\times 10^{-154}` (but not all zero) has squares
-    that vanish.
+    that vanish. ``hint`` says what to do; ``columns`` are the columns as the message shows
+    them (default: their 0-based index).
     """
     if X.size == 0:
         return
     largest = column_magnitudes(X) if largest is None else largest
     limit = float(np.sqrt(np.finfo(float).max / (OVERFLOW_HEADROOM * X.size)))
-    hint = "standardise the data first, e.g. (X - X.mean(axis=0)) / X.std(axis=0)"
+
+    def column(j: int) -> str:
+        return f"column {j if columns is None else columns[j]}"
+
     too_large = np.flatnonzero(largest > limit)
     if too_large.size:
-        column = int(too_large[0])
+        j = int(too_large[0])
         raise ValueError(
-            f"{name} has values up to {largest[column]:.3g} (column {column}): the data's scale "
+            f"{name} has values up to {largest[j]:.3g} ({column(j)}): the data's scale "
             f"is too large for sums of squares in float64 (limit {limit:.2g} for this size); "
             f"{hint}")
     too_small = np.flatnonzero((largest > 0) & (largest < UNDERFLOW_LIMIT))
     if too_small.size:
-        column = int(too_small[0])
+        j = int(too_small[0])
         raise ValueError(
-            f"{name} column {column} has values of at most {largest[column]:.3g}: the data's "
+            f"{name} {column(j)} has values of at most {largest[j]:.3g}: the data's "
             f"scale is too small, their squares underflow float64 (below {UNDERFLOW_LIMIT:.2g}); "
             f"{hint}")
 
@@ -232,6 +268,15 @@ def check_data_for_fit(X: np.ndarray, n_components: int, reg_covar: float) -> No
                 f"column(s) {constant.tolist()} of X have zero variance and reg_covar=0: "
                 "drop those columns or set reg_covar > 0"
             )
+
+
+def singular_covariance_message(X: np.ndarray) -> str:
+    """Why the covariance of ``X`` (a data-scaled default prior) is singular, and what to do."""
+    constant = np.flatnonzero(np.ptp(X, axis=0) == 0.0)
+    why = (f"column(s) {constant[:10].tolist()} of X have zero variance" if constant.size
+           else "some columns of X are linear combinations of others")
+    return (f"the default covariance_prior, the covariance of X, is singular: {why}; drop "
+            "those columns or pass covariance_prior")
 
 
 def as_generator(random_state) -> np.random.Generator:

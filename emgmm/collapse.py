@@ -5,8 +5,9 @@ A component has *collapsed* after an M-step when
 * its effective count :math:`N_k = N \\pi_k` is below ``MIN_EFFECTIVE_COUNT`` (it explains
   essentially no observation), or
 * its covariance is not positive definite, or has a conditional variance (squared
-  Cholesky pivot) below ``VARIANCE_FLOOR`` times the mean per-feature variance of X (it
-  is shrinking onto a point or a line: the likelihood singularity of Gaussian mixtures).
+  Cholesky pivot) below ``VARIANCE_FLOOR`` times the smallest positive per-feature variance
+  of X (it is shrinking onto a point or a line: the likelihood singularity of Gaussian
+  mixtures).
 
 The fit loop runs this check after every iteration, whatever the engine, and re-seeds each
 collapsed component: its mean becomes a data row drawn uniformly (a typical point, not the
@@ -34,9 +35,16 @@ class CollapsedComponentWarning(UserWarning):
 
 def variance_floor(X: np.ndarray, variances: np.ndarray | None = None) -> float:
     """Smallest acceptable component variance for data X (``variances``: its per-feature
-    variances when already known, e.g. for data out of memory)."""
-    variances = feature_variances(X) if variances is None else variances
-    return VARIANCE_FLOOR * max(float(np.mean(variances)), np.finfo(float).tiny)
+    variances when already known, e.g. for data out of memory).
+
+    ``VARIANCE_FLOOR`` times the smallest positive per-feature variance: a feature measured
+    on a small scale beside one on a large scale (values near 1e-4 beside 1e4) is not taken
+    for a collapse, which the mean variance would make of every component.
+    """
+    variances = feature_variances(X) if variances is None else np.asarray(variances)
+    positive = variances[variances > 0]
+    smallest = float(positive.min()) if positive.size else 0.0
+    return VARIANCE_FLOOR * max(smallest, np.finfo(float).tiny)
 
 
 def collapsed_components(params: GaussianMixtureParams, n_samples: int, floor: float) -> np.ndarray:

@@ -19,12 +19,12 @@ SIGINT (Ctrl-C), 143 by SIGTERM, with the workers stopped and the finished repli
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 from rich.console import Console
 
 from experiments.config import (
@@ -35,20 +35,39 @@ from experiments.config import (
     resolve_config_argument,
 )
 from experiments.config.budget import check_run_fits, estimate_run, runs_mcmc
+from experiments.config.checks import check_path_length
 from experiments.config.data_command import data_file_config
 from experiments.config.requirements import check_requirements
-from experiments.errors import one_line
-from experiments.report import build_report
-from experiments.report.flags import diagnostics_verdict, ess_threshold
+from experiments.errors import one_line, quoted_input
 from experiments.run.executors import EXECUTORS, check_scheduler
 from experiments.run.plan import check_reachable
 from experiments.run.rundir import OutputDirError, RunDirectory, check_output_dir
-from experiments.run.runner import run_experiment
+
+if multiprocessing.parent_process() is not None:
+    # A worker process (a pool's or a Dask nanny's, started with spawn or forkserver, imports
+    # the parent's main module and so this one): load what the commands import when used
+    # now, as this module did before validate was made light. Imported during the first
+    # task instead, they kept a Dask worker busy when a SIGTERM closed the cluster (its
+    # heartbeat error reached the terminal: test_interrupt SIGTERM-dask, 3 failures in 4).
+    import pandas  # noqa: F401
+    import experiments.report  # noqa: F401
+    import experiments.report.flags  # noqa: F401
+    import experiments.run.runner  # noqa: F401
+    import bayes.sampling  # noqa: F401
 
 PROG = "gmm-compare"
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_RUNS_DIR = Path("runs")
 MAX_WORKERS = 1024  # worker processes of a local pool or cluster
+MAX_ADDRESS = 300  # characters of a scheduler address (a host name has at most 253)
+
+
+def build_report(run_dir: Path) -> Path:
+    """:func:`experiments.report.build_report`, imported when a report is built (``validate``
+    and bad input do without the plotting libraries)."""
+    from experiments.report import build_report as build
+
+    return build(run_dir)
 
 
 @dataclass(frozen=True)
@@ -67,7 +86,18 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (no usage block) and exit status 2."""
 
     def error(self, message: str):
-        raise BadInput(f"{message} (see {self.prog} --help)")
+        # each word of user input quoted in argparse's message: escaped, cut to 80 characters
+        shown = " ".join(quoted_input(word) for word in message.split(" "))
+        raise BadInput(f"{shown} (see {self.prog} --help)")
+
+
+def worker_count(text: str) -> int:
+    """``--workers``: ASCII digits only (``int`` would also take ``1_0`` or Arabic-Indic
+    digits); the range is checked by :func:`run_options`."""
+    stripped = text.strip()
+    if not (stripped.isascii() and stripped.lstrip("-").isdigit()) or len(stripped) > 19:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got '{quoted_input(text)}'")
+    return int(stripped)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--executor", choices=sorted(EXECUTORS), default=None,
                      help="default: serial; process with 2 workers for --data with a range "
                           "of K")
-    run.add_argument("--workers", type=int, default=None,
+    run.add_argument("--workers", type=worker_count, default=None,
                      help="worker processes for process/dask (default: 2)")
     run.add_argument("--scheduler", default=None,
                      help="address of a running Dask scheduler (with --executor dask)")
@@ -123,8 +153,8 @@ def load(argument: str | None, quick: bool = False):
     anything is written.
     """
     config = load_config(resolve_config_argument(argument), quick=quick)
+    check_run_fits(estimate_run(config))  # before the sampler's import: a refusal is quick
     check_requirements(config)
-    check_run_fits(estimate_run(config))
     check_reachable(config)
     return config
 
@@ -136,6 +166,10 @@ def run_options(args: argparse.Namespace) -> tuple[int, str | None]:
         raise BadInput(f"--workers must be in [1, {MAX_WORKERS}], got {workers}")
     if args.scheduler is not None and args.executor != "dask":
         raise BadInput("--scheduler needs --executor dask")
+    if args.scheduler is not None and (len(args.scheduler) > MAX_ADDRESS
+                                       or not args.scheduler.isprintable()):
+        raise BadInput(f"--scheduler must be an address such as tcp://10.0.0.5:8786, got "
+                       f"'{quoted_input(args.scheduler)}'")
     if args.executor == "serial" and args.workers not in (None, 1):
         raise BadInput("--workers needs --executor process or dask")
     return (1 if args.executor == "serial" else workers), args.scheduler
@@ -155,7 +189,7 @@ def run_config(args: argparse.Namespace):
     try:
         check_reachable(config)
     except ConfigError as error:
-        if "column" not in error.problem:
+        if "column" not in error.problem or "standardize" in error.problem:
             raise
         raise BadInput(f"{error}; to choose the columns (or a label column) write a config "
                        "with a [data] section, see README \"Your own data\"") from None
@@ -182,7 +216,10 @@ def command_run(args: argparse.Namespace, context: Context) -> int:
         except ValueError as error:
             raise BadInput(str(error)) from None
     run_dir = args.out if args.out is not None else DEFAULT_RUNS_DIR / config.name
+    check_path_length(run_dir, "--out", "output directory")
     check_output_dir(run_dir, config.to_toml())
+    from experiments.run.runner import run_experiment  # the fitting libraries, for run only
+
     outcome = run_experiment(config, run_dir, args.executor, workers, scheduler, console)
     status = EXIT_OK
     if outcome.n_failed:
@@ -204,6 +241,10 @@ def print_failed_diagnostics(run_dir: Path, config, console: Console) -> None:
     """One line per cell whose sampler failed its diagnostics (R-hat, divergences, ESS;
     :func:`experiments.report.flags.diagnostics_verdict`): its posterior is poorly
     identified (e.g. more components than the data support) or the chains too short."""
+    import pandas as pd
+
+    from experiments.report.flags import diagnostics_verdict, ess_threshold
+
     path = RunDirectory(run_dir).results
     if not path.is_file():
         return
@@ -229,9 +270,9 @@ def build_report_reporting_failure(run_dir: Path, context: Context) -> int:
 
 def command_validate(args: argparse.Namespace, context: Context) -> int:
     config = load_config(resolve_config_argument(args.config), quick=args.quick)
-    check_requirements(config)
     estimate = estimate_run(config)
     check_run_fits(estimate)
+    check_requirements(config)
     reachable = check_reachable(config)
     unchecked = reachable.total - reachable.checked
     note = (f"; overlap reachable in the {reachable.checked:,} replicate(s) checked, the other "
@@ -251,6 +292,7 @@ def command_configs(args: argparse.Namespace, context: Context) -> int:
 
 
 def command_report(args: argparse.Namespace, context: Context) -> int:
+    check_path_length(args.run_dir, "", "run directory")
     config = RunDirectory(args.run_dir).config
     if not config.is_file():
         raise BadInput(f"{args.run_dir} is not a run directory (no {config.name})")

@@ -8,7 +8,13 @@ import numpy as np
 from scipy.special import logsumexp
 
 from emgmm._base import ParamsMixin
-from emgmm._validation import NotFittedError, check_data, check_float, check_n_features
+from emgmm._validation import (
+    NotFittedError,
+    check_data,
+    check_float,
+    check_n_features,
+    singular_covariance_message,
+)
 from emgmm.engines import fast_module, select_engine
 from emgmm.variational.fit import fit_vb
 from emgmm.variational.iteration import expected_log_scores, kernel_arguments
@@ -135,6 +141,8 @@ class BayesianGaussianMixtureVB(ParamsMixin):
                 shrinkage=self.mean_precision_prior, mean=self.mean_prior,
                 dof=self.degrees_of_freedom_prior, scale=self.covariance_prior)
         except ValueError as error:
+            if self.covariance_prior is None and str(error).startswith("scale must be"):
+                raise ValueError(singular_covariance_message(X)) from None
             message = str(error)
             for field, name in _SKLEARN_NAMES:
                 message = re.sub(rf"\b{field}\b", name, message, count=1)

@@ -25,7 +25,8 @@ estimated from the store's metadata (:func:`store_terms`): its blocks in flight 
 samples, never N rows.
 
 The work: EM starts, PyMC fits and posterior draws over the whole run, and a lower bound on
-the CPU time of one task (replicate or SBC simulation). A task is the unit a run saves and
+the CPU time of one task (replicate or SBC simulation): its data's pair overlaps, its EM
+starts and its posterior draws. A task is the unit a run saves and
 resumes, so one whose lower bound exceeds :data:`MAX_TASK_SECONDS` is refused.
 The estimates are orders of magnitude (README "Limits"), computed in milliseconds.
 """
@@ -265,7 +266,7 @@ def replicate_terms(spec, config) -> list[Term]:
 def sbc_terms(sbc) -> list[Term]:
     n, d, k = sbc.n_samples, sbc.n_features, sbc.n_components
     return [Term("worker process", ("--workers",), WORKER_BASE_BYTES),
-            Term("SBC posterior draws", ("sbc.draws", "sbc.chains"),
+            Term("SBC posterior draws", ("sbc.draws", "sbc.chains", "sbc.n_samples"),
                  posterior_bytes(n, d, k, sbc.draws, sbc.chains, predictive=False))]
 
 
@@ -285,6 +286,15 @@ def replicate_seconds(config) -> dict[str, float]:
             parts["selection.draws"] = n_k * (MIN_PYMC_FIT_SECONDS + selection.chains * (
                 selection.draws + selection.tune) * MIN_DRAW_SECONDS)
     return parts
+
+
+def data_seconds(config) -> float:
+    """Lower bound on drawing one replicate's synthetic data: the overlap of every ordered
+    pair of components (:func:`experiments.run.plan.reachability_seconds`), largest cell."""
+    from experiments.run.plan import reachability_seconds
+
+    return max((reachability_seconds(spec) for _, spec in config.data.cells()
+                if hasattr(spec, "overlap")), default=0.0)
 
 
 def work_counts(config, n_replicates: int) -> tuple[int, int, int]:
@@ -310,7 +320,7 @@ def estimate_run(config) -> RunEstimate:
     cells = config.data.cells()
     worst = max((replicate_terms(spec, config) for _, spec in cells),
                 key=lambda terms: sum(t.bytes for t in terms))
-    parts = replicate_seconds(config)
+    parts = replicate_seconds(config) | {"data.n_components": data_seconds(config)}
     n_sbc = config.sbc.n_simulations if config.sbc.enabled else 0
     if n_sbc:
         sbc = config.sbc
@@ -365,7 +375,7 @@ def check_run_fits(estimate: RunEstimate, workers: int = 1, memory: int | None =
                           f"{' or '.join(largest.keys)}")
     if estimate.task_seconds > MAX_TASK_SECONDS:
         raise ConfigError(estimate.task_key, f"one task of this run needs at least "
-                          f"{estimate.task_seconds / 3600:,.0f} CPU-hours (its EM starts and "
-                          f"posterior draws), more than the {MAX_TASK_SECONDS // 3600} h limit "
+                          f"{estimate.task_seconds / 3600:,.0f} CPU-hours (drawing its data, its EM "
+                          f"starts and posterior draws), more than the {MAX_TASK_SECONDS // 3600} h limit "
                           f"of a task (the unit a run saves and resumes); lower "
                           f"{LOWER.get(estimate.task_key, estimate.task_key)}")

@@ -6,7 +6,8 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from experiments.config.checks import ConfigError
+from experiments.config.checks import ConfigError, check_path_length
+from experiments.errors import quoted_input
 
 DEFAULT_CONFIG = "quickstart"
 
@@ -26,8 +27,9 @@ def resolve_config_argument(argument: str | os.PathLike[str] | None) -> Path:
     bundled = bundled_configs()
     if str(argument) in bundled:
         return bundled[str(argument)]
+    check_path_length(argument, "", "config")
     path = Path(argument)
     if path.is_file():
         return path
-    raise ConfigError("", f"config {str(argument)!r} is neither a file nor a bundled config; "
-                      f"bundled: {', '.join(bundled)}")
+    raise ConfigError("", f"config '{quoted_input(str(argument))}' is neither a file nor a "
+                      f"bundled config; bundled: {', '.join(bundled)}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import os
 import re
 from collections.abc import Callable
 from dataclasses import field
@@ -18,6 +19,8 @@ from experiments.errors import quoted_input
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 INT64_MAX = 2**63 - 1  # TOML integers are 64-bit; larger ones cannot size or seed anything
+MAX_CELLS = 1000  # every cell is built and checked by validate, which must stay fast
+NAME_MAX, PATH_MAX = 255, 4096  # bytes of a path component and of a path (Linux)
 
 
 class ConfigError(ValueError):
@@ -158,6 +161,24 @@ def grid_values(value: list, check: Checker, path: str) -> tuple[Any, ...]:
             raise fail(f"{path}[{i}]", "duplicate grid value", v)
         seen.add(v)
     return values
+
+
+def check_cell_count(grid: dict[str, tuple[Any, ...]], path: str = "data") -> None:
+    """Refuse a grid of more than :data:`MAX_CELLS` cells (the product of its axes' lengths)."""
+    n_cells = math.prod(len(values) for values in grid.values())
+    if n_cells > MAX_CELLS:
+        sizes = " x ".join(f"{len(v)} {k}" for k, v in grid.items())
+        raise ConfigError(path, f"the grid has {n_cells:,} cells ({sizes}), more than "
+                          f"{MAX_CELLS:,}; split the experiment into several configs")
+
+
+def check_path_length(path: str | os.PathLike[str], key: str, what: str) -> None:
+    """Refuse a path the system cannot look up (a component over :data:`NAME_MAX` bytes or
+    the whole over :data:`PATH_MAX`), before any lookup raises ``File name too long``."""
+    raw = os.fsencode(os.path.abspath(path))
+    if len(raw) >= PATH_MAX or max(map(len, raw.split(b"/"))) > NAME_MAX:
+        raise ConfigError(key, f"{what} '{quoted_input(os.fspath(path))}' is too long: a path "
+                          f"may have {PATH_MAX - 1} bytes, a file or folder name {NAME_MAX}")
 
 
 def table(raw: Any, path: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from experiments.config.checks import ConfigError
 from experiments.config.schema import ExperimentConfig, parse_config
+from experiments.errors import quoted_input
 
 MAX_COMPONENTS = 100
 MAX_CELLS = 20
@@ -29,26 +30,27 @@ DATA_DEFAULTS = {
     "em": {"init_params": "auto", "tol": 1e-7, "max_iter": 1000},
     "mcmc": {"draws": 500, "tune": 500},
 }
-_COMPONENTS = re.compile(r"\s*(\d{1,12})\s*(?:-\s*(\d{1,12})\s*)?")
+_COMPONENTS = re.compile(r"\s*([0-9]{1,12})\s*(?:-\s*([0-9]{1,12})\s*)?")  # ASCII digits
 
 
 def parse_components(text: str) -> tuple[int, ...]:
     """``"3"`` -> (3,); ``"1-6"`` -> (1, ..., 6). ConfigError ``--components: ...`` otherwise."""
     match = _COMPONENTS.fullmatch(text)
+    shown = f"'{quoted_input(text)}'"
     if match is None:
         raise ConfigError("--components", f"must be K or a range K1-K2 (e.g. 3 or 1-6), got "
-                          f"{text!r}")
+                          f"{shown}")
     low = int(match.group(1))
     high = int(match.group(2)) if match.group(2) is not None else low
     if low < 1:
-        raise ConfigError("--components", f"K must be >= 1, got {text!r}")
+        raise ConfigError("--components", f"K must be >= 1, got {shown}")
     if high > MAX_COMPONENTS:
-        raise ConfigError("--components", f"K must be at most {MAX_COMPONENTS}, got {text!r}")
+        raise ConfigError("--components", f"K must be at most {MAX_COMPONENTS}, got {shown}")
     if high < low:
-        raise ConfigError("--components", f"a range K1-K2 needs K1 <= K2, got {text!r}")
+        raise ConfigError("--components", f"a range K1-K2 needs K1 <= K2, got {shown}")
     if high - low + 1 > MAX_CELLS:
         raise ConfigError("--components", f"a range may hold at most {MAX_CELLS} values of K "
-                          f"(one cell each), got {text!r}")
+                          f"(one cell each), got {shown}")
     return tuple(range(low, high + 1))
 
 

@@ -29,6 +29,8 @@ from typing import Any
 from emgmm.covariance_types import COVARIANCE_TYPES
 from experiments.config.checks import (
     ConfigError,
+    check_cell_count,
+    check_path_length,
     choice,
     fail,
     grid_values,
@@ -47,6 +49,7 @@ from experiments.simulate.data_files import (
     MISSING,
     STANDARDIZE,
     DataFileSpec,
+    quoted,
 )
 from experiments.simulate.file_source import FileDataSpec
 from experiments.simulate.store_source import is_store, store_kind
@@ -184,6 +187,16 @@ class FileDataGrid:
         return {k: values[k] for k in FILE_KEYS if values.get(k) is not None}
 
 
+def names_store(path: str) -> bool:
+    """:func:`~experiments.simulate.store_source.is_store`; a path the system cannot look
+    up (a name longer than it allows) is a ConfigError naming ``data.file``."""
+    try:
+        return is_store(path)
+    except OSError as error:
+        raise ConfigError("data.file", f"data file {quoted(path)} cannot be looked up: "
+                          f"{error.strerror}; check the path") from None
+
+
 def file_data_grid(raw: Any, source: str) -> FileDataGrid:
     """Validate a ``[data]`` table that names a ``file``; every problem is one line."""
     raw = table(raw, "data")
@@ -203,13 +216,15 @@ def file_data_grid(raw: Any, source: str) -> FileDataGrid:
         else:
             fixed[key] = FILE_KEYS[key](value, path)
     fixed["file"] = resolve_file(fixed["file"], source)
-    if is_store(fixed["file"]):
+    check_path_length(fixed["file"], "data.file", "data file")
+    if names_store(fixed["file"]):
         check_store_keys(fixed)
         if fixed["array"] is not None and store_kind(fixed["file"]) != "zarr":
             raise fail("data.array", "applies to .npz files and Zarr stores only", fixed["array"])
     elif fixed["array"] is not None and not fixed["file"].lower().endswith(".npz"):
         raise fail("data.array", "applies to .npz files and Zarr stores only", fixed["array"])
     grid = {key: grid[key] for key in GRID_KEYS if key in grid}
+    check_cell_count(grid)
     ks = grid.get("n_components", (fixed.get("n_components"),))
     return FileDataGrid(fixed=fixed, grid=grid, max_components=max(ks))
 

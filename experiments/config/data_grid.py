@@ -13,6 +13,7 @@ from typing import Any
 from experiments.config.checks import (
     ConfigError,
     boolean,
+    check_cell_count,
     choice,
     grid_values,
     integer,
@@ -27,7 +28,6 @@ from experiments.config.checks import (
 from experiments.config.study import check_k_values
 from experiments.simulate.spec import COVARIANCE_SHAPES, OVERLAP_KINDS, DataSpec
 
-MAX_CELLS = 1000  # every cell is built and checked by validate, which must stay fast
 _DATASPEC_DEFAULTS = {f.name: f.default for f in fields(DataSpec) if f.default is not MISSING}
 
 _DATA = {
@@ -114,11 +114,7 @@ def data_grid(raw: Any) -> DataGrid:
             fixed[key] = check(value, path)
             continue
         grid[key] = grid_values(value, check, path)
-    n_cells = math.prod(len(values) for values in grid.values())
-    if n_cells > MAX_CELLS:
-        sizes = " x ".join(f"{len(v)} {k}" for k, v in grid.items())
-        raise ConfigError("data", f"the grid has {n_cells:,} cells ({sizes}), more than "
-                          f"{MAX_CELLS:,}; split the experiment into several configs")
+    check_cell_count(grid)
     data = DataGrid(fixed=fixed, grid=grid)
     data.cells()  # every combination must make a valid DataSpec
     return data

@@ -4,7 +4,6 @@ every replicate."""
 
 from __future__ import annotations
 
-from bayes.sampling import require_sampler
 from experiments.config.checks import ConfigError
 
 
@@ -19,6 +18,8 @@ def check_requirements(config) -> None:
     """Raise :class:`ConfigError` (one line) if the chosen sampler's package is missing."""
     if not uses_sampler(config):
         return
+    from bayes.sampling import require_sampler  # PyMC and ArviZ: only for a run that samples
+
     try:
         require_sampler(config.mcmc.sampler)
     except ValueError as error:

@@ -19,9 +19,11 @@ from emgmm._validation import INIT_METHODS
 from emgmm.covariance_types import COVARIANCE_TYPES
 from experiments.config import methods as _methods
 from experiments.config.checks import (
+    MAX_CELLS,
     NAME_PATTERN,
     ConfigError,
     boolean,
+    check_path_length,
     choice,
     dump_toml,
     identifier,
@@ -49,8 +51,9 @@ from experiments.config.study import (
     prefixed,
     quick_name,
 )
+from experiments.errors import quoted_input
 
-__all__ = ["ConfigError", "ExperimentConfig", "load_config", "parse_config"]
+__all__ = ["MAX_CELLS", "ConfigError", "ExperimentConfig", "load_config", "parse_config"]
 
 # bayes.validation.INITS and FORMULATIONS, copied so that a config loads without PyMC
 # (tests/experiments/config/test_schema.py checks they agree)
@@ -283,21 +286,25 @@ def _parse_sections(raw: dict[str, Any], source: str) -> ExperimentConfig:
 
 def load_config(path: str | os.PathLike[str], *, quick: bool = False) -> ExperimentConfig:
     """Read and validate a TOML config file (its ``--quick`` variant with ``quick``)."""
+    check_path_length(path, "", "config file")
     path = Path(path)
+    shown = f"'{quoted_input(str(path))}'"
     try:
         if path.is_file() and path.stat().st_size > MAX_CONFIG_BYTES:
-            raise ConfigError("", f"config file {str(path)!r} is "
-                              f"{path.stat().st_size:,} bytes, more than the "
-                              f"{MAX_CONFIG_BYTES:,} a config may have")
+            raise ConfigError("", f"config file {shown} is {path.stat().st_size:,} bytes, "
+                              f"more than the {MAX_CONFIG_BYTES:,} a config may have")
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError("", f"config file {str(path)!r} not found") from None
+        raise ConfigError("", f"config file {shown} not found") from None
     except IsADirectoryError:
-        raise ConfigError("", f"config file {str(path)!r} is a directory") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError("", f"config file {str(path)!r} cannot be read: {error}") from None
+        raise ConfigError("", f"config file {shown} is a directory") from None
+    except OSError as error:
+        raise ConfigError("", f"config file {shown} cannot be read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError("", f"config file {shown} cannot be read: {error}") from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError("", f"{path.name}: invalid TOML: {error}") from None
+        raise ConfigError("", f"{quoted_input(path.name)}: invalid TOML: {error}") from None
     except RecursionError:  # tomllib recurses once per level of nesting
-        raise ConfigError("", f"{path.name}: invalid TOML: nested too deeply") from None
+        raise ConfigError("", f"{quoted_input(path.name)}: invalid TOML: nested too deeply"
+                          ) from None
     return parse_config(raw, source=str(path), quick=quick)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from emgmm._validation import check_scale
 from experiments.errors import quoted_input
 
 TEXT_SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
@@ -311,6 +312,16 @@ def minimum_rows(max_components: int, n_features: int) -> int:
     return max_components * (n_features + 1)
 
 
+def check_rows(n_rows: int, max_components: int, n_features: int, what: str) -> None:
+    """Refuse fewer than :func:`minimum_rows` rows (a wide file with few rows is refused
+    before its columns are parsed)."""
+    needed = minimum_rows(max_components, n_features)
+    if n_rows < needed:
+        raise DataFileError(f"{n_rows} {what} are too few for {max_components} component(s) "
+                            f"in {n_features} dimension(s): at least {needed} are needed "
+                            "(K x (D + 1))")
+
+
 def load_data_file(spec: DataFileSpec, max_components: int = 1) -> LoadedData:
     """Read, select, check and standardise the data of ``spec``.
 
@@ -352,15 +363,12 @@ def load_data_file(spec: DataFileSpec, max_components: int = 1) -> LoadedData:
         raise DataFileError("`columns` names a column more than once")
     if label_name in feature_names:
         raise DataFileError(f"column {quoted(label_name)} is both a feature and the label column")
+    check_rows(len(frame), max_components, len(feature_names), "row(s)")  # before any parsing
     values = numeric_columns(frame, feature_names)
     keep = rows_to_keep(values, spec.missing)
     X = np.ascontiguousarray(values.to_numpy()[keep], dtype=float)
     names = tuple(feature_names)
-    needed = minimum_rows(max_components, len(names))
-    if X.shape[0] < needed:
-        raise DataFileError(f"{X.shape[0]} complete row(s) are too few for "
-                            f"{max_components} component(s) in {len(names)} dimension(s): "
-                            f"at least {needed} are needed (K x (D + 1))")
+    check_rows(X.shape[0], max_components, len(names), "complete row(s)")
     constant = constant_column(X, names)
     if constant is not None:
         raise DataFileError(f"column {quoted(constant)} has one value in every row; it "
@@ -369,5 +377,10 @@ def load_data_file(spec: DataFileSpec, max_components: int = 1) -> LoadedData:
     if label_name is not None:
         labels, class_names = class_codes(frame[label_name][keep].reset_index(drop=True))
     X, location, scale = standardized(X, spec.standardize)
+    try:
+        check_scale(X, "the data", hint='set standardize = "zscore" in the [data] section of '
+                    "a config, or rescale the file", columns=[quoted(name) for name in names])
+    except ValueError as error:
+        raise DataFileError(str(error)) from None
     return LoadedData(X=X, feature_names=names, labels=labels, class_names=class_names,
                       n_dropped=int((~keep).sum()), location=location, scale=scale)

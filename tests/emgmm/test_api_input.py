@@ -163,3 +163,101 @@ def test_the_variational_estimator_applies_the_same_discipline(blobs):
                                vb().fit(integers.astype(float)).means_)
     fitted = vb().fit(blobs)
     one_line(ValueError, lambda: fitted.predict(blobs[:, :1]), "features")
+
+
+def hostile_inputs(blobs):
+    """(case, X, error type, pattern) every method taking X must refuse in one line."""
+    frame = pd.DataFrame({"a": blobs[:, 0], "b": blobs[:, 1], "species": "x"})
+    with_nan = blobs.copy()
+    with_nan[5, 1] = np.nan
+    return [
+        ("1e200", blobs * 1e200, ValueError, "too large"),
+        ("1e-200", blobs * 1e-200, ValueError, "too small"),
+        ("NaN", with_nan, ValueError, "NaN or infinity"),
+        ("complex", blobs + 1j, DataTypeError, "Complex data"),
+        ("object text", np.array([[1.0, "x"]] * 20, dtype=object), DataTypeError, "column 1"),
+        ("integer beyond float64", np.array([[10**400, 1]] * 20, dtype=object), ValueError,
+         "too large for float64"),
+        ("frame with text", frame, DataTypeError, "'species'"),
+        ("D mismatch", blobs[:, :1], ValueError, "1 features, but .* expecting 2"),
+        ("1-D", blobs[:, 0], ValueError, r"reshape\(-1, 1\)"),
+        ("empty", np.empty((0, 2)), ValueError, r"0 sample\(s\)"),
+        ("None", None, TypeError, "X is None"),
+    ]
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "score", "score_samples"])
+@pytest.mark.parametrize("estimator", ["GaussianMixtureEM", "BayesianGaussianMixtureVB"])
+def test_fitted_estimators_refuse_hostile_input_in_one_line(blobs, estimator, method):
+    """Every method of both estimators, every hostile input: one TypeError/ValueError line,
+    no warning on the way (no overflow, ComplexWarning or numba message)."""
+    import emgmm
+
+    model = getattr(emgmm, estimator)(2, random_state=0).fit(blobs)
+    for case, X, error, match in hostile_inputs(blobs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            message = one_line(error, lambda: getattr(model, method)(X), match)
+        assert len(message) < 300, (case, message)
+
+
+@pytest.mark.parametrize("estimator", ["GaussianMixtureEM", "BayesianGaussianMixtureVB"])
+def test_fit_refuses_hostile_input_in_one_line(blobs, estimator):
+    import emgmm
+
+    for case, X, error, match in hostile_inputs(blobs):
+        if case == "D mismatch":
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            one_line(error, lambda: getattr(emgmm, estimator)(2).fit(X), match)
+
+
+@pytest.mark.parametrize("X", [
+    np.c_[np.random.default_rng(0).normal(size=60), np.ones(60)],  # a constant column
+    np.repeat([[1.0, 2.0]], 60, axis=0),  # one distinct row
+    np.c_[np.arange(60.0), 2 * np.arange(60.0) + 1],  # collinear columns
+], ids=["constant column", "one distinct row", "collinear"])
+def test_variational_default_prior_of_singular_data_says_why(X):
+    """The default covariance_prior is the covariance of X: when it is singular the message
+    says so (not that the user's covariance_prior is not positive definite)."""
+    from emgmm import BayesianGaussianMixtureVB
+
+    message = one_line(ValueError, lambda: BayesianGaussianMixtureVB(2).fit(X),
+                       "the default covariance_prior, the covariance of X, is singular")
+    assert ("zero variance" in message) == (np.ptp(X, axis=0) == 0).any()
+
+
+@pytest.mark.parametrize("scale", [1e140, 1e-150])
+def test_variational_fit_at_extreme_scales_is_the_scaled_fit(blobs, scale):
+    """VB with reg_covar scaled by the square: the unit-scale posterior means, scaled."""
+    from emgmm import BayesianGaussianMixtureVB
+
+    reference = BayesianGaussianMixtureVB(3, random_state=0).fit(blobs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = BayesianGaussianMixtureVB(3, random_state=0, reg_covar=1e-6 * scale**2
+                                          ).fit(blobs * scale)
+    np.testing.assert_allclose(model.means_ / scale, reference.means_, rtol=1e-8, atol=1e-8)
+    assert np.all(np.isfinite(model.covariances_))
+    np.testing.assert_allclose(model.score(blobs * scale) + 2 * np.log(scale),
+                               reference.score(blobs), rtol=1e-10)
+
+
+@pytest.mark.parametrize("ratio", [1e4, 1e50, 1e100])
+def test_columns_on_very_different_scales_fit_as_the_standardized_data(blobs, ratio):
+    """One column near 1e4 (up to 1e100) beside one near 1e-4 (1e-100): no component is
+    taken for collapsed (the collapse floor follows the smallest feature variance, not the
+    mean one, which re-seeded every component) and the fit is the unit-scale fit, scaled
+    column by column. (scikit-learn's k-means start sees only the large column here and
+    ends in a local optimum with a log-likelihood lower by more than 0.5 per point.)"""
+    scale = np.array([ratio, 1 / ratio])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = GaussianMixtureEM(3, random_state=0, reg_covar=0.0).fit(blobs * scale)
+    reference = GaussianMixtureEM(3, random_state=0, reg_covar=0.0).fit(blobs)
+    np.testing.assert_allclose(sorted_means(model) / scale, sorted_means(reference),
+                               rtol=1e-6, atol=1e-6)
+    assert np.all(np.isfinite(model.covariances_))
+    sk = GaussianMixture(3, random_state=0, reg_covar=0.0).fit(blobs * scale)
+    assert model.score(blobs * scale) > sk.score(blobs * scale) + 0.5

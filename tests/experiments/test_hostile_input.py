@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 from experiments.cli import main
@@ -21,7 +22,7 @@ from experiments.config.budget import (
     human_bytes,
     physical_memory,
 )
-from experiments.config.data_grid import MAX_CELLS
+from experiments.config.checks import MAX_CELLS
 from experiments.config.schema import MAX_CONFIG_BYTES
 
 BASE = """\
@@ -47,6 +48,9 @@ enabled = false
 """
 
 VALIDATE_SECONDS = 2.0
+# validate reads a data file: its time grows with the file's size (README "Limits"); pandas
+# parses the 100,000-column file below in about 4 s
+DATA_FILE_SECONDS = {"100,000 columns, one row": 30.0}
 
 
 def edited(*pairs: tuple[str, str]) -> str:
@@ -80,6 +84,9 @@ HOSTILE = [
      ["data.n_components", "memory"]),
     ("n_components 10**5 > n_samples", edited(("n_components = 2", "n_components = 100000")),
      ["n_samples", "n_components"]),
+    ("n_components 3000: 9 million pair overlaps", edited(
+        ("n_components = 2", "n_components = 3000"), ("n_samples = 120", "n_samples = 10000")),
+     ["data.n_components: one task", "CPU-hours", "drawing its data", "lower data.n_components"]),
     ("n_features 10**6", edited(("n_features = 2", "n_features = 1000000")),
      ["data.n", "memory"]),
     ("bootstrap 10**9", edited(("max_iter = 60", ('max_iter = 60\nintervals = "bootstrap"\n'
@@ -96,10 +103,36 @@ HOSTILE = [
      ["data", "cells"]),
     ("config file of 5 MB", BASE + "# " + "x" * (MAX_CONFIG_BYTES + 10) + "\n",
      ["bytes"]),
+    ("chains 10**9", edited(MCMC_ON, ("enabled = true", "enabled = true\nchains = 1000000000")),
+     ["mcmc.draws", "memory"]),
+    ("max_iter 10**9", edited(("max_iter = 60", "max_iter = 1000000000")),
+     ["em.max_iter", "memory"]),
+    ("sbc n_samples 10**12", BASE + "\n[sbc]\nenabled = true\nn_simulations = 2\n"
+     "n_samples = 1000000000000\n", ["memory", "lower sbc.draws or sbc.chains or sbc.n_samples"]),
+    ("array nested 5000 deep", BASE + "\n[extra]\nx = " + "[" * 5000 + "]" * 5000 + "\n",
+     ["invalid TOML: nested too deeply"]),
+    ("value nested 5000 deep", edited(("overlap = 0.02",
+                                       "overlap = " + "[" * 5000 + "0.1" + "]" * 5000)),
+     ["invalid TOML: nested too deeply"]),
+    ("inline table nested 5000 deep", "x = " + "{a = " * 5000 + "1" + "}" * 5000 + "\n" + BASE,
+     ["invalid TOML: nested too deeply"]),
+    ("table header 5000 deep", BASE + "\n[" + ".".join(["a"] * 5000) + "]\nx = 1\n",
+     ["unknown section"]),
+    ("1 MB invalid name", edited(('name = "hostile"', 'name = "' + "x!" * 500_000 + '"')),
+     ["experiment.name", 'got "' + ("x!" * 40)[:79] + "..."]),  # 80 characters quoted
+    ("escapes in a name", edited(('name = "hostile"',
+                                  'name = "a\\u001b[31mb\\u202ec\\u0007"')),
+     ["experiment.name", "a\\u001b[31mb\\u202ec\\u0007"]),
+    ("escapes in a key", edited(("[em]", '[em]\n"max\\u001b[2J\\u202eiter" = 3')),
+     ["em.max\\u001b[2J\\u202eiter: unknown key"]),
+    ("escapes in a section", BASE + '\n["\\u001b]0;title\\u0007"]\nx = 1\n',
+     ["\\u001b]0;title\\u0007: unknown section"]),
+    ("1 MB key", edited(("[em]", '[em]\n"' + "k" * 1_000_000 + '" = 3')),
+     ["em." + "k" * 77 + "...: unknown key"]),
 ]
 
 
-def assert_refused(capsys, argv, words=()) -> str:
+def assert_refused(capsys, argv, words=(), seconds: float = VALIDATE_SECONDS) -> str:
     start = time.perf_counter()
     status = main(argv)
     elapsed = time.perf_counter() - start
@@ -108,10 +141,11 @@ def assert_refused(capsys, argv, words=()) -> str:
     assert status == 2, captured
     assert len(lines) == 1, captured.err
     assert "Traceback" not in captured.err and len(lines[0]) < 600
+    assert not {"\x1b", "\x07", "\u202e"} & set(lines[0]), lines[0]  # escaped, not raw
     for word in words:
         assert word in lines[0], (word, lines[0])
     if argv[0] == "validate":
-        assert elapsed < VALIDATE_SECONDS, (argv, elapsed)
+        assert elapsed < seconds, (argv, elapsed)
     return lines[0]
 
 
@@ -135,6 +169,16 @@ def test_hostile_config_refused_in_one_line_nothing_written(tmp_path, capsys, ca
         (["--workers", "10**6", "--executor", "process"], ["--workers", "10**6"]),
         (["--workers", "-3", "--executor", "process"], ["--workers"]),
         (["--workers", "1e3", "--executor", "process"], ["--workers"]),
+        (["--workers", "1_0", "--executor", "process"], ["--workers", "whole number"]),
+        (["--workers", "\u0663", "--executor", "process"], ["--workers", "whole number"]),
+        (["--workers", "9" * 100_000, "--executor", "process"], ["'" + "9" * 79 + "..."]),
+        (["--workers", "\x1b[31m2\u202e", "--executor", "process"], ["\\u001b[31m2\\u202e"]),
+        (["--workers", "2"], ["--workers needs --executor process or dask"]),
+        (["--executor", "\x1b[2J" + "e" * 1000], ["--executor", "..."]),
+        (["--executor", "dask", "--scheduler", "tcp://" + "h" * 1000 + ":1"],
+         ["--scheduler", "h" * 60 + "..."]),
+        (["--out", "o/" + "z" * 300], ["--out", "too long"]),
+        (["--" + "y" * 1000], ["unrecognized arguments", "y" * 70 + "..."]),
     ],
 )
 def test_numeric_flags_bounded(tmp_path, capsys, monkeypatch, argv, words):
@@ -143,6 +187,82 @@ def test_numeric_flags_bounded(tmp_path, capsys, monkeypatch, argv, words):
     monkeypatch.chdir(tmp_path)
     assert_refused(capsys, ["run", str(config), *argv], words)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.toml"]
+
+
+@pytest.mark.parametrize("command", ["validate", "run", "report"])
+def test_paths_too_long_for_the_system_are_one_line(tmp_path, capsys, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    line = assert_refused(capsys, [command, "\x1b[31m" + "p" * 300 + ".toml"], ["too long"])
+    assert "\\u001b[31m" + "p" * 60 in line and "p" * 90 not in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def data_config(name: str, extra: str = "", n_components: str = "2") -> str:
+    return (f'[experiment]\nname = "f"\n[data]\nfile = "{name}"\nn_components = {n_components}\n'
+            f"{extra}\n[mcmc]\nenabled = false\n[report]\nenabled = false\n")
+
+
+def write_table(folder, name: str, columns: dict) -> None:
+    import pandas as pd
+
+    pd.DataFrame(columns).to_csv(folder / name, index=False)
+
+
+POINTS = np.random.default_rng(0).normal(size=(60, 2))
+# (case, files {name: columns}, config text, words)
+DATA_FILES = [
+    ("values near 1e200", {"d.csv": {"a": POINTS[:, 0] * 1e200, "b": POINTS[:, 1]}},
+     data_config("d.csv"), ["data.file", "column 'a'", "too large", 'standardize = "zscore"']),
+    ("values near 1e-200", {"d.csv": {"a": POINTS[:, 0], "b": POINTS[:, 1] * 1e-200}},
+     data_config("d.csv"), ["data.file", "column 'b'", "too small", 'standardize = "zscore"']),
+    ("100,000 columns, one row", {"d.csv": {f"c{j}": [1.0] for j in range(100_000)}},
+     data_config("d.csv"), ["1 row(s) are too few", "100000 dimension(s)"]),
+    ("file name too long", {}, data_config("f" * 300 + ".csv"),
+     ["data.file", "fff...' is too long"]),
+    ("grid of 30,000 cells", {"d.csv": {"a": POINTS[:, 0], "b": POINTS[:, 1]}},
+     data_config("d.csv", "weights_concentration = [" + ", ".join(
+         str(1 + i / 1e4) for i in range(10_000)) + "]", "[1, 2, 3]"),
+     ["data: the grid has 30,000 cells"]),
+    ("escapes in a column name", {"d.csv": {"a": POINTS[:, 0], "b": POINTS[:, 1]}},
+     data_config("d.csv", 'columns = ["\\u001b[2J\\u202eq"]'),
+     ["'\\u001b[2J\\u202eq' is not a column"]),
+]
+
+
+@pytest.mark.parametrize(("case", "files", "text", "words"), DATA_FILES,
+                         ids=[c[0] for c in DATA_FILES])
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_hostile_data_files_refused_in_one_line_nothing_written(tmp_path, capsys, monkeypatch,
+                                                                case, files, text, words,
+                                                                command):
+    for name, columns in files.items():
+        write_table(tmp_path, name, columns)
+    (tmp_path / "cfg.toml").write_text(text)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    monkeypatch.chdir(tmp_path)
+    argv = [command, "cfg.toml"] + (["--out", "out"] if command == "run" else [])
+    assert_refused(capsys, argv, words, DATA_FILE_SECONDS.get(case, VALIDATE_SECONDS))
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(("components", "words"), [
+    ("\u0663", ["--components", "'\u0663'"]),
+    ("9" * 100_000, ["--components", "9" * 80 + "..."]),
+    ("1-1000000", ["--components", "at most 100"]),
+])
+def test_hostile_components_with_data(tmp_path, capsys, monkeypatch, components, words):
+    write_table(tmp_path, "d.csv", {"a": POINTS[:, 0], "b": POINTS[:, 1]})
+    monkeypatch.chdir(tmp_path)
+    assert_refused(capsys, ["run", "--data", "d.csv", "--components", components], words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv"]
+
+
+def test_data_scale_check_with_data_names_the_column(tmp_path, capsys, monkeypatch):
+    write_table(tmp_path, "d.csv", {"x": POINTS[:, 0], "big": POINTS[:, 1] * 1e200})
+    monkeypatch.chdir(tmp_path)
+    assert_refused(capsys, ["run", "--data", "d.csv", "--components", "1-3"],
+                   ["data.file", "column 'big'", "too large"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv"]
 
 
 def test_workers_times_peak_beyond_memory_is_refused(tmp_path, capsys, monkeypatch):
@@ -214,3 +334,29 @@ def load_config_text(text: str):
     from experiments.config import parse_config
 
     return parse_config(tomllib.loads(text))
+
+
+HEAVY_MODULES = ("pymc", "pytensor", "arviz", "matplotlib", "experiments.report",
+                 "experiments.run.runner")
+
+
+@pytest.mark.parametrize(("case", "text"), [
+    ("accepted, MCMC off", BASE),
+    ("refused for its size, MCMC on", edited(MCMC_ON, ("n_samples = 120",
+                                                       "n_samples = 1000000000000"))),
+])
+def test_validate_imports_no_sampler_or_plotting_library(tmp_path, case, text):
+    """A fresh ``validate`` (what a user runs) loads neither PyMC nor the report's plotting
+    stack: the size is checked before the sampler's import, the report is imported by run
+    only. (Wall time of the whole command: README "Limits".)"""
+    import subprocess
+    import sys
+
+    config = tmp_path / "c.toml"
+    config.write_text(text)
+    code = ("import sys; from experiments.cli import main; status = main(['validate', "
+            f"{str(config)!r}]); print(status, [m for m in {HEAVY_MODULES!r} "
+            "if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.stdout.strip().splitlines()[-1] in ("0 []", "2 []"), (done.stdout, done.stderr)
