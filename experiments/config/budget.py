@@ -33,9 +33,12 @@ The estimates are orders of magnitude (README "Limits"), computed in millisecond
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
+from emgmm.covariance_types import covariance_type as covariance_type_of
+from emgmm.criteria import n_parameters
 from experiments.config.checks import ConfigError
 from experiments.config.methods import method_selected
 from experiments.simulate.file_source import file_shape
@@ -137,15 +140,12 @@ def runs_mcmc(config) -> bool:
 
 def params_floats(k: int, d: int, covariance_type: str) -> int:
     """Floats in one parameter set: weights, means and covariances of the given type."""
-    covariances = {"full": k * d * d, "tied": d * d, "diag": k * d, "spherical": k}
-    return k + k * d + covariances[covariance_type]
+    return k + k * d + math.prod(covariance_type_of(covariance_type).shape(k, d))
 
 
 def free_parameters(k: int, d: int, covariance_type: str) -> int:
     """P: free parameters of the mixture (the size of the observed information matrix)."""
-    covariances = {"full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": k * d,
-                   "spherical": k}
-    return k - 1 + k * d + covariances[covariance_type]
+    return n_parameters(covariance_type, k, d)
 
 
 def data_terms(n: int, d: int, k: int) -> list[Term]:
