@@ -20,7 +20,6 @@ from scipy import linalg
 
 from emgmm.covariance_types import CovarianceType
 from emgmm.covariance_types import covariance_type as covariance_type_of
-from emgmm.triangular import solve_triangular
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -67,7 +66,7 @@ def log_multivariate_normal_pdf(X: np.ndarray, mean: np.ndarray, covariance: np.
     except linalg.LinAlgError:
         raise ValueError("covariance is not positive definite: add a small ridge to it") from None
     # Whitened residuals z = L^{-1} (x - mu) by one triangular solve for all rows.
-    whitened = solve_triangular(chol, (X - mean).T, lower=True)
+    whitened = linalg.solve_triangular(chol, (X - mean).T, lower=True)
     log_det = 2.0 * np.sum(np.log(np.diag(chol)))
     return -0.5 * (X.shape[1] * LOG_2PI + log_det + np.sum(whitened**2, axis=0))
 

@@ -42,7 +42,6 @@ from emgmm._information import (
 )
 from emgmm.fit import fit_em
 from emgmm.params import GaussianMixtureParams
-from emgmm.triangular import solve_triangular
 
 __all__ = [
     "ParameterUncertainty",
@@ -214,7 +213,7 @@ def information_standard_errors(
         ) from None
     jacobian = _natural_jacobian(pack(params_std), params_std, centre, scale)
     # J I^{-1} J^T = (L^{-1} J^T)^T (L^{-1} J^T) with I = L L^T: no explicit inverse.
-    half = solve_triangular(chol, jacobian.T, lower=True)
+    half = linalg.solve_triangular(chol, jacobian.T, lower=True)
     se = _split_natural(np.sqrt(np.sum(half**2, axis=0)), params)
     z = stats.norm.ppf(0.5 + level / 2.0)
     estimate = _arrays(params)

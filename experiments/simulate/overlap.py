@@ -30,9 +30,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import optimize
+from scipy import linalg, optimize
 
-from emgmm.triangular import solve_triangular
 from experiments.simulate.quadform import QuadraticForm, quadratic_form_cdf
 
 OverlapKind = Literal["average", "max"]
@@ -114,10 +113,10 @@ def _pair_geometry(
 ) -> _PairGeometry:
     """Reduce :math:`\\omega_{j|i}` to :math:`P(\\sum a W^2 + b W + c < y)`."""
     # L_j^{-1} L_i: its Gram matrix L_i^T S_j^{-1} L_i has the eigenvalues lambda.
-    whitened = solve_triangular(chol_j, chol_i, lower=True)
+    whitened = linalg.solve_triangular(chol_j, chol_i, lower=True)
     _, singular, vt = np.linalg.svd(whitened)
     eigenvalues = singular**2
-    shift = vt @ solve_triangular(chol_i, mean_i - mean_j, lower=True)
+    shift = vt @ linalg.solve_triangular(chol_i, mean_i - mean_j, lower=True)
     log_det_i = 2.0 * np.sum(np.log(np.diag(chol_i)))
     log_det_j = 2.0 * np.sum(np.log(np.diag(chol_j)))
     return _PairGeometry(
