@@ -12,7 +12,11 @@ Usage::
 
     python benchmarks/sweep_timings.py [--reference main] [--which both|reference|current]
         [--current-ref HEAD] [--configs separation calibration:quick] [--executor serial]
-        [--json out.json]
+        [--sampler pymc|nutpie|numpyro] [--json out.json]
+
+``--sampler`` runs each bundled config with ``[mcmc] sampler`` set to that NUTS
+implementation (a copy of the config with the key replaced or added; the run name gets
+the sampler as a suffix), so the samplers' whole-sweep times compare on the same configs.
 """
 
 from __future__ import annotations
@@ -44,10 +48,29 @@ def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def run_sweep(code: Path, config: str, out: Path, caches: Path, executor: str) -> float:
+def with_sampler(code: Path, name: str, sampler: str, into: Path) -> Path:
+    """A copy of bundled config ``name`` of ``code`` whose ``[mcmc] sampler`` is ``sampler``."""
+    lines = (code / "experiments" / "configs" / f"{name}.toml").read_text().splitlines()
+    lines = [line for line in lines if not line.replace(" ", "").startswith("sampler=")]
+    assignment = f'sampler = "{sampler}"'
+    if "[mcmc]" in lines:
+        lines.insert(lines.index("[mcmc]") + 1, assignment)
+    else:
+        lines += ["", "[mcmc]", assignment]
+    lines = [f'name = "{name}-{sampler}"' if line == f'name = "{name}"' else line
+             for line in lines]
+    into.mkdir(parents=True, exist_ok=True)
+    path = into / f"{name}-{sampler}.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_sweep(code: Path, config: str, out: Path, caches: Path, executor: str,
+              sampler: str | None = None) -> float:
     """Wall seconds of one ``gmm-compare run`` of ``config`` (``name:quick`` adds --quick)."""
     name, _, quick = config.partition(":")
-    command = [sys.executable, "-m", "experiments", "run", name, "--out", str(out),
+    target = str(with_sampler(code, name, sampler, out.parent / "configs")) if sampler else name
+    command = [sys.executable, "-m", "experiments", "run", target, "--out", str(out),
                "--executor", executor]
     if quick:
         command.append("--quick")
@@ -61,16 +84,18 @@ def run_sweep(code: Path, config: str, out: Path, caches: Path, executor: str) -
     return time.perf_counter() - start
 
 
-def measure(label: str, code: Path, config: str, work: Path, executor: str) -> list[dict]:
+def measure(label: str, code: Path, config: str, work: Path, executor: str,
+            sampler: str | None = None) -> list[dict]:
     """A cold and a warm sweep of ``config`` with ``code``, each with its load average."""
     caches = work / f"{label}-{config.replace(':', '-')}-caches"
     rows = []
     for state in ("cold", "warm"):
         load = load_average()
         seconds = run_sweep(code, config, work / f"{label}-{config}-{state}".replace(":", "-"),
-                            caches, executor)
+                            caches, executor, sampler)
         rows.append({"code": label, "config": config, "cache": state, "seconds": seconds,
-                     "load_before": load, "load_after": load_average()})
+                     "sampler": sampler or "config's", "load_before": load,
+                     "load_after": load_average()})
         print(f"{label:9s} {config:18s} {state}: {seconds:7.1f} s  (load {load} -> "
               f"{rows[-1]['load_after']})", flush=True)
     print(f"{label:9s} {config:18s} cold / warm = {rows[0]['seconds'] / rows[1]['seconds']:.2f}",
@@ -95,6 +120,8 @@ def main() -> None:
     parser.add_argument("--which", choices=("both", "reference", "current"), default="both")
     parser.add_argument("--configs", nargs="+", default=list(DEFAULT_CONFIGS))
     parser.add_argument("--executor", default="serial")
+    parser.add_argument("--sampler", choices=("pymc", "nutpie", "numpyro"),
+                        help="set [mcmc] sampler in each config (default: the config's own)")
     parser.add_argument("--json", type=Path, help="write the rows as JSON")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sweep-timings-"))
@@ -107,7 +134,7 @@ def main() -> None:
     rows = []
     for config in args.configs:
         for label, code in codes.items():
-            rows += measure(label, code, config, work, args.executor)
+            rows += measure(label, code, config, work, args.executor, args.sampler)
     ratios(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))

@@ -126,6 +126,21 @@ def start_methods(X: np.ndarray, init_params: str, n_init: int, given: tuple) ->
             if not (method == "hierarchical" and exhaustive and repeat > 0)]
 
 
+def start_count(n_rows: int, init_params: str, n_init: int,
+                screening: Screening = Screening()) -> int:
+    """EM starts of one maximum-likelihood fit on ``n_rows`` rows, no ``*_init`` array
+    given: the lengths of :func:`start_methods` and :func:`search_methods`, computed
+    without building them (``n_init`` may be huge; on tiny data ``"auto"`` runs up to
+    ``n_init`` x (3 + 4 x 16) starts)."""
+    if init_params != "auto":
+        return n_init
+    once = "hierarchical" in AUTO_STARTS and n_rows <= HIERARCHICAL_MAX_ROWS
+    starts = n_init * len(AUTO_STARTS) - (n_init - 1 if once else 0)
+    if n_rows < screening.min_rows:
+        starts += len(SEARCH_STARTS) * n_init * search_rounds(n_rows)
+    return starts
+
+
 def preferred(result, best, search: bool = False) -> bool:
     """A non-degenerate start beats a degenerate one; otherwise the higher objective wins.
     A search start (:func:`search_methods`) only wins when it is not degenerate."""

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 from emgmm.covariance_types import covariance_type as covariance_type_of
 from emgmm.criteria import n_parameters
+from emgmm.multistart import start_count
 from experiments.config.checks import ConfigError
 from experiments.config.methods import method_selected
 from experiments.simulate.file_source import file_shape
@@ -270,10 +271,25 @@ def sbc_terms(sbc) -> list[Term]:
                  posterior_bytes(n, d, k, sbc.draws, sbc.chains, predictive=False))]
 
 
+def cell_rows(spec) -> int:
+    """N of a cell: a synthetic DataSpec's, a data file's or a store's (from metadata)."""
+    store = cell_store(spec)
+    return store.n_rows if store is not None else cell_shape(spec)[0]
+
+
+def fit_starts(config, n_rows: int) -> int:
+    """EM starts of one EM fit of ``config`` on ``n_rows`` rows (``init_params = "auto"``
+    adds search starts on small data: :func:`emgmm.multistart.start_count`)."""
+    em = config.em
+    return 1 if em.method == "map" else start_count(n_rows, em.init_params, em.n_init)
+
+
 def replicate_seconds(config) -> dict[str, float]:
-    """Lower bound on one replicate's CPU time, by the config key that drives each part."""
+    """Lower bound on one replicate's CPU time, by the config key that drives each part
+    (EM starts on the cell with the fewest rows, where ``"auto"`` runs the most)."""
     em, mcmc, selection = config.em, config.mcmc, config.selection
-    parts = {"em.n_init": (1 if em.method == "map" else em.n_init) * MIN_EM_START_SECONDS}
+    starts = fit_starts(config, min(cell_rows(spec) for _, spec in config.data.cells()))
+    parts = {"em.n_init": starts * MIN_EM_START_SECONDS}
     if "bootstrap" in em.interval_methods:
         parts["em.n_bootstrap"] = em.n_bootstrap * MIN_EM_START_SECONDS
     if runs_mcmc(config):
@@ -281,7 +297,7 @@ def replicate_seconds(config) -> dict[str, float]:
                                + mcmc.chains * (mcmc.draws + mcmc.tune) * MIN_DRAW_SECONDS)
     if selection.enabled:
         n_k = len(selection.k_values)
-        parts["em.n_init"] += n_k * em.n_init * MIN_EM_START_SECONDS
+        parts["em.n_init"] += n_k * starts * MIN_EM_START_SECONDS
         if selection.loo and runs_mcmc(config):
             parts["selection.draws"] = n_k * (MIN_PYMC_FIT_SECONDS + selection.chains * (
                 selection.draws + selection.tune) * MIN_DRAW_SECONDS)
@@ -297,21 +313,23 @@ def data_seconds(config) -> float:
                 if hasattr(spec, "overlap")), default=0.0)
 
 
-def work_counts(config, n_replicates: int) -> tuple[int, int, int]:
-    """(EM starts, PyMC fits, posterior draws) over ``n_replicates`` replicates and the SBC."""
+def work_counts(config, cells: list, replicates: int) -> tuple[int, int, int]:
+    """(EM starts, PyMC fits, posterior draws) over ``replicates`` replicates of ``cells``
+    and the SBC."""
     em, mcmc, selection, sbc = config.em, config.mcmc, config.selection, config.sbc
-    starts = (1 if em.method == "map" else em.n_init)
-    starts += em.n_bootstrap if "bootstrap" in em.interval_methods else 0
+    n_replicates = len(cells) * replicates
+    per_fit = sum(fit_starts(config, cell_rows(spec)) for _, spec in cells) / len(cells)
+    starts = per_fit + (em.n_bootstrap if "bootstrap" in em.interval_methods else 0)
     fits, draws = 0, 0
     if runs_mcmc(config):
         fits, draws = 1, mcmc.chains * (mcmc.draws + mcmc.tune)
     if selection.enabled:
-        starts += len(selection.k_values) * em.n_init
+        starts += len(selection.k_values) * per_fit
         if selection.loo and runs_mcmc(config):
             fits += len(selection.k_values)
             draws += len(selection.k_values) * selection.chains * (selection.draws + selection.tune)
     n_sbc = sbc.n_simulations if sbc.enabled else 0
-    return (starts * n_replicates, fits * n_replicates + n_sbc,
+    return (round(starts * n_replicates), fits * n_replicates + n_sbc,
             draws * n_replicates + n_sbc * sbc.chains * (sbc.draws + sbc.tune))
 
 
@@ -331,7 +349,7 @@ def estimate_run(config) -> RunEstimate:
         if sbc_seconds > sum(parts.values()):
             parts = {"sbc.draws": sbc_seconds}
     replicates = config.replicates
-    starts, fits, draws = work_counts(config, len(cells) * replicates)
+    starts, fits, draws = work_counts(config, cells, replicates)
     parent = PARENT_BYTES_PER_TASK * (len(cells) * replicates + n_sbc)
     return RunEstimate(len(cells), replicates, n_sbc, starts, fits, draws, tuple(worst),
                        parent, sum(parts.values()), max(parts, key=parts.get))

@@ -5,8 +5,11 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
-from emgmm import COVARIANCE_TYPES, fit_em, initial_params, kmeans, kmeans_plusplus
-from emgmm.multistart import SEARCH_STARTS, Screening, search_methods, search_rounds, start_methods
+import emgmm.fit
+from emgmm import (COVARIANCE_TYPES, GaussianMixtureEM, fit_em, initial_params, kmeans,
+                   kmeans_plusplus)
+from emgmm.multistart import (SEARCH_STARTS, Screening, search_methods, search_rounds,
+                              start_count, start_methods)
 from emgmm.init import hierarchical_labels, whitened
 
 INITS = ("auto", "hierarchical", "kmeans", "k-means++", "random", "random_from_data")
@@ -132,3 +135,24 @@ def test_a_degenerate_search_start_never_replaces_the_best():
         three = fit_em(X, 2, random_state=0, screening=Screening(min_rows=10, iterations=1000))
     assert auto.degenerate is not None and auto.init_index < 3
     assert auto.lower_bound == three.lower_bound
+
+
+@pytest.mark.parametrize("n_rows, init_params, n_init", [
+    (120, "auto", 2), (400, "auto", 1), (120, "kmeans", 3), (120, "k-means++", 1)])
+def test_start_count_is_the_number_of_starts_a_fit_makes(monkeypatch, n_rows, init_params,
+                                                        n_init):
+    """``start_count`` (what ``gmm-compare validate`` reports) counts the starts that
+    ``fit_em`` really initialises, search starts of tiny data included."""
+    calls = []
+    original = emgmm.fit.initial_params
+
+    def counted(*args, **kwargs):
+        calls.append(args[4])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(emgmm.fit, "initial_params", counted)
+    X = np.random.default_rng(0).normal(size=(n_rows, 2)) + np.repeat([[0, 0], [4, 0]],
+                                                                      [n_rows // 2] * 2, axis=0)
+    GaussianMixtureEM(2, init_params=init_params, n_init=n_init, random_state=0).fit(X)
+    assert len(calls) == start_count(n_rows, init_params, n_init)
+    assert (len(calls) > 3 * n_init) == (init_params == "auto")

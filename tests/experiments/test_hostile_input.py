@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+from emgmm.multistart import start_count
 from experiments.cli import main
 from experiments.config import load_config
 from experiments.config.budget import (
@@ -289,6 +290,16 @@ def test_validate_states_the_size_of_what_it_accepts(tmp_path, capsys):
     assert "3 cell(s) x 20 replicate(s)" in out
     assert "MB peak per worker" in out
     assert "60 EM start(s)" in out and "~60 PyMC fit(s) (240,000 draws)" in out
+
+
+def test_validate_counts_the_search_starts_of_auto_on_small_data(tmp_path, capsys):
+    """``init_params = "auto"`` on 120 rows runs 3 + 4 x 16 starts per fit, not ``n_init``."""
+    config = tmp_path / "auto.toml"
+    config.write_text(edited(("max_iter = 60", 'max_iter = 60\ninit_params = "auto"\nn_init = 1')))
+    assert main(["validate", str(config)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"{2 * start_count(120, 'auto', 1)} EM start(s)" in out
+    assert start_count(120, "auto", 1) == 3 + 4 * 16
 
 
 @pytest.mark.parametrize("text", [
