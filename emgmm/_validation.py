@@ -152,7 +152,14 @@ def check_scale(X: np.ndarray, name: str = "X", largest: np.ndarray | None = Non
     if X.size == 0:
         return
     largest = column_magnitudes(X) if largest is None else largest
-    limit = float(np.sqrt(np.finfo(float).max / (OVERFLOW_HEADROOM * X.size)))
+    check_magnitudes(largest, X.size, name, hint=hint, columns=columns)
+
+
+def check_magnitudes(largest: np.ndarray, size: int, name: str = "X", *,
+                     hint: str = STANDARDISE_HINT, columns: Sequence[str] | None = None) -> None:
+    """:func:`check_scale` from each column's largest absolute value and the data's size
+    (N x D): for data not in memory, whose extremes a pass or metadata gave."""
+    limit = float(np.sqrt(np.finfo(float).max / (OVERFLOW_HEADROOM * max(size, 1))))
 
     def column(j: int) -> str:
         return f"column {j if columns is None else columns[j]}"

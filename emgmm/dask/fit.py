@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from emgmm._validation import as_generator, check_fit_settings
+from emgmm._validation import as_generator, check_fit_settings, check_magnitudes
 from emgmm.dask.blocks import Blocks, blocks_of, check_dask_data
 from emgmm.dask.passes import SharedPasses
 from emgmm.dask.starts import dask_starts
@@ -46,6 +46,9 @@ def check_summary(summary: DataSummary, blocks: Blocks, n_components: int, reg_c
         first, stop = blocks.rows(summary.first_bad_block)
         raise ValueError(f"X contains NaN or infinity in block {summary.first_bad_block} (rows "
                          f"{first} to {stop - 1}): remove or impute those entries")
+    # values whose squares overflow or vanish, from the pass's column extremes
+    check_magnitudes(np.maximum(summary.maximum, -summary.minimum),
+                     summary.n_samples * summary.maximum.size)
     if summary.n_samples < n_components:
         raise ValueError(f"n_samples={summary.n_samples} is smaller than n_components={n_components}: "
                          "lower n_components or pass more data")

@@ -86,8 +86,10 @@ def _block_summary(block: np.ndarray, offset: int, index: int, seed: int, m: int
                         np.empty(0, np.uint64), np.empty((0, n_features)), index)
     mean = block.mean(axis=0)
     keys, rows = _smallest(row_keys(np.arange(offset, offset + n_rows), seed), block, m)
-    return _Partial(n_rows, mean, ((block - mean) ** 2).sum(axis=0), block.min(axis=0),
-                    block.max(axis=0), keys, rows.copy(), None)
+    with np.errstate(over="ignore"):  # squares of values near 1e200: refused by the fit's scale check
+        squares = ((block - mean) ** 2).sum(axis=0)
+    return _Partial(n_rows, mean, squares, block.min(axis=0), block.max(axis=0), keys,
+                    rows.copy(), None)
 
 
 def _merge(a: _Partial, b: _Partial, m: int) -> _Partial:
@@ -97,8 +99,9 @@ def _merge(a: _Partial, b: _Partial, m: int) -> _Partial:
     keys, rows = _smallest(np.concatenate([a.keys, b.keys]), np.concatenate([a.rows, b.rows]),
                            m)
     bad = [i for i in (a.first_bad_block, b.first_bad_block) if i is not None]
-    return _Partial(count, a.mean + delta * share,
-                    a.squares + b.squares + delta**2 * a.count * share,
+    with np.errstate(over="ignore", invalid="ignore"):  # as in _block_summary
+        squares = a.squares + b.squares + delta**2 * a.count * share
+    return _Partial(count, a.mean + delta * share, squares,
                     np.minimum(a.minimum, b.minimum), np.maximum(a.maximum, b.maximum),
                     keys, rows, min(bad) if bad else None)
 

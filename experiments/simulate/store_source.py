@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emgmm._validation import check_magnitudes
 from experiments.run.rundir import OUTLIER_LABEL, DataArrays
 from experiments.simulate.data_files import (
     PARQUET_SUFFIXES,
@@ -38,6 +39,8 @@ from experiments.simulate.dataset import Dataset
 STORE_SUFFIXES = (".zarr",)
 ZARR_MARKERS = (".zarray", ".zgroup", "zarr.json")  # metadata files of Zarr v2 and v3
 PICTURE_ROWS = 2000  # rows of a store kept in data.npz for the report's pictures
+STORE_HINT = ("rescale the store's columns before fitting, e.g. to unit standard deviation "
+              "(`standardize` does not apply to stores)")
 
 __all__ = ["PICTURE_ROWS", "StoreShape", "is_store", "load_store", "open_store", "store_kind",
            "store_shape"]
@@ -82,6 +85,9 @@ class StoreShape:
         The array's name inside a Zarr group (None: the store is the array).
     block_rows : int
         Rows of the largest block (Zarr chunk, Parquet row group): what a task reads.
+    largest : tuple of float or None
+        Each used column's largest absolute value, from the Parquet row groups' statistics
+        (None for Zarr, or when a row group has no statistics).
     """
 
     n_rows: int
@@ -91,6 +97,7 @@ class StoreShape:
     columns: tuple | None
     component: str | None = None
     block_rows: int = 0
+    largest: tuple[float, ...] | None = None
 
 
 def _zarr_array(path: Path, component: str | None):
@@ -170,7 +177,28 @@ def _parquet_shape(spec: DataFileSpec) -> StoreShape:
             raise DataFileError(f"column {quoted(name)} of {quoted(spec.path.name)} is not "
                                 "numeric; list the feature columns in `columns`")
     return StoreShape(n_rows, len(chosen), np.result_type(*dtypes), tuple(chosen), tuple(chosen),
-                      block_rows=max(rows for _, _, rows in groups))
+                      block_rows=max(rows for _, _, rows in groups),
+                      largest=_parquet_magnitudes(groups, chosen))
+
+
+def _parquet_magnitudes(groups: list, chosen: list[str]) -> tuple[float, ...] | None:
+    """Each column's largest absolute value from the row groups' min/max statistics (the
+    files' footers, no data read); None when a row group lacks them."""
+    import pyarrow.parquet as pq
+
+    largest = np.zeros(len(chosen))
+    for file in dict.fromkeys(file for file, _, _ in groups):
+        metadata = pq.ParquetFile(file).metadata
+        for index in range(metadata.num_row_groups):
+            group = metadata.row_group(index)
+            position = {group.column(j).path_in_schema: j for j in range(group.num_columns)}
+            for k, name in enumerate(chosen):
+                statistics = group.column(position[name]).statistics
+                if statistics is None or not statistics.has_min_max:
+                    return None
+                largest[k] = max(largest[k], abs(float(statistics.min)),
+                                 abs(float(statistics.max)))
+    return tuple(largest.tolist())
 
 
 @lru_cache(maxsize=8)
@@ -203,13 +231,22 @@ def open_store(spec: DataFileSpec):
 
 
 def check_store(spec: DataFileSpec, max_components: int) -> StoreShape:
-    """The store's shape, after refusing one with fewer rows than the largest K needs."""
+    """The store's shape, after refusing one with fewer rows than the largest K needs, or
+    (Parquet, from its statistics) values whose squares overflow or vanish in float64. A
+    Zarr store's scale is checked by EM's first pass over it."""
     shape = store_shape(spec)
     needed = minimum_rows(max_components, shape.n_features)
     if shape.n_rows < needed:
         raise DataFileError(f"data store {quoted(spec.path.name)} has {shape.n_rows} rows, fewer "
                             f"than the {needed} that {max_components} component(s) in "
                             f"{shape.n_features} dimension(s) need")
+    if shape.largest is not None:
+        try:
+            check_magnitudes(np.array(shape.largest), shape.n_rows * shape.n_features,
+                             f"data store {quoted(spec.path.name)}", hint=STORE_HINT,
+                             columns=[quoted(name) for name in shape.feature_names])
+        except ValueError as error:
+            raise DataFileError(str(error)) from None
     return shape
 
 

@@ -3,6 +3,7 @@
 import re
 import subprocess
 import sys
+import warnings
 
 import dask
 import dask.array as da
@@ -63,6 +64,22 @@ def test_data_problems_as_in_memory():
         fit_em_dask(da.from_array(constant, chunks=60), 2, reg_covar=0.0)
     with pytest.raises(ValueError, match="engine='auto' or 'fast'"):
         fit_em_dask(da.from_array(blob_data()), 2, engine="reference")
+
+
+@pytest.mark.parametrize("scale, words", [(1e200, "scale is too large"),
+                                          (1e-200, "scale is too small")])
+def test_data_whose_squares_overflow_or_vanish_are_refused_as_in_memory(scale, words):
+    """The first pass's column extremes give the in-memory scale check: one line naming the
+    column and suggesting standardisation, no overflow warnings, same message as numpy's."""
+    X = blob_data() * scale
+    with pytest.raises(ValueError) as in_memory:
+        GaussianMixtureEM(2, random_state=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=words) as on_dask:
+            GaussianMixtureEM(2, random_state=0).fit(da.from_array(X, chunks=60))
+    assert str(on_dask.value) == str(in_memory.value)
+    assert "column 0" in str(on_dask.value) and "standardise" in str(on_dask.value)
 
 
 def test_sources_read_the_same_array(tmp_path):

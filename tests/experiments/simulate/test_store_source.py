@@ -162,6 +162,8 @@ BAD_STORES = [
      ("data.array", "Zarr")),
     ("no-store", "junk", '[experiment]\nmethods = ["em"]\n', ("data.file", "is a directory")),
     ("not-parquet", "mixed", '[experiment]\nmethods = ["em"]\n', ("data.file", "not Parquet")),
+    ("parquet-scale-1e200", "huge", '[experiment]\nmethods = ["em"]\n',
+     ("data.file", "'huge'", "column 'a'", "scale is too large", "rescale the store")),
 ]
 
 
@@ -179,6 +181,7 @@ def test_bad_stores_are_one_line_exit_2_nothing_written(tmp_path, capsys, case, 
     (tmp_path / "junk" / "notes.txt").write_text("not a table")
     write_parquet_folder(tmp_path / "mixed", X, sizes=(300,))
     (tmp_path / "mixed" / "notes.txt").write_text("not a table")
+    write_parquet_folder(tmp_path / "huge", X * 1e200, sizes=(300,))
     path = tmp_path / "bad.toml"
     path.write_text(f'[data]\nfile = "{store}"\nn_components = 2\n{extra}')
     out = tmp_path / "run"
