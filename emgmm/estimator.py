@@ -228,8 +228,10 @@ class GaussianMixtureEM(ParamsMixin):
         """MAP labels ``argmax_k gamma_ik``, shape (n_samples,)."""
         return self._per_row(X, lambda e_step: np.argmax(e_step[1], axis=1))
 
+    @dask_aware
     def sample_latent(self, X, rng=None) -> np.ndarray:
-        """Draw ``z_i ~ Categorical(gamma_i)`` for each row of X, shape (n_samples,)."""
+        """Draw ``z_i ~ Categorical(gamma_i)`` for each row of X, shape (n_samples,) (a lazy
+        Dask array for a Dask X, :func:`emgmm.dask.estimator.sample_latent`)."""
         return sample_latent(self.predict_proba(X), as_generator(rng))
 
     def sample(self, n_samples=1, random_state=None) -> tuple[np.ndarray, np.ndarray]:

@@ -36,16 +36,22 @@ def map_labels(resp: np.ndarray) -> np.ndarray:
 def sample_latent(resp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Draw :math:`z_i \\sim \\mathrm{Categorical}(\\gamma_i)` independently per row.
 
-    Inverse-CDF sampling: one uniform per row compared with the row's cumulative sums.
+    Inverse-CDF sampling: one uniform per row compared with the row's cumulative sums
+    (:func:`labels_at_uniforms`).
 
     Returns
     -------
     array of shape (n_samples,) with values in 0..K-1
     """
     resp = np.asarray(resp, dtype=float)
+    return labels_at_uniforms(resp, rng.uniform(size=resp.shape[0]))
+
+
+def labels_at_uniforms(resp: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """The inverse CDF of each row's Categorical(:math:`\\gamma_i`) at :math:`u_i \\in [0, 1)`:
+    :math:`z_i = \\#\\{k : C_{ik} \\le u_i C_{iK}\\}` with :math:`C_{ik} = \\sum_{l \\le k} \\gamma_{il}`."""
     cumulative = np.cumsum(resp, axis=1)
-    uniforms = rng.uniform(size=(resp.shape[0], 1)) * cumulative[:, -1:]
-    labels = np.sum(cumulative <= uniforms, axis=1)
+    labels = np.sum(cumulative <= uniforms[:, None] * cumulative[:, -1:], axis=1)
     # Guard against u landing on the (rounded) upper end of the last bin.
     return np.minimum(labels, resp.shape[1] - 1)
 
@@ -100,6 +106,7 @@ def log_likelihood_decomposition(X: np.ndarray, params: GaussianMixtureParams) -
 __all__ = [
     "complete_data_log_likelihood",
     "expected_complete_log_likelihood",
+    "labels_at_uniforms",
     "log_likelihood_decomposition",
     "map_labels",
     "one_hot",

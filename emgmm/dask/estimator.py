@@ -13,15 +13,17 @@ from dataclasses import dataclass
 import dask.array as da
 import numpy as np
 
-from emgmm._validation import NotFittedError, check_n_features
+from emgmm._validation import NotFittedError, as_generator, check_n_features
 from emgmm.criteria import n_parameters
 from emgmm.dask.blocks import check_dask_data
 from emgmm.dask.fit import fit_em_dask
+from emgmm.dask.summary import row_keys
 from emgmm.fast import fast_e_step
+from emgmm.latent import labels_at_uniforms
 from emgmm.params import GaussianMixtureParams
 
 __all__ = ["LikelihoodSums", "aic", "bic", "fit_predict", "icl", "likelihood_sums", "predict",
-           "predict_proba", "score", "score_samples"]
+           "predict_proba", "sample_latent", "score", "score_samples"]
 
 
 def fit_predict(model, X, y=None) -> da.Array:
@@ -64,6 +66,14 @@ def _labels(block: np.ndarray, params: GaussianMixtureParams) -> np.ndarray:
     return np.argmax(fast_e_step(block, params, n_threads=1)[1], axis=1)
 
 
+def _sampled_labels(block: np.ndarray, params: GaussianMixtureParams, seed: int,
+                    block_info=None) -> np.ndarray:
+    start = block_info[0]["array-location"][0][0]
+    keys = row_keys(np.arange(start, start + block.shape[0]), seed)
+    uniforms = (keys >> np.uint64(11)).astype(float) * 2.0**-53  # a key's top 53 bits: U[0, 1)
+    return labels_at_uniforms(np.exp(fast_e_step(block, params, n_threads=1)[1]), uniforms)
+
+
 def _block_sums(block: np.ndarray, params: GaussianMixtureParams) -> np.ndarray:
     # sum_i log p(x_i) and sum_i max_k log gamma_ik of the block, as a (1, 2) block.
     log_norm, log_resp = fast_e_step(block, params, n_threads=1)
@@ -87,6 +97,18 @@ def predict(model, X) -> da.Array:
     """MAP labels, lazily, shape (n_samples,)."""
     X, params = _checked(model, X)
     return X.map_blocks(_labels, params, drop_axis=1, dtype=np.intp)
+
+
+def sample_latent(model, X, rng=None) -> da.Array:
+    """Draws :math:`z_i \\sim \\mathrm{Categorical}(\\gamma_i)`, lazily, shape (n_samples,).
+
+    Row i's uniform is a hash of (seed, i) (:func:`emgmm.dask.summary.row_keys`), so the
+    draws depend on ``rng`` and the data only, not on the chunking or the scheduler; they
+    differ from the in-memory draws for the same seed, which come from one uniform stream.
+    """
+    X, params = _checked(model, X)
+    seed = int(as_generator(rng).integers(2**63))
+    return X.map_blocks(_sampled_labels, params, seed, drop_axis=1, dtype=np.intp)
 
 
 @dataclass(frozen=True)

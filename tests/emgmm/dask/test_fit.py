@@ -100,6 +100,28 @@ def test_estimator_on_dask_matches_numpy(X):
         np.testing.assert_allclose(value, getattr(model, method)(X), rtol=1e-10)
 
 
+def test_sampled_labels_on_dask_are_lazy_categorical_draws_independent_of_chunking(X):
+    """Z drawn on a Dask array: same labels for any chunking and scheduler, new ones for a
+    new seed, the MAP label where gamma_ik > 1 - 1e-9, and label counts within 4 sd of
+    sum_i gamma_ik (their mean under Categorical(gamma_i))."""
+    rows = np.concatenate([X] * 20)  # 4780 rows: enough draws for the count test
+    model = GaussianMixtureEM(3, covariance_type="full", random_state=0).fit(rows)
+    resp = model.predict_proba(rows)
+    draws = model.sample_latent(da.from_array(rows, chunks=1000), rng=11)
+    assert isinstance(draws, da.Array) and draws.shape == (rows.shape[0],)
+    labels = draws.compute()
+    for chunks, scheduler in [(((4000, 1, 779), (2,)), "threads"), (333, "synchronous")]:
+        again = model.sample_latent(da.from_array(rows, chunks=chunks), rng=11)
+        np.testing.assert_array_equal(again.compute(scheduler=scheduler), labels)
+    assert np.any(model.sample_latent(da.from_array(rows, chunks=1000), rng=12).compute() != labels)
+    certain = resp.max(axis=1) > 1 - 1e-9
+    assert certain.sum() >= 50
+    np.testing.assert_array_equal(labels[certain], resp[certain].argmax(axis=1))
+    counts = np.bincount(labels, minlength=3)
+    spread = np.sqrt((resp * (1 - resp)).sum(axis=0))
+    assert np.all(np.abs(counts - resp.sum(axis=0)) < 4 * np.maximum(spread, 1.0))
+
+
 def test_warm_start_continues_like_in_memory(X):
     dask_X = da.from_array(X, chunks=(100, 2))
     start = given_start(X, "diag")
