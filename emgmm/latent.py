@@ -48,8 +48,11 @@ def sample_latent(resp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def labels_at_uniforms(resp: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
-    """The inverse CDF of each row's Categorical(:math:`\\gamma_i`) at :math:`u_i \\in [0, 1)`:
-    :math:`z_i = \\#\\{k : C_{ik} \\le u_i C_{iK}\\}` with :math:`C_{ik} = \\sum_{l \\le k} \\gamma_{il}`."""
+    """The inverse CDF of each row's Categorical(:math:`\\gamma_i`) at :math:`u_i \\in [0, 1)`.
+
+    .. math:: z_i = \\#\\{k : C_{ik} \\le u_i C_{iK}\\}, \\quad
+              C_{ik} = \\sum_{l \\le k} \\gamma_{il}
+    """
     cumulative = np.cumsum(resp, axis=1)
     labels = np.sum(cumulative <= uniforms[:, None] * cumulative[:, -1:], axis=1)
     # Guard against u landing on the (rounded) upper end of the last bin.

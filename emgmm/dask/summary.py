@@ -86,7 +86,7 @@ def _block_summary(block: np.ndarray, offset: int, index: int, seed: int, m: int
                         np.empty(0, np.uint64), np.empty((0, n_features)), index)
     mean = block.mean(axis=0)
     keys, rows = _smallest(row_keys(np.arange(offset, offset + n_rows), seed), block, m)
-    with np.errstate(over="ignore"):  # squares of values near 1e200: refused by the fit's scale check
+    with np.errstate(over="ignore"):  # squares near 1e400: the fit's scale check refuses them
         squares = ((block - mean) ** 2).sum(axis=0)
     return _Partial(n_rows, mean, squares, block.min(axis=0), block.max(axis=0), keys,
                     rows.copy(), None)
