@@ -14,6 +14,7 @@ from emgmm.dask.dispatch import dask_aware, is_dask_array
 from emgmm.engines import engine_e_step
 from emgmm.fit import EMResult, fit_em
 from emgmm.latent import sample_latent
+from emgmm.map_prior import estimator_prior
 from emgmm.params import GaussianMixtureParams
 
 # Rows per block of predict() and score_samples(): (block, K) log-responsibilities at a time.
@@ -58,6 +59,12 @@ class GaussianMixtureEM(ParamsMixin):
         EM iteration engine (see :func:`emgmm.fit.fit_em`).
     record_params : bool, default False
         Keep the parameters of every iteration in ``history_.params_history``.
+    prior : None, 'default' or emgmm.map_prior.ConjugatePrior, default None
+        None: maximum likelihood. Otherwise MAP-EM under this conjugate prior
+        (:mod:`emgmm.map_em`); ``'default'`` is mclust's ``priorControl()`` for the data
+        being fitted (:func:`emgmm.map_prior.default_conjugate_prior`). ``lower_bounds_``
+        then holds the MAP objective per row, ``lower_bound_`` the mean log-likelihood at
+        the estimate and ``history_.log_prior`` the log-prior there (:mod:`emgmm.fit`).
 
     Attributes
     ----------
@@ -94,6 +101,7 @@ class GaussianMixtureEM(ParamsMixin):
         verbose=0,
         engine="auto",
         record_params=False,
+        prior=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -110,6 +118,7 @@ class GaussianMixtureEM(ParamsMixin):
         self.verbose = verbose
         self.engine = engine
         self.record_params = record_params
+        self.prior = prior
 
     # --- fitting -------------------------------------------------------------------------
 
@@ -131,8 +140,9 @@ class GaussianMixtureEM(ParamsMixin):
     def _fit(self, X) -> None:
         """Fit on in-memory data (:func:`fit_em` checks X; a warm start checks it first)."""
         warm = self.warm_start and hasattr(self, "converged_")
-        if warm:
+        if warm or self.prior is not None:
             X = check_data(X)
+        if warm:
             check_n_features(X, self.n_features_in_, type(self).__name__)
         result = fit_em(
             X,
@@ -152,6 +162,7 @@ class GaussianMixtureEM(ParamsMixin):
             engine=self.engine,
             record_params=self.record_params,
             verbose=self.verbose,
+            prior=estimator_prior(self.prior, X, self.n_components, self.covariance_type),
         )
         self._set_fitted(result, result.params.n_features)
 

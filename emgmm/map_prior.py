@@ -183,19 +183,46 @@ def default_conjugate_prior(
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[0] < 2:
         raise ValueError(f"X must have shape (n_samples >= 2, n_features), got {X.shape}")
-    n_features = X.shape[1]
-    covariance = np.atleast_2d(np.cov(X, rowvar=False)) / n_components ** (2.0 / n_features)
+    return prior_from_moments(X.mean(axis=0), np.atleast_2d(np.cov(X, rowvar=False)),
+                              n_components, covariance_type,
+                              weights_concentration=weights_concentration,
+                              shrinkage=shrinkage, dof=dof)
+
+
+def prior_from_moments(mean: np.ndarray, covariance: np.ndarray, n_components: int,
+                       covariance_type: str = "full", *,
+                       weights_concentration: float | np.ndarray = 1.0,
+                       shrinkage: float = 0.01, dof: float | None = None) -> ConjugatePrior:
+    """:func:`default_conjugate_prior` from the data's column means and sample covariance
+    (for data not in memory, whose moments one pass gives)."""
+    n_features = mean.shape[0]
     kind = covariance_type_of(covariance_type)
     return ConjugatePrior(
         weights_concentration=np.broadcast_to(
             np.asarray(weights_concentration, float), (n_components,)
         ),
-        mean=X.mean(axis=0),
+        mean=mean,
         shrinkage=shrinkage,
         dof=n_features + 2.0 if dof is None else dof,
-        scale=kind.from_full(covariance),
+        scale=kind.from_full(covariance / n_components ** (2.0 / n_features)),
         covariance_type=covariance_type,
     )
+
+
+def estimator_prior(prior, X, n_components: int, covariance_type: str,
+                    moments=None) -> ConjugatePrior | None:
+    """The prior of ``GaussianMixtureEM(prior=...)``: None (maximum likelihood), a
+    :class:`ConjugatePrior` as given, or ``"default"``, :func:`default_conjugate_prior` of
+    the data being fitted (``moments``: a callable giving their (mean, covariance) when X
+    is not in memory)."""
+    if prior is None or isinstance(prior, ConjugatePrior):
+        return prior
+    if isinstance(prior, str) and prior == "default":
+        if moments is not None:
+            return prior_from_moments(*moments(), n_components, covariance_type)
+        return default_conjugate_prior(X, n_components, covariance_type)
+    raise ValueError(f"prior must be None, 'default' or an emgmm.map_prior.ConjugatePrior, "
+                     f"got {type(prior).__name__} {str(prior)[:40]!r}")
 
 
 def matched_shrinkage(means_scale: np.ndarray, component_variance: np.ndarray) -> float:

@@ -20,6 +20,7 @@ from emgmm.dask.fit import fit_em_dask
 from emgmm.dask.summary import row_keys
 from emgmm.fast import fast_e_step
 from emgmm.latent import labels_at_uniforms
+from emgmm.map_prior import estimator_prior
 from emgmm.params import GaussianMixtureParams
 
 __all__ = ["LikelihoodSums", "aic", "bic", "fit_predict", "icl", "likelihood_sums", "predict",
@@ -41,9 +42,17 @@ def fit_predict(model, X, y=None) -> da.Array:
         previous_lower_bound=model.lower_bound_ if warm else -np.inf,
         random_state=model.random_state, engine=model.engine,
         record_params=model.record_params, verbose=model.verbose,
+        prior=estimator_prior(model.prior, X, model.n_components, model.covariance_type,
+                              moments=lambda: moments(X)),
     )
     model._set_fitted(result, X.shape[1])
     return predict(model, X)
+
+
+def moments(X: da.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and sample covariance (divisor N - 1) of X, in one computation."""
+    mean, covariance = da.compute(X.mean(axis=0), da.cov(X, rowvar=False))
+    return np.asarray(mean, dtype=float), np.atleast_2d(np.asarray(covariance, dtype=float))
 
 
 def _checked(model, X) -> tuple[da.Array, GaussianMixtureParams]:

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.mixture import GaussianMixture
 
+from emgmm import GaussianMixtureEM
 from emgmm.fit import ConvergenceWarning, fit_em
 from emgmm.map_em import map_m_step, map_objective
 from emgmm.map_prior import (
@@ -226,3 +228,45 @@ def test_fit_em_with_prior_reproduces_the_former_map_em_loop(case):
                                reference[f"{case}/objective_history"] / n_samples, rtol=1e-13)
     assert result.lower_bound == pytest.approx(reference[f"{case}/log_likelihood"] / n_samples, rel=1e-13)
     assert result.log_prior == pytest.approx(reference[f"{case}/log_prior"], rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_estimator_prior_is_fit_em_with_that_prior(covariance_type):
+    """``GaussianMixtureEM(prior="default")`` is MAP-EM under mclust's default prior of the
+    fitted data, bit for bit; a ConjugatePrior is used as given."""
+    X = np.random.default_rng(4).normal(size=(160, 2)) + np.repeat([[0, 0], [3, 1]], 80, axis=0)
+    prior = default_conjugate_prior(X, 2, covariance_type)
+    expected = fit_em(X, 2, covariance_type=covariance_type, prior=prior, random_state=0)
+    for given in ("default", prior):
+        model = GaussianMixtureEM(2, covariance_type=covariance_type, prior=given,
+                                  random_state=0).fit(X)
+        np.testing.assert_array_equal(model.means_, expected.params.means)
+        np.testing.assert_array_equal(model.covariances_, expected.params.covariances)
+        assert model.lower_bound_ == expected.lower_bound
+        assert model.history_.log_prior == expected.log_prior != 0.0
+    plain = GaussianMixtureEM(2, covariance_type=covariance_type, random_state=0).fit(X)
+    assert plain.history_.log_prior == 0.0 and plain.get_params()["prior"] is None
+    cloned = clone(model).get_params()["prior"]  # scikit-learn's clone copies the prior
+    assert isinstance(cloned, ConjugatePrior) and np.array_equal(cloned.scale, prior.scale)
+
+
+def test_estimator_prior_on_dask_uses_the_moments_of_all_rows():
+    """On a Dask array ``"default"`` is computed from the array's mean and covariance (one
+    pass, not the rows in memory) and gives the in-memory MAP estimate."""
+    da = pytest.importorskip("dask.array")
+    X = np.random.default_rng(5).normal(size=(300, 2)) + np.repeat([[0, 0], [4, 0]], 150, axis=0)
+    settings = {"prior": "default", "init_params": "kmeans", "random_state": 0, "tol": 1e-10}
+    in_memory = GaussianMixtureEM(2, **settings).fit(X)
+    on_dask = GaussianMixtureEM(2, **settings).fit(da.from_array(X, chunks=70))
+    order = np.argsort(on_dask.means_[:, 0]), np.argsort(in_memory.means_[:, 0])
+    np.testing.assert_allclose(on_dask.means_[order[0]], in_memory.means_[order[1]], atol=1e-6)
+    np.testing.assert_allclose(on_dask.history_.log_prior, in_memory.history_.log_prior,
+                               rtol=1e-9)
+
+
+@pytest.mark.parametrize("prior", ["mclust", 3, {"shrinkage": 0.01}])
+def test_unknown_estimator_prior_is_one_line(prior):
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    with pytest.raises(ValueError, match="prior must be None, 'default' or an "
+                                         "emgmm.map_prior.ConjugatePrior"):
+        GaussianMixtureEM(2, prior=prior).fit(X)
