@@ -25,6 +25,7 @@ Every entry loads with ``numpy.load(path, allow_pickle=False)``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from importlib import metadata as package_metadata
@@ -35,16 +36,21 @@ import numpy as np
 from emgmm.atomic import atomic_path
 from emgmm.estimator import GaussianMixtureEM
 from emgmm.fit import EMResult
+from emgmm.map_prior import ConjugatePrior
 from emgmm.params import GaussianMixtureParams
 
 FORMAT = "emgmm.model"
 FORMAT_VERSION = 1
+PRIOR_KEY = "conjugate_prior"
 
 
 def _json_value(value):
     """A JSON-compatible version of a constructor argument, or None if it has none."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, ConjugatePrior):  # MAP-EM's prior: its fields, read back by load_model
+        return {PRIOR_KEY: {field.name: _json_value(getattr(value, field.name))
+                            for field in dataclasses.fields(value)}}
     if isinstance(value, (np.integer, np.floating, np.bool_)):
         return value.item()
     if isinstance(value, (np.ndarray, list, tuple)):
@@ -85,6 +91,7 @@ def save_model(path: str | os.PathLike, model: GaussianMixtureEM | GaussianMixtu
             "decreases": [list(item) for item in result.decreases],
             "engine": result.engine,
             "degenerate": result.degenerate,
+            "log_prior": float(result.log_prior),
         }
     else:
         raise ValueError(f"save_model needs a GaussianMixtureEM or GaussianMixtureParams, got {type(model).__name__}")
@@ -136,6 +143,8 @@ def load_model(path: str | os.PathLike) -> GaussianMixtureEM | GaussianMixturePa
         return params
     fit = meta["fit"]
     estimator_params = {k: v for k, v in meta["estimator_params"].items() if v is not None}
+    if isinstance(estimator_params.get("prior"), dict):
+        estimator_params["prior"] = ConjugatePrior(**estimator_params["prior"][PRIOR_KEY])
     model = GaussianMixtureEM(**estimator_params)
     result = EMResult(
         params=params,
@@ -147,6 +156,7 @@ def load_model(path: str | os.PathLike) -> GaussianMixtureEM | GaussianMixturePa
         decreases=tuple((int(i), float(c)) for i, c in fit["decreases"]),
         engine=fit["engine"],
         degenerate=fit.get("degenerate"),  # files written before the field have none
+        log_prior=fit.get("log_prior", 0.0),
     )
     model._set_fitted(result, params.n_features)
     return model

@@ -4,8 +4,10 @@ import json
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from emgmm import COVARIANCE_TYPES, GaussianMixtureEM, GaussianMixtureParams, load_model, save_model
+from emgmm.map_prior import default_conjugate_prior
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -23,6 +25,24 @@ def test_fitted_estimator_round_trip(tmp_path, blobs, covariance_type):
     for name in ("converged_", "n_iter_", "lower_bound_"):
         assert getattr(loaded, name) == getattr(model, name)
     np.testing.assert_array_equal(loaded.predict_proba(blobs), model.predict_proba(blobs))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "spherical"])
+def test_map_estimator_round_trip_keeps_its_prior(tmp_path, blobs, covariance_type):
+    """A MAP-EM estimator's ConjugatePrior and log-prior survive save/load (JSON, no
+    pickle), so a refit of the loaded model is the same MAP-EM; "default" stays a name."""
+    prior = default_conjugate_prior(blobs, 3, covariance_type)
+    for given in (prior, "default"):
+        model = GaussianMixtureEM(3, covariance_type=covariance_type, prior=given,
+                                  random_state=0).fit(blobs)
+        loaded = load_model(save_model(tmp_path / "map.npz", model))
+        assert loaded.history_.log_prior == model.history_.log_prior != 0.0
+        if given == "default":
+            assert loaded.prior == "default"
+            continue
+        for field in ("weights_concentration", "mean", "scale", "shrinkage", "dof"):
+            np.testing.assert_array_equal(getattr(loaded.prior, field), getattr(prior, field))
+        np.testing.assert_array_equal(clone(loaded).fit(blobs).means_, model.means_)
 
 
 def test_file_is_plain_npz_with_json_metadata(tmp_path, blobs):
