@@ -30,7 +30,7 @@ from emgmm.dask.summary import SAMPLE_ROWS, DataSummary, summarise
 from emgmm.fit import EMResult, _check_start, run_em
 from emgmm.fit_warnings import warn_about_fit
 from emgmm.map_prior import ConjugatePrior, check_compatible
-from emgmm.multistart import Screening, joined, preferred, start_methods
+from emgmm.multistart import Screening, joined, preferred, search_methods, start_methods
 from emgmm.params import GaussianMixtureParams
 
 ENGINE_NAME = "dask"
@@ -154,8 +154,10 @@ def fit_em_dask(
         methods, starts = ["warm"], [start]
     else:
         methods = start_methods(X, init_params, n_init, given=tuple(given.values()))
-        starts = dask_starts(blocks, summary, n_components, covariance_type, reg_covar, methods,
-                             rng, given)
+        # small data: the search starts of the in-memory fit (kept only when not degenerate)
+        searches = search_methods(X, init_params, n_init, tuple(given.values()), screening)
+        starts = dask_starts(blocks, summary, n_components, covariance_type, reg_covar,
+                             methods + searches, rng, given)
     screen = prior is None and screening.applies(init_params, len(methods), summary.n_samples)
     options = {"tol": tol, "reg_covar": reg_covar, "record_params": record_params,
                "verbose": verbose, "feature_variances": summary.variances}
@@ -164,8 +166,8 @@ def fit_em_dask(
                          max_iter=min(max_iter, screening.iterations) if screen else max_iter,
                          previous_lower_bound=previous_lower_bound, **options)
     best = results[0]
-    for result in results[1:]:
-        if preferred(result, best):
+    for index, result in enumerate(results[1:], start=1):
+        if preferred(result, best, search=index >= len(methods)):
             best = result
     if screen and not best.converged and best.n_iter < max_iter:
         rest = run_shared(X, blocks, [best.params], [rngs[best.init_index]], [best.init_index],
