@@ -32,9 +32,10 @@ def tiny_data(seed: int, n_samples: int = 40) -> np.ndarray:
     return (centres + rng.normal(size=n_samples))[:, None]
 
 
-def tiny_draws(seed: int) -> np.ndarray:
+def tiny_draws(seed: int, sampler: str = "pymc") -> np.ndarray:
     """Posterior draws of the means of a tiny fit (also the process-pool task)."""
-    tree = bayes.sample(tiny_data(seed), 2, "spherical", random_seed=seed, **TINY)
+    tree = bayes.sample(tiny_data(seed), 2, "spherical", random_seed=seed, sampler=sampler,
+                        **TINY)
     return tree["posterior"]["means"].values
 
 
@@ -80,12 +81,13 @@ def test_reused_model_gives_the_draws_of_a_fresh_one():
                                   tiny_data(2, n_samples=55))
 
 
-def run_in_fresh_process(seeds: list[int], compile_dir: Path) -> list[np.ndarray]:
+def run_in_fresh_process(seeds: list[int], compile_dir: Path,
+                         sampler: str = "pymc") -> list[np.ndarray]:
     """``tiny_draws`` for each seed in a new interpreter using ``compile_dir`` as cache."""
     out = compile_dir.parent / "draws.npy"
     code = (
         "import numpy as np; from tests.bayes.test_compiled import tiny_draws; "
-        f"np.save({str(out)!r}, np.stack([tiny_draws(s) for s in {seeds!r}]))"
+        f"np.save({str(out)!r}, np.stack([tiny_draws(s, {sampler!r}) for s in {seeds!r}]))"
     )
     python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={compile_dir}",
@@ -95,24 +97,28 @@ def run_in_fresh_process(seeds: list[int], compile_dir: Path) -> list[np.ndarray
 
 
 @pytest.mark.slow
-def test_draws_do_not_depend_on_the_compile_cache_or_the_executor(tmp_path, monkeypatch):
+@pytest.mark.parametrize("sampler", ["pymc", "nutpie"])
+def test_draws_do_not_depend_on_the_compile_cache_or_the_executor(tmp_path, monkeypatch,
+                                                                  sampler):
     """A process pool on a fresh compile cache (cold: its two workers compile at once and
     mix fresh and cached kernels), a new process on the cache it filled (warm) and this
-    process (whatever its cache holds) give identical draws.
+    process (whatever its cache holds) give identical draws, with PyMC's NUTS and with
+    nutpie (whose numba logp is compiled under the same flags).
 
     With PyTensor's default fast-math kernels, cold and warm runs differed (freshly
     compiled and cached kernels round differently), and a pool on a cold cache gave a third
     answer.
     """
+    pytest.importorskip(sampler, reason=f"optional extra: pip install 'gmm-compare[{sampler}]'")
     seeds = [5, 6]
     cache = tmp_path / "cache"
     python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     monkeypatch.setenv("PYTENSOR_FLAGS", f"base_compiledir={cache}")
     monkeypatch.setenv("PYTHONPATH", python_path)
     with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
-        pooled = list(pool.map(tiny_draws, seeds))
-    warm = run_in_fresh_process(seeds, cache)
-    here = [tiny_draws(seed) for seed in seeds]
+        pooled = list(pool.map(tiny_draws, seeds, [sampler] * len(seeds)))
+    warm = run_in_fresh_process(seeds, cache, sampler)
+    here = [tiny_draws(seed, sampler) for seed in seeds]
     for seed, a, b, c in zip(seeds, pooled, warm, here, strict=True):
         np.testing.assert_array_equal(a, b, err_msg=f"cold pool vs warm process, seed {seed}")
         np.testing.assert_array_equal(a, c, err_msg=f"cold pool vs this process, seed {seed}")
