@@ -35,6 +35,7 @@ import pytensor.tensor as pt
 from pymc.distributions import transforms
 
 from bayes.covariances import add_covariances
+from bayes.mixture_logp import mixture_logp, mixture_random
 from bayes.priors import Priors, ResolvedPriors, prior_data, resolve_priors
 from bayes.validation import check_model_args
 from emgmm.covariance_types import covariance_type as covariance_type_of
@@ -115,7 +116,7 @@ def build_model(
     *,
     order_means: bool = True,
 ) -> pm.Model:
-    """Marginalized Gaussian mixture: Z summed out with ``pm.Mixture``.
+    """Marginalized Gaussian mixture: Z summed out (:mod:`bayes.mixture_logp`).
 
     Parameters
     ----------
@@ -132,8 +133,11 @@ def build_model(
     pm.Model
         Coords ``component``, ``dim``, ``dim2``, ``obs``; variables ``weights``,
         ``means``, ``covariances`` (full matrices) and the observed ``X`` (obs, dim).
-        With ``n_components=1`` the likelihood is the single Gaussian and ``weights`` is the
-        constant 1 (PSIS-LOO choices of K can then include K = 1).
+        The observed ``X`` is a ``pm.CustomDist`` whose log-density is the mixture's with
+        Z summed out, one compiled Op with its hand-written gradient
+        (:class:`bayes.mixture_logp.MixtureLogp`), and whose draws are the mixture's. With
+        ``n_components=1`` ``weights`` is the constant 1 (PSIS-LOO choices of K can then
+        include K = 1).
     """
     X, n_components, covariance_type = check_model_args(X, n_components, covariance_type)
     coords = model_coords(X.shape[0], n_components, X.shape[1])
@@ -141,16 +145,10 @@ def build_model(
         data, weights, means, choleskys = add_parameters(
             X, n_components, covariance_type, priors, order_means
         )
-        if n_components == 1:
-            # One component: the Gaussian itself (pm.Mixture of one component misbehaves).
-            pm.MvNormal(OBSERVED_NAME, mu=means[0], chol=choleskys[0], observed=data,
-                        dims=("obs", "dim"))
-            return model
-        components = [
-            pm.MvNormal.dist(mu=means[k], chol=choleskys[k]) for k in range(n_components)
-        ]
-        pm.Mixture(OBSERVED_NAME, w=weights, comp_dists=components, observed=data,
-                   dims=("obs", "dim"))
+        chols = pt.stack(choleskys)
+        pm.CustomDist(OBSERVED_NAME, weights, means, chols, logp=mixture_logp,
+                      random=mixture_random, signature="(k),(k,d),(k,d,d)->(d)",
+                      observed=data, dims=("obs", "dim"))
     return model
 
 

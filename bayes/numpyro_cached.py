@@ -29,8 +29,11 @@ from pymc.sampling.jax import get_jaxified_graph
 from pymc.util import get_default_varnames
 from pytensor.graph.replace import clone_replace
 
+from bayes.mixture_logp import register_jax
 from bayes.model import DATA_NAME
 from bayes.priors import prior_data
+
+register_jax()  # the mixture's log-density Op in JAX
 
 # sample statistics PyMC's numpyro path records
 EXTRA_FIELDS = ("num_steps", "potential_energy", "energy", "adapt_state.step_size",
