@@ -148,7 +148,10 @@ def compile_pymc_functions(model: pm.Model, step_methods: dict) -> tuple[object,
     The logp/gradient function is the one PyMC's NUTS would ask for, with the same
     arguments (the order of the variables changes the rounding): all continuous variables
     (``init_nuts``), or, in a compound step, the NUTS variables in their assigned order with
-    the discrete values as extra inputs. ``trust_input`` as PyMC's steps set it.
+    the discrete values as extra inputs. The compiled function trusts its inputs (NUTS passes
+    float64 arrays of the right shape): PyMC's steps set ``trust_input`` on the
+    ``ValueGradFunction``, which does not forward it, so every call validated its inputs
+    (about 6 us of a 75 us leapfrog step at N = 300).
     """
     point = model.initial_point(0)
     nuts_vars = step_methods.get(NUTS, [])
@@ -158,7 +161,7 @@ def compile_pymc_functions(model: pm.Model, step_methods: dict) -> tuple[object,
     else:
         logp_dlogp = model.logp_dlogp_function(nuts_vars, dtype=None, ravel_inputs=True,
                                                initial_point=point)
-    logp_dlogp.trust_input = True
+    logp_dlogp._pytensor_function.trust_input = True
     names = {var.name for var in nuts_vars}
     raveled = DictToArrayBijection.map({var.name: point[var.name] for var in nuts_vars})
     logp_dlogp([raveled.data], extra_vars={k: v for k, v in point.items() if k not in names})

@@ -171,7 +171,7 @@ class MixtureLogpGrad(Op):
         for storage, value in zip(output_storage, mixture_row_logp_grad(*inputs)):
             storage[0] = value
 
-    def infer_shape(self, fgraph, node, input_shapes):
+    def infer_shape(self, node, input_shapes):
         return [input_shapes[1][:1], input_shapes[1], input_shapes[2]]
 
 
@@ -200,7 +200,7 @@ class MixtureLogp(Op):
         for storage, value in zip(output_storage, mixture_row_logp(*inputs)):
             storage[0] = value
 
-    def infer_shape(self, fgraph, node, input_shapes):
+    def infer_shape(self, node, input_shapes):
         return [input_shapes[0][:1], (input_shapes[0][0], input_shapes[1][0])]
 
     def connection_pattern(self, node):
@@ -258,7 +258,7 @@ def mixture_random(weights, means, chols, rng=None, size=None) -> np.ndarray:
 
 
 def register_jax() -> None:
-    """Give :class:`MixtureLogp` its JAX implementation (JAX differentiates it itself).
+    """Give :class:`MixtureLogp` and :class:`MixtureLogpGrad` their JAX implementations.
 
     Called by the JAX-based samplers before they translate a model (``jax`` is an optional
     extra, imported only here).
@@ -267,12 +267,16 @@ def register_jax() -> None:
     import jax.numpy as jnp
     from pytensor.link.jax.dispatch import jax_funcify
 
+    def standardised(X, means, chols):
+        """z_ik = L_k^{-1} (x_i - mu_k), (K, N, D)."""
+        centred = X[None, :, :] - means[:, None, :]
+        return jax.lax.linalg.triangular_solve(chols, centred, left_side=False, lower=True,
+                                               transpose_a=True)  # z L^T = x - mu
+
     @jax_funcify.register(MixtureLogp)
     def _jax_mixture_logp(op, **kwargs):
         def mixture_row_logp_jax(X, log_weights, means, chols):
-            centred = X[None, :, :] - means[:, None, :]  # (K, N, D)
-            z = jax.lax.linalg.triangular_solve(chols, centred, left_side=False, lower=True,
-                                                transpose_a=True)  # z L^T = x - mu
+            z = standardised(X, means, chols)
             diagonals = jnp.diagonal(chols, axis1=1, axis2=2)
             normalisers = (log_weights - 0.5 * X.shape[1] * LOG_2PI
                            - jnp.log(diagonals).sum(axis=1))
@@ -281,3 +285,19 @@ def register_jax() -> None:
             return row_logp, jnp.exp(joint - row_logp).T
 
         return mixture_row_logp_jax
+
+    @jax_funcify.register(MixtureLogpGrad)
+    def _jax_mixture_logp_grad(op, **kwargs):
+        def mixture_row_logp_grad_jax(X, means, chols, responsibilities, row_grads):
+            z = standardised(X, means, chols)
+            u = jax.lax.linalg.triangular_solve(chols, z, left_side=False, lower=True,
+                                                transpose_a=False)  # u L = z: u = L^{-T} z
+            weights = (row_grads[:, None] * responsibilities).T  # g_i r_ik, (K, N)
+            grad_log_weights = weights.sum(axis=1)
+            grad_means = jnp.einsum("kn,kna->ka", weights, u)
+            outer = jnp.tril(jnp.einsum("kn,kna,knb->kab", weights, u, z))
+            diagonals = jnp.diagonal(chols, axis1=1, axis2=2)
+            grad_chols = outer - jax.vmap(jnp.diag)(grad_log_weights[:, None] / diagonals)
+            return grad_log_weights, grad_means, grad_chols
+
+        return mixture_row_logp_grad_jax
