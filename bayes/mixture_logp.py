@@ -248,13 +248,26 @@ def mixture_logp(X, weights, means, chols):
 
 
 def mixture_random(weights, means, chols, rng=None, size=None) -> np.ndarray:
-    """Draws of the mixture, shape ``size + (D,)`` (labels from ``weights``, then Gaussians)."""
+    """Draws of the mixture, shape ``size + (D,)`` (labels from ``weights``, then Gaussians).
+
+    The parameters may carry leading length-1 axes (``pm.CustomDist`` broadcasts them).
+    """
     rng = np.random.default_rng(rng)
-    weights, means, chols = (np.asarray(value, dtype=float) for value in (weights, means, chols))
+    weights, means, chols = (
+        core_array(value, ndim) for value, ndim in ((weights, 1), (means, 2), (chols, 3)))
     size = () if size is None else tuple(np.atleast_1d(size))
     labels = rng.choice(len(weights), size=size, p=weights / weights.sum())
     noise = rng.standard_normal(size + (means.shape[1],))
     return means[labels] + np.einsum("...ab,...b->...a", chols[labels], noise)
+
+
+def core_array(value, core_ndim: int) -> np.ndarray:
+    """A float array without leading length-1 axes (as :func:`core_parameter`)."""
+    value = np.asarray(value, dtype=float)
+    extra = value.ndim - core_ndim
+    if any(length != 1 for length in value.shape[:extra]):
+        raise ValueError("the mixture's parameters cannot have batch dimensions")
+    return value.reshape(value.shape[extra:])
 
 
 def register_jax() -> None:

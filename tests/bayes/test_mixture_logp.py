@@ -9,6 +9,7 @@ import pytensor.tensor as pt
 import pytest
 from scipy import stats
 
+import bayes
 from bayes.mixture_logp import (
     MIXTURE_LOGP,
     mixture_logp,
@@ -143,3 +144,17 @@ def test_parameters_with_batch_dimensions_are_refused():
     X, weights, means, chols = random_mixture(2, 2, seed=17)
     with pytest.raises(ValueError, match="batch dimensions"):
         mixture_logp(X, np.stack([weights, weights]), means, chols)
+
+
+def test_random_accepts_broadcast_parameters_and_the_model_draws_prior_predictive_data():
+    _, weights, means, chols = random_mixture(2, 2, seed=19)
+    batched = mixture_random(weights[None], means[None], chols[None], rng=1, size=(5,))
+    np.testing.assert_array_equal(batched, mixture_random(weights, means, chols, rng=1,
+                                                          size=(5,)))
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    with bayes.build_model(X, 2, "full"):
+        prior = pm.sample_prior_predictive(draws=4, random_seed=1,
+                                           compile_kwargs={"mode": "FAST_COMPILE"})
+    draws = prior["prior_predictive"]["X"].values
+    assert draws.shape == (1, 4, 30, 2) and np.all(np.isfinite(draws))
+    assert len(np.unique(draws)) == draws.size  # continuous draws, no constant rows
