@@ -11,7 +11,6 @@ from scipy import stats
 
 import bayes
 from bayes.mixture_logp import (
-    MIXTURE_LOGP,
     mixture_logp,
     mixture_random,
     mixture_row_logp,
