@@ -229,12 +229,22 @@ def _numba_mixture_logp_grad(op, node=None, **kwargs):
     return mixture_row_logp_grad, KERNEL_VERSION
 
 
-def core_parameter(value, core_ndim: int):
-    """``value`` without the leading length-1 batch axes ``pm.CustomDist`` adds to it."""
-    value = pt.as_tensor_variable(value)
-    extra = value.ndim - core_ndim
-    if any(length != 1 for length in value.type.shape[:extra]):
+# core dimensions of (weights, means, chols)
+CORE_NDIMS = (1, 2, 3)
+
+
+def broadcast_axes(shape: tuple, core_ndim: int) -> int:
+    """How many leading axes (all of length 1) ``pm.CustomDist`` added to a parameter."""
+    extra = len(shape) - core_ndim
+    if any(length != 1 for length in shape[:extra]):
         raise ValueError("the mixture's parameters cannot have batch dimensions")
+    return extra
+
+
+def core_parameter(value, core_ndim: int):
+    """Symbolic ``value`` without its leading length-1 axes."""
+    value = pt.as_tensor_variable(value)
+    extra = broadcast_axes(value.type.shape, core_ndim)
     return value[(0,) * extra] if extra else value
 
 
@@ -245,7 +255,7 @@ def mixture_logp(X, weights, means, chols):
     the batch dimensions of the observed rows).
     """
     weights, means, chols = (core_parameter(value, ndim)
-                             for value, ndim in ((weights, 1), (means, 2), (chols, 3)))
+                             for value, ndim in zip((weights, means, chols), CORE_NDIMS))
     return MIXTURE_LOGP(X, pt.log(weights), means, chols)[0]
 
 
@@ -256,7 +266,7 @@ def mixture_random(weights, means, chols, rng=None, size=None) -> np.ndarray:
     """
     rng = np.random.default_rng(rng)
     weights, means, chols = (
-        core_array(value, ndim) for value, ndim in ((weights, 1), (means, 2), (chols, 3)))
+        core_array(value, ndim) for value, ndim in zip((weights, means, chols), CORE_NDIMS))
     size = () if size is None else tuple(np.atleast_1d(size))
     labels = rng.choice(len(weights), size=size, p=weights / weights.sum())
     noise = rng.standard_normal(size + (means.shape[1],))
@@ -264,12 +274,9 @@ def mixture_random(weights, means, chols, rng=None, size=None) -> np.ndarray:
 
 
 def core_array(value, core_ndim: int) -> np.ndarray:
-    """A float array without leading length-1 axes (as :func:`core_parameter`)."""
+    """Float array ``value`` without its leading length-1 axes."""
     value = np.asarray(value, dtype=float)
-    extra = value.ndim - core_ndim
-    if any(length != 1 for length in value.shape[:extra]):
-        raise ValueError("the mixture's parameters cannot have batch dimensions")
-    return value.reshape(value.shape[extra:])
+    return value.reshape(value.shape[broadcast_axes(value.shape, core_ndim):])
 
 
 def register_jax() -> None:
