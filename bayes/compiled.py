@@ -38,6 +38,7 @@ from pymc.sampling.mcmc import STEP_METHODS, assign_step_methods
 from pymc.step_methods import NUTS
 
 from bayes.model import DATA_NAME, build_explicit_model, build_model
+from bayes.posterior_function import PosteriorFunction, layout_of, posterior_trace
 from bayes.priors import Priors, ResolvedPriors, prior_data
 
 MODEL_BUILDERS = {"marginalized": build_model, "explicit": build_explicit_model}
@@ -136,10 +137,12 @@ def model_key(X: np.ndarray, n_components: int, covariance_type: str,
     )
 
 
-def set_model_data(model: pm.Model, X: np.ndarray, resolved: ResolvedPriors) -> None:
-    """Swap the data containers of a (frozen) model to the data set ``X``."""
+def set_model_data(entry: CompiledModel, X: np.ndarray, resolved: ResolvedPriors) -> None:
+    """Swap the data of a cached model (its containers and, if any, its posterior function)."""
     values = prior_data(resolved) | {DATA_NAME: X}
-    pm.set_data(values, model=model, coords={"obs": np.arange(X.shape[0])})
+    pm.set_data(values, model=entry.model, coords={"obs": np.arange(X.shape[0])})
+    if isinstance(entry.logp_dlogp, PosteriorFunction):
+        entry.logp_dlogp.set_data(X, resolved)
 
 
 def compile_pymc_functions(model: pm.Model, step_methods: dict) -> tuple[object, ReusableTrace]:
@@ -181,14 +184,24 @@ def compiled_model(X: np.ndarray, n_components: int, covariance_type: str, prior
                     order_means=order_means, sampler=sampler)
     entry = MODELS.get(key)
     if entry is not None:
-        set_model_data(entry.model, X, resolved)
+        set_model_data(entry, X, resolved)
         return entry, True, 0.0
     start = time.perf_counter()
     with pytensor.config.change_flags(**DETERMINISTIC_FLAGS):
         model = MODEL_BUILDERS[formulation](X, n_components, covariance_type, priors,
                                            order_means=order_means)
-        entry = CompiledModel(freeze_model(model))
-        if sampler == "pymc":
+        if sampler == "pymc" and formulation == "marginalized":
+            # nothing of the model is compiled: no need to freeze it (which would also
+            # reverse the order of its free variables)
+            entry = CompiledModel(model)
+            layout = layout_of(entry.model, n_components, covariance_type, resolved, order_means)
+            entry.logp_dlogp = PosteriorFunction(layout, X, resolved)
+            entry.trace = posterior_trace(entry.model, entry.logp_dlogp)
+            entry.logp_dlogp._pytensor_function(np.zeros(layout.size))  # numba compiles here
+            entry.step_methods = {NUTS: entry.model.value_vars}
+        else:
+            entry = CompiledModel(freeze_model(model))
+        if sampler == "pymc" and formulation != "marginalized":
             entry.step_methods = assign_step_methods(entry.model, None, STEP_METHODS)[1]
             entry.logp_dlogp, entry.trace = compile_pymc_functions(entry.model,
                                                                    entry.step_methods)
