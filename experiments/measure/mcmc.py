@@ -45,12 +45,20 @@ class MCMCOptions:
         Probability of the central posterior intervals.
     progressbar : bool
         Show PyMC's progress bar (serial runs only).
+    cores : int or None
+        Chains run in parallel processes (``None``: PyMC's default, one per chain up to the
+        cores) or one after the other (``1``). Serial runs sample the marginalized model's
+        chains with PyMC in parallel: the run's own process is the only one using the
+        cores, and the draws are identical either way (a chain's draws depend on its seed
+        only). Inside process and Dask workers, which already share the cores, and for
+        the other samplers and the explicit formulation, ``1``.
     """
 
     covariance_type: str
     sample: dict
     interval_prob: float
     progressbar: bool = False
+    cores: int | None = 1
 
 
 @dataclass(frozen=True)
@@ -100,8 +108,12 @@ def mcmc_options(config, progressbar: bool = False) -> MCMCOptions | None:
     """:class:`MCMCOptions`; None when ``[mcmc] enabled = false``."""
     if not config.mcmc.enabled:
         return None
-    return MCMCOptions(config.mcmc.covariance_type, sample_options(config),
-                       config.metrics.interval_prob, progressbar)
+    sample = sample_options(config)
+    # progress bars are shown exactly in serial runs (the run's process has the cores)
+    parallel = progressbar and sample["sampler"] == "pymc" and (
+        sample["formulation"] == "marginalized")
+    return MCMCOptions(config.mcmc.covariance_type, sample, config.metrics.interval_prob,
+                       progressbar, None if parallel else 1)
 
 
 def relabel_to_em(datatree, em_means: np.ndarray):
@@ -128,8 +140,8 @@ def sample_stage(X: np.ndarray, truth, n_components: int, em_means: np.ndarray,
     (``em_means``, already in the true order).
     """
     start = time.perf_counter()
-    datatree = sample(X, n_components, options.covariance_type, random_seed=seed, cores=1,
-                      progressbar=options.progressbar, **options.sample)
+    datatree = sample(X, n_components, options.covariance_type, random_seed=seed,
+                      cores=options.cores, progressbar=options.progressbar, **options.sample)
     runtime = time.perf_counter() - start
     switched = None
     if not options.sample.get("order_means", True):
