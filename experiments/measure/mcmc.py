@@ -9,6 +9,7 @@ the ``em`` stage).
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -45,9 +46,9 @@ class MCMCOptions:
         Probability of the central posterior intervals.
     progressbar : bool
         Show PyMC's progress bar (serial runs only).
-    cores : int or None
-        Chains run in parallel processes (``None``: PyMC's default, one per chain up to the
-        cores) or one after the other (``1``). Serial runs sample the marginalized model's
+    cores : int
+        Chains run in parallel processes (one per chain, up to the cores this process may
+        use) or one after the other (``1``). Serial runs sample the marginalized model's
         chains with PyMC in parallel: the run's own process is the only one using the
         cores, and the draws are identical either way (a chain's draws depend on its seed
         only). Inside process and Dask workers, which already share the cores, and for
@@ -58,7 +59,7 @@ class MCMCOptions:
     sample: dict
     interval_prob: float
     progressbar: bool = False
-    cores: int | None = 1
+    cores: int = 1
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,14 @@ def mcmc_options(config, progressbar: bool = False) -> MCMCOptions | None:
     # progress bars are shown exactly in serial runs (the run's process has the cores)
     parallel = progressbar and sample["sampler"] == "pymc" and (
         sample["formulation"] == "marginalized")
+    cores = min(sample["chains"], available_cores()) if parallel else 1
     return MCMCOptions(config.mcmc.covariance_type, sample, config.metrics.interval_prob,
-                       progressbar, None if parallel else 1)
+                       progressbar, cores)
+
+
+def available_cores() -> int:
+    """The cores this process may run on (PyMC's own default halves the CPU count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def relabel_to_em(datatree, em_means: np.ndarray):
