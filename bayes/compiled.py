@@ -39,9 +39,13 @@ from pymc.step_methods import NUTS
 
 from bayes.model import DATA_NAME, build_explicit_model, build_model
 from bayes.posterior_function import PosteriorFunction, layout_of, posterior_trace
+from bayes.posterior_op import vi_data
 from bayes.priors import Priors, ResolvedPriors, prior_data
 
 MODEL_BUILDERS = {"marginalized": build_model, "explicit": build_explicit_model}
+# samplers (cache tags) whose marginalized models run on bayes.posterior_function's kernels:
+# PyMC's NUTS, and ADVI on the flat model of bayes.posterior_op (tag of bayes.variational)
+KERNEL_SAMPLERS = ("pymc", "vi")
 # compile flags of every bayes model (see the module docstring)
 DETERMINISTIC_FLAGS = {"numba__fastmath": False}
 
@@ -105,6 +109,8 @@ class CompiledModel:
     jax_model : bayes.numpyro_cached.JaxModel or None
         numpyro: the JAX logp and deterministics with the data as inputs (built on first
         use).
+    vi_model : pymc.Model or None
+        ADVI: the flat model of :func:`bayes.posterior_op.vi_model` (built on first use).
     """
 
     model: pm.Model
@@ -113,6 +119,7 @@ class CompiledModel:
     step_methods: dict | None = None
     nutpie_model: object | None = None
     jax_model: object | None = None
+    vi_model: pm.Model | None = None
 
 
 # the per-process cache: ModelKey -> CompiledModel
@@ -143,6 +150,8 @@ def set_model_data(entry: CompiledModel, X: np.ndarray, resolved: ResolvedPriors
     pm.set_data(values, model=entry.model, coords={"obs": np.arange(X.shape[0])})
     if isinstance(entry.logp_dlogp, PosteriorFunction):
         entry.logp_dlogp.set_data(X, resolved)
+    if entry.vi_model is not None:
+        pm.set_data(vi_data(entry.logp_dlogp), model=entry.vi_model)
 
 
 def compile_pymc_functions(model: pm.Model, step_methods: dict) -> tuple[object, ReusableTrace]:
@@ -190,7 +199,7 @@ def compiled_model(X: np.ndarray, n_components: int, covariance_type: str, prior
     with pytensor.config.change_flags(**DETERMINISTIC_FLAGS):
         model = MODEL_BUILDERS[formulation](X, n_components, covariance_type, priors,
                                            order_means=order_means)
-        if sampler == "pymc" and formulation == "marginalized":
+        if sampler in KERNEL_SAMPLERS and formulation == "marginalized":
             # nothing of the model is compiled: no need to freeze it (which would also
             # reverse the order of its free variables)
             entry = CompiledModel(model)

@@ -141,3 +141,38 @@ def posterior_trace(model: pm.Model, function: PosteriorFunction) -> PosteriorTr
     return PosteriorTrace(model=model, vars=variables, fn=point_values,
                           var_shapes={name: np.shape(example[name]) for name in names},
                           var_dtypes={name: np.dtype(float) for name in names})
+
+
+def transformed_start(layout: Layout, initvals: dict) -> np.ndarray:
+    """Constrained starting values (free variable name -> value) as the raveled q.
+
+    The inverse maps of :mod:`bayes.posterior_kernel`'s transforms: simplex
+    :math:`\\log w_{<K} - \\overline{\\log w}`, ordered :math:`(x_0, \\log \\Delta x)`, log of
+    the packed diagonal and of the scales.
+    """
+    parts = []
+    for _, name, shape in layout.value_variables():
+        value = np.asarray(initvals[name], dtype=float)
+        if name == "weights":
+            log_weights = np.log(value)
+            value = log_weights[:-1] - log_weights.mean()
+        elif name == "means_first_std":
+            value = np.concatenate([value[:1], np.log(np.diff(value))])
+        elif name.startswith("chol_cov_std"):
+            diagonal = np.cumsum(np.arange(1, layout.n_features + 1)) - 1
+            value = value.copy()
+            value[diagonal] = np.log(value[diagonal])
+        elif name == "scales_std":
+            value = np.log(value)
+        parts.append(value.reshape(shape).ravel())
+    return np.concatenate(parts)
+
+
+def split_values(layout: Layout, q: np.ndarray) -> list[np.ndarray]:
+    """The raveled q as the value variables' arrays, in the model's order."""
+    values, start = [], 0
+    for _, _, shape in layout.value_variables():
+        size = math.prod(shape)
+        values.append(q[start:start + size].reshape(shape))
+        start += size
+    return values

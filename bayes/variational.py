@@ -34,11 +34,14 @@ from __future__ import annotations
 import numbers
 import time
 
+import arviz as az
 import numpy as np
 import xarray as xr
 
 from bayes.compiled import compiled_model, model_key
 from bayes.initvals import em_initvals
+from bayes.posterior_function import PosteriorFunction, split_values, transformed_start
+from bayes.posterior_op import FREE_NAME, vi_model
 from bayes.priors import Priors, resolve_priors
 from bayes.sampling import add_derived_groups, provenance, seed_streams
 from bayes.validation import check_choice, check_model_args, check_positive_int
@@ -90,11 +93,23 @@ def history_dataset(loss: np.ndarray) -> xr.Dataset:
                       coords={"iteration": np.arange(loss.size)})
 
 
-def approximation_posterior(approximation, draws: int, seed: int) -> xr.Dataset:
-    """``draws`` draws from q as a posterior Dataset (chain 0), variables as in pm.sample."""
-    tree = approximation.sample(draws, random_seed=seed)
-    posterior = tree["posterior"].to_dataset()
-    return posterior.assign_attrs(inference_library="pymc")
+def approximation_posterior(approximation, draws: int, seed: int, model,
+                            function: PosteriorFunction) -> xr.Dataset:
+    """``draws`` draws from q as a posterior Dataset (chain 0), variables as in pm.sample.
+
+    The approximation is over the flat ``q`` of the VI model; every draw is mapped to the
+    model's free variables and deterministics (:meth:`PosteriorFunction.recorded_values`),
+    with the dims and coords of ``model``.
+    """
+    flat = approximation.sample(draws, random_seed=seed)["posterior"][FREE_NAME].values[0]
+    names = [var.name for var in model.free_RVs + model.deterministics]
+    recorded = [function.recorded_values(*split_values(function.layout, q)) for q in flat]
+    values = {name: np.stack([draw[name] for draw in recorded])[None] for name in names}
+    dims = {name: model.named_vars_to_dims.get(name, ()) for name in names}
+    used = {dim for var_dims in dims.values() for dim in var_dims}
+    coords = {dim: np.asarray(values) for dim, values in model.coords.items() if dim in used}
+    tree = az.from_dict({"posterior": values}, coords=coords, dims=dims)
+    return tree["posterior"].to_dataset().assign_attrs(inference_library="pymc")
 
 
 def fit_vi(
@@ -176,12 +191,15 @@ def fit_vi(
     entry, _, build_time = compiled_model(
         X, n_components, covariance_type, priors, resolved, formulation=FORMULATION,
         order_means=order_means, sampler=CACHE_TAG)
+    if entry.vi_model is None:
+        entry.vi_model = vi_model(entry.logp_dlogp)
     key = VIKey(model_key(X, n_components, covariance_type, resolved, formulation=FORMULATION,
                           order_means=order_means, sampler=CACHE_TAG),
                 method, float(learning_rate))
-    run = run_inference(entry.model, key, initvals, n_iter, initial_sd, fit_seed)
-    tree = xr.DataTree.from_dict(
-        {"posterior": approximation_posterior(run.approximation, draws, draw_seed)})
+    start = {FREE_NAME: transformed_start(entry.logp_dlogp.layout, initvals)}
+    run = run_inference(entry.vi_model, key, start, n_iter, initial_sd, fit_seed)
+    tree = xr.DataTree.from_dict({"posterior": approximation_posterior(
+        run.approximation, draws, draw_seed, entry.model, entry.logp_dlogp)})
     tree = add_derived_groups(tree, X, posterior_predictive, seeds["predictive"])
     tree["variational"] = xr.DataTree(history_dataset(run.loss))
     tree.attrs.update(provenance(
