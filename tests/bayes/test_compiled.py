@@ -33,9 +33,14 @@ def tiny_data(seed: int, n_samples: int = 40) -> np.ndarray:
 
 
 def tiny_draws(seed: int, sampler: str = "pymc") -> np.ndarray:
-    """Posterior draws of the means of a tiny fit (also the process-pool task)."""
-    tree = bayes.sample(tiny_data(seed), 2, "spherical", random_seed=seed, sampler=sampler,
-                        **TINY)
+    """Posterior draws of the means of a tiny fit (also the process-pool task); ``"advi"``:
+    draws of a tiny ADVI fit."""
+    if sampler == "advi":
+        tree = bayes.fit_vi(tiny_data(seed), 2, "spherical", n_iter=300, draws=30,
+                            random_seed=seed, posterior_predictive=False)
+    else:
+        tree = bayes.sample(tiny_data(seed), 2, "spherical", random_seed=seed,
+                            sampler=sampler, **TINY)
     return tree["posterior"]["means"].values
 
 
@@ -96,23 +101,26 @@ def run_in_fresh_process(seeds: list[int], compile_dir: Path,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sampler", ["pymc", "nutpie"])
+@pytest.mark.parametrize("sampler", ["pymc", "nutpie", "advi"])
 def test_draws_do_not_depend_on_the_compile_cache_or_the_executor(tmp_path, monkeypatch,
                                                                   sampler):
-    """A process pool on a fresh compile cache (cold: its two workers compile at once and
-    mix fresh and cached kernels), a new process on the cache it filled (warm) and this
-    process (whatever its cache holds) give identical draws, with PyMC's NUTS and with
-    nutpie (whose numba logp is compiled under the same flags).
+    """A process pool on fresh PyTensor and numba caches (cold: its two workers compile at
+    once and mix fresh and cached kernels), a new process on the caches it filled (warm)
+    and this process (whatever its caches hold) give identical draws, with PyMC's NUTS (on
+    the numba kernels of bayes.posterior_kernel, cached by numba), nutpie (whose numba logp
+    is compiled under the same flags) and ADVI (the kernel inside PyTensor's compiled step).
 
     With PyTensor's default fast-math kernels, cold and warm runs differed (freshly
     compiled and cached kernels round differently), and a pool on a cold cache gave a third
     answer.
     """
-    pytest.importorskip(sampler, reason=f"optional extra: pip install 'gmm-compare[{sampler}]'")
+    if sampler == "nutpie":
+        pytest.importorskip(sampler, reason="optional extra: pip install 'gmm-compare[nutpie]'")
     seeds = [5, 6]
     cache = tmp_path / "cache"
     python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     monkeypatch.setenv("PYTENSOR_FLAGS", f"base_compiledir={cache}")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
     monkeypatch.setenv("PYTHONPATH", python_path)
     with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
         pooled = list(pool.map(tiny_draws, seeds, [sampler] * len(seeds)))
