@@ -2,10 +2,13 @@
 
 The model graphs of :mod:`bayes.model` hold the data ``X`` and the data-scaled prior
 parameters in ``pm.Data`` containers, so two data sets of the same shape give the same
-graph. :func:`compiled_model` builds and freezes the model once per :class:`ModelKey`
+graph. :func:`compiled_model` builds the model once per :class:`ModelKey` and, for later
+data sets, swaps the data with ``pm.set_data``. With PyMC's NUTS and ADVI the marginalized
+model is not compiled at all: they run on the numba kernels of
+:mod:`bayes.posterior_function` (one compilation for every shape). The other samplers and
+the explicit formulation freeze the model
 (``pymc.model.transform.optimization.freeze_model``: the frozen model caches its compiled
-logp/gradient and trace functions) and, for later data sets, swaps the data with
-``pm.set_data``. The cache is a module-level dict, so it lives as long as the process: the
+logp/gradient and trace functions). The cache is a module-level dict, so it lives as long as the process: the
 process and Dask executors, whose workers outlive a task, reuse it across replicates and
 cells without doing anything.
 
@@ -30,7 +33,6 @@ from dataclasses import dataclass
 import numpy as np
 import pymc as pm
 import pytensor
-from pymc.backends.ndarray import NDArray
 from pymc.blocking import DictToArrayBijection
 from pymc.initial_point import make_initial_point_fn
 from pymc.model.transform.optimization import freeze_model
@@ -38,7 +40,12 @@ from pymc.sampling.mcmc import STEP_METHODS, assign_step_methods
 from pymc.step_methods import NUTS
 
 from bayes.model import DATA_NAME, build_explicit_model, build_model
-from bayes.posterior_function import PosteriorFunction, layout_of, posterior_trace
+from bayes.posterior_function import (
+    PosteriorFunction,
+    ReusableTrace,
+    layout_of,
+    posterior_trace,
+)
 from bayes.posterior_op import vi_data
 from bayes.priors import Priors, ResolvedPriors, prior_data
 
@@ -68,22 +75,6 @@ class ModelKey:
     lkj_eta: float
     sampler: str
     n_samples: int | None
-
-
-class ReusableTrace(NDArray):
-    """An empty NDArray trace whose copies share its compiled point function.
-
-    ``pm.sample(trace=template)`` copies the template once per chain. PyMC's own trace
-    compiles its point function (free variables -> traced variables) in every
-    ``pm.sample`` call (the frozen model's function cache misses: each call builds new
-    output variables); a copy of this template reuses the function compiled once per
-    model. The copy is a new ``NDArray`` (own draw arrays; a plain shallow copy would share
-    them between chains).
-    """
-
-    def __copy__(self) -> NDArray:
-        return NDArray(model=self.model, vars=self.vars, fn=self.fn,
-                       var_shapes=self.var_shapes, var_dtypes=self.var_dtypes)
 
 
 @dataclass

@@ -8,8 +8,8 @@ shape, so a new (K, D, covariance type, prior) costs no PyTensor compilation:
 
 - :class:`PosteriorFunction` stands in for PyMC's ``ValueGradFunction`` (the attributes
   ``pymc.step_methods.hmc.integration.CpuLeapfrogIntegrator`` reads);
-- :func:`posterior_trace` is an ``NDArray`` trace template whose point function is
-  :meth:`PosteriorFunction.recorded_values`;
+- :func:`posterior_trace` is a trace template (:class:`ReusableTrace`) whose point
+  function is :meth:`PosteriorFunction.recorded_values`;
 - the initial point stays PyMC's (``pm.sample`` computes it from the starting values of
   :mod:`bayes.initvals` in ``FAST_COMPILE`` mode: evaluated in Python, nothing compiled).
 
@@ -115,11 +115,15 @@ class PosteriorFunction:
         return recorded
 
 
-class PosteriorTrace(NDArray):
-    """An ``NDArray`` trace template recording with :class:`PosteriorFunction` (no compile).
+class ReusableTrace(NDArray):
+    """An empty NDArray trace whose copies share its point function.
 
-    ``pm.sample(trace=template)`` copies the template once per chain; a copy is a new
-    ``NDArray`` (own draw arrays) sharing the point function.
+    ``pm.sample(trace=template)`` copies the template once per chain. PyMC's own trace
+    compiles its point function (free variables -> traced variables) in every
+    ``pm.sample`` call; a copy of this template reuses the template's function (compiled
+    once per model by :mod:`bayes.compiled`, or :meth:`PosteriorFunction.recorded_values`).
+    The copy is a new ``NDArray`` (own draw arrays; a plain shallow copy would share them
+    between chains).
     """
 
     def __copy__(self) -> NDArray:
@@ -127,7 +131,7 @@ class PosteriorTrace(NDArray):
                        var_shapes=self.var_shapes, var_dtypes=self.var_dtypes)
 
 
-def posterior_trace(model: pm.Model, function: PosteriorFunction) -> PosteriorTrace:
+def posterior_trace(model: pm.Model, function: PosteriorFunction) -> ReusableTrace:
     """The trace template of a marginalized model: records ``model.unobserved_value_vars``."""
     variables = model.unobserved_value_vars
     names = [var.name for var in variables]
@@ -138,7 +142,7 @@ def posterior_trace(model: pm.Model, function: PosteriorFunction) -> PosteriorTr
         recorded = function.recorded_values(*values)
         return [recorded[name] for name in names]
 
-    return PosteriorTrace(model=model, vars=variables, fn=point_values,
+    return ReusableTrace(model=model, vars=variables, fn=point_values,
                           var_shapes={name: np.shape(example[name]) for name in names},
                           var_dtypes={name: np.dtype(float) for name in names})
 
