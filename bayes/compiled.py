@@ -5,12 +5,12 @@ parameters in ``pm.Data`` containers, so two data sets of the same shape give th
 graph. :func:`compiled_model` builds the model once per :class:`ModelKey` and, for later
 data sets, swaps the data with ``pm.set_data``. With PyMC's NUTS and ADVI the marginalized
 model is not compiled at all: they run on the numba kernels of
-:mod:`bayes.posterior_function` (one compilation for every shape). The other samplers and
-the explicit formulation freeze the model
-(``pymc.model.transform.optimization.freeze_model``: the frozen model caches its compiled
-logp/gradient and trace functions). The cache is a module-level dict, so it lives as long as the process: the
-process and Dask executors, whose workers outlive a task, reuse it across replicates and
-cells without doing anything.
+:mod:`bayes.posterior_kernel` (one compilation, cached by numba, for every shape; see
+:mod:`bayes.posterior_function`). The other samplers and the explicit formulation freeze
+the model (``pymc.model.transform.optimization.freeze_model``: the frozen model caches its
+compiled logp/gradient and trace functions). The cache is a module-level dict, so it lives
+as long as the process: the process and Dask executors, whose workers outlive a task,
+reuse it across replicates and cells without doing anything.
 
 Bit-identical results whatever the compile cache holds: PyTensor's numba backend compiles
 with LLVM fast-math flags by default (``reassoc``, ``contract``, ...). Under these flags the
@@ -20,7 +20,9 @@ them, while kernels loaded from PyTensor's on-disk cache are linked as they were
 compiled. Cold, warm and partially warm caches then give different floating-point
 results, and MCMC amplifies the last-bit differences into different draws. Every model here
 is compiled and run under ``numba__fastmath=False`` (:data:`DETERMINISTIC_FLAGS`), which
-keeps IEEE semantics, so kernels compute the same numbers however they were compiled.
+keeps IEEE semantics, so kernels compute the same numbers however they were compiled; the
+kernels of :mod:`bayes.posterior_kernel` are plain ``numba.njit`` functions, without
+fast-math too.
 """
 
 from __future__ import annotations
