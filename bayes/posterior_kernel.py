@@ -39,6 +39,7 @@ same inputs give the same bits whether the kernels were just compiled or loaded.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -82,7 +83,8 @@ class Layout:
             return SCALES_PER_COMPONENT_DIM
         return LKJ_PER_COMPONENT if self.covariance_type == "full" else LKJ_SHARED
 
-    def value_variables(self) -> list[tuple[str, str, tuple[int, ...]]]:
+    @functools.cache  # layouts are few and immutable: one tuple each
+    def value_variables(self) -> tuple[tuple[str, str, tuple[int, ...]], ...]:
         """(value variable name, free variable name, shape) in the model's order."""
         K, D = self.n_components, self.n_features
         packed = (D * (D + 1) // 2,)
@@ -102,7 +104,7 @@ class Layout:
         else:
             shape = {SCALES_PER_COMPONENT: (K,), SCALE_SHARED: (1,)}.get(kind, (K, D))
             variables.append(("scales_std_log__", "scales_std", shape))
-        return variables
+        return tuple(variables)
 
     @property
     def size(self) -> int:

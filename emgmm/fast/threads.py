@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 TASKS_PER_THREAD = 8
 
 
-def _available_cores() -> int:
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform has one)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
@@ -38,7 +39,7 @@ def _chunk_ranges(n_chunks: int, n_parts: int) -> list[tuple[int, int]]:
 def run_over_chunks(run: Callable, n_chunks: int, n_threads: int | None) -> None:
     """``run((first_chunk, stop_chunk))`` over all chunks, on a pool of threads when there are
     several (more tasks than threads: a thread slowed down by other load simply takes fewer)."""
-    n_threads = min(n_threads or _available_cores(), n_chunks)
+    n_threads = min(n_threads or available_cores(), n_chunks)
     if n_threads == 1:
         run((0, n_chunks))
         return

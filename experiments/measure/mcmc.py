@@ -9,7 +9,6 @@ the ``em`` stage).
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ import xarray as xr
 from bayes import Priors, sample
 from bayes.relabel import relabel_draws, relabelling_permutations
 from emgmm.datatree import point_estimate_dataset
+from emgmm.fast.threads import available_cores
 from experiments.measure import metrics, no_truth
 from experiments.measure.base import Method, MethodResult, ReplicateInput
 from experiments.measure.free_parameters import posterior_mean_params
@@ -113,14 +113,10 @@ def mcmc_options(config, progressbar: bool = False) -> MCMCOptions | None:
     # progress bars are shown exactly in serial runs (the run's process has the cores)
     parallel = progressbar and sample["sampler"] == "pymc" and (
         sample["formulation"] == "marginalized")
+    # PyMC's own default (cores=None) halves the CPU count: sequential on 2 cores
     cores = min(sample["chains"], available_cores()) if parallel else 1
     return MCMCOptions(config.mcmc.covariance_type, sample, config.metrics.interval_prob,
                        progressbar, cores)
-
-
-def available_cores() -> int:
-    """The cores this process may run on (PyMC's own default halves the CPU count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def relabel_to_em(datatree, em_means: np.ndarray):
