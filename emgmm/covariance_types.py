@@ -69,7 +69,10 @@ def _smallest_pivots(matrices: np.ndarray) -> np.ndarray:
 def add_to_diagonal(matrices: np.ndarray, value: float) -> np.ndarray:
     """``matrices`` (..., D, D) with ``value`` added to every diagonal entry, in place."""
     size = matrices.shape[-1]
-    matrices[..., np.arange(size), np.arange(size)] += value
+    if matrices.flags.c_contiguous:  # the diagonal as a strided view: no index arrays
+        matrices.reshape(-1, size * size)[:, :: size + 1] += value
+    else:
+        matrices[..., np.arange(size), np.arange(size)] += value
     return matrices
 
 

@@ -6,6 +6,7 @@ Covariance layouts follow scikit-learn (table in :mod:`emgmm.covariance_types`):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,10 +102,14 @@ class GaussianMixtureParams:
                 f"{self.covariance_type} covariances must have shape {expected}, "
                 f"got {covariances.shape}"
             )
-        for name, value in (("weights", weights), ("means", means), ("covariances", covariances)):
-            if not np.all(np.isfinite(value)):
-                raise ValueError(f"{name} contain NaN or infinity")
-        if np.any(weights < 0) or not abs(weights.sum() - 1.0) <= 1e-8:
+        # One sum per array is finite exactly when every entry is, unless finite entries
+        # overflow it: only then (or when some entry is not finite) look entry by entry.
+        if not math.isfinite(weights.sum() + means.sum() + covariances.sum()):
+            for name, value in (("weights", weights), ("means", means),
+                                ("covariances", covariances)):
+                if not np.all(np.isfinite(value)):
+                    raise ValueError(f"{name} contain NaN or infinity")
+        if weights.min() < 0 or not abs(weights.sum() - 1.0) <= 1e-8:
             raise ValueError(f"weights must be non-negative and sum to 1, got sum {weights.sum()}")
         for name, value in (("weights", weights), ("means", means), ("covariances", covariances)):
             value.setflags(write=False)

@@ -23,6 +23,8 @@ chunk and added in chunk order, so the numbers do not depend on the number of th
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from emgmm.covariance_types import covariance_type as covariance_type_of
@@ -78,6 +80,14 @@ def precision_factors(kind, covariances: np.ndarray) -> np.ndarray:
     return kind.precision_cholesky(covariances)
 
 
+@functools.cache
+def upper_triangle(size: int) -> np.ndarray:
+    """Boolean (size, size) mask of the upper triangle with the diagonal (read-only)."""
+    mask = np.triu(np.ones((size, size), dtype=bool))
+    mask.setflags(write=False)
+    return mask
+
+
 def kernel_precisions(kind, precisions_cholesky: np.ndarray, n_components: int,
                       n_features: int) -> np.ndarray:
     """The precision factors as every kernel takes them: one upper-triangular factor per
@@ -85,7 +95,8 @@ def kernel_precisions(kind, precisions_cholesky: np.ndarray, n_components: int,
     below the diagonal), (K, D) per-feature factors for variance types (``spherical``
     repeated over the features)."""
     if kind.matrix:
-        factors = np.triu(kind.stack(precisions_cholesky))
+        stacked = kind.stack(precisions_cholesky)
+        factors = np.where(upper_triangle(stacked.shape[-1]), stacked, 0.0)  # np.triu
         precisions = np.repeat(factors, n_components, axis=0) if kind.shared else factors
     else:
         precisions = kind.per_feature(precisions_cholesky, n_features)
@@ -144,6 +155,12 @@ def _check_inputs(X: np.ndarray, params: GaussianMixtureParams, chunk_size, n_th
 
 
 # --- E-step and statistics -----------------------------------------------------------------
+
+
+def chunk_total(per_chunk: np.ndarray) -> np.ndarray:
+    """The sum over the leading (chunk) axis; one chunk is its own sum, without a reduction
+    (the same numbers: a sum of one term is that term)."""
+    return per_chunk[0] if per_chunk.shape[0] == 1 else per_chunk.sum(axis=0)
 
 
 def accumulate_statistics(
@@ -209,16 +226,17 @@ def statistics_from_kernel_arguments(
                log_likelihood, counts, first, second)
 
     run_over_chunks(run, n_chunks, n_threads)
-    second = second.sum(axis=0)
+    log_likelihood, counts, first, second = (
+        chunk_total(values) for values in (log_likelihood, counts, first, second))
     if matrix:
         # Only the upper triangle was accumulated: mirror it, keeping the diagonal once.
         second = second + second.swapaxes(1, 2)
-        second[:, np.arange(n_features), np.arange(n_features)] *= 0.5
+        second.reshape(n_components, n_features * n_features)[:, :: n_features + 1] *= 0.5
     return SufficientStatistics(
-        log_likelihood=float(log_likelihood.sum()),
+        log_likelihood=float(log_likelihood),
         n_samples=n_samples,
-        counts=counts.sum(axis=0),
-        first_moments=first.sum(axis=0),
+        counts=counts,
+        first_moments=first,
         second_moments=second,
         shift=means,
         covariance_type=covariance_type,

@@ -39,7 +39,7 @@ def _chunk_ranges(n_chunks: int, n_parts: int) -> list[tuple[int, int]]:
 def run_over_chunks(run: Callable, n_chunks: int, n_threads: int | None) -> None:
     """``run((first_chunk, stop_chunk))`` over all chunks, on a pool of threads when there are
     several (more tasks than threads: a thread slowed down by other load simply takes fewer)."""
-    n_threads = min(n_threads or available_cores(), n_chunks)
+    n_threads = 1 if n_chunks == 1 else min(n_threads or available_cores(), n_chunks)
     if n_threads == 1:
         run((0, n_chunks))
         return

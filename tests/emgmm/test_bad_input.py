@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from emgmm import GaussianMixtureEM, fit_em
+from emgmm import GaussianMixtureEM, GaussianMixtureParams, fit_em
 
 
 def _one_line_error(call, match):
@@ -101,3 +101,19 @@ def test_degenerate_tied_covariance_says_what_to_change():
         lambda: fit_em(X, 2, covariance_type="tied", reg_covar=0.0, engine="reference"),
         "tied covariance is not positive definite: increase reg_covar",
     )
+
+
+def test_params_name_the_non_finite_array_and_accept_finite_extremes():
+    # The constructor sums each array to check finiteness; a sum that overflows on finite
+    # entries must not be mistaken for an infinite entry, and a NaN must still be named.
+    huge = np.array([[1e308, 1e308], [1e308, 1e308]])
+    params = GaussianMixtureParams(np.array([0.5, 0.5]), huge, np.ones(2), "spherical")
+    assert params.means.max() == 1e308
+    bad_covariances = np.array([1.0, np.nan])
+    with pytest.raises(ValueError, match="^covariances contain NaN or infinity$"):
+        GaussianMixtureParams(np.array([0.5, 0.5]), np.zeros((2, 1)), bad_covariances, "spherical")
+    with pytest.raises(ValueError, match="^means contain NaN or infinity$"):
+        GaussianMixtureParams(np.array([0.5, 0.5]), np.array([[np.inf], [-np.inf]]),
+                              np.ones(2), "spherical")
+    with pytest.raises(ValueError, match="non-negative and sum to 1"):
+        GaussianMixtureParams(np.array([1.5, -0.5]), np.zeros((2, 1)), np.ones(2), "spherical")

@@ -5,7 +5,12 @@ import pytest
 from scipy import linalg
 
 from emgmm import COVARIANCE_TYPES as EXPORTED_TYPES
-from emgmm.covariance_types import COVARIANCE_TYPES, CovarianceType, covariance_type
+from emgmm.covariance_types import (
+    COVARIANCE_TYPES,
+    CovarianceType,
+    add_to_diagonal,
+    covariance_type,
+)
 
 K, D = 3, 4
 
@@ -135,3 +140,15 @@ def test_from_scatter_is_the_maximum_likelihood_covariance(name):
     }[name]
     argument = scatter.copy() if kind.matrix else np.stack([np.diag(s) for s in scatter])
     np.testing.assert_allclose(kind.from_scatter(argument, counts, 0.1), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "strided"])
+def test_add_to_diagonal_adds_to_the_diagonal_only(layout):
+    rng = np.random.default_rng(4)
+    matrices = rng.normal(size=(K, D, D))
+    expected = matrices + 0.25 * np.eye(D)
+    target = matrices.copy() if layout == "contiguous" else np.swapaxes(matrices, 1, 2).copy().swapaxes(1, 2)
+    assert target.flags.c_contiguous == (layout == "contiguous")
+    out = add_to_diagonal(target, 0.25)
+    assert out is target
+    np.testing.assert_array_equal(out, expected)

@@ -235,3 +235,17 @@ def test_bad_input_raises_one_clear_value_error(call, message):
     X, params = random_problem(7, 50, 2, 2, "full")
     with pytest.raises(ValueError, match=message):
         call(X, params)
+
+
+def test_statistics_of_one_chunk_equal_those_of_several_summed_by_chunk():
+    # One chunk is returned without a reduction; several are summed in chunk order.
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(300, 3))
+    params = GaussianMixtureParams(np.array([0.3, 0.7]), rng.normal(size=(2, 3)),
+                                   np.stack([np.eye(3), 2 * np.eye(3)]), "full")
+    one = accumulate_statistics(X, params)
+    several = accumulate_statistics(X, params, chunk_size=100, n_threads=1)
+    for name in ("counts", "first_moments", "second_moments"):
+        np.testing.assert_allclose(getattr(one, name), getattr(several, name), rtol=1e-12)
+    np.testing.assert_array_equal(one.second_moments, one.second_moments.swapaxes(1, 2))
+    assert one.log_likelihood == pytest.approx(several.log_likelihood, rel=1e-12)
