@@ -6,28 +6,30 @@ embedded as base64 PNG) and the same figures as ``RUN_DIR/report/figures/*.png``
 
 from __future__ import annotations
 
-import os
 import shutil
 import warnings
 from pathlib import Path
 
-import matplotlib
-
 from experiments.report.html import render_page
 from experiments.report.load import load_run
+from experiments.report.parallel import headless
 from experiments.report.render import FigureWriter
 from experiments.run.files import write_text_atomic
 
 __all__ = ["build_report"]
 
 
-def build_report(run_dir: Path) -> Path:
+def build_report(run_dir: Path, processes: int | None = None) -> Path:
     """Build the report of ``run_dir`` and return the path of ``report/index.html``.
 
     Parameters
     ----------
     run_dir : pathlib.Path
         A directory written by ``gmm-compare run`` (docs/architecture.md).
+    processes : int, optional
+        Processes drawing the detailed replicate sections, this one included (None: the
+        cores this process may use; 1: all here). The page is the same bytes either way
+        (:mod:`experiments.report.parallel`).
 
     Returns
     -------
@@ -39,8 +41,7 @@ def build_report(run_dir: Path) -> Path:
     ValueError
         If ``run_dir`` is not a run directory.
     """
-    if os.environ.get("MPLBACKEND") is None:
-        matplotlib.use("Agg")  # headless: the report never opens windows
+    headless()  # the report never opens windows
     run = load_run(Path(run_dir))
     figures_dir = run.files.figures
     if figures_dir.exists():
@@ -48,5 +49,5 @@ def build_report(run_dir: Path) -> Path:
     figures_dir.mkdir(parents=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ArviZ/xarray chatter would flood the CLI output
-        page = render_page(run, FigureWriter(figures_dir))
+        page = render_page(run, FigureWriter(figures_dir), processes)
     return write_text_atomic(run.files.report_index, page)  # a reader never sees half a page

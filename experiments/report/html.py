@@ -21,7 +21,7 @@ from experiments.report.render import (
     note,
     table_html,
 )
-from experiments.report.sections import replicate_section
+from experiments.report.parallel import ReplicateSections
 
 STYLE = """
 :root { --accent: #1f77b4; --bad: #fde2e1; --muted: #5f6b7a; --line: #d9dee5; }
@@ -269,9 +269,18 @@ def contents(run: Run, has_sweeps: bool, has_calibration: bool = False,
             f'<h2 style="margin-top:14px">Cells</h2><ol>{cell_links}</ol></nav>')
 
 
-def render_page(run: Run, writer: FigureWriter) -> str:
-    """The whole self-contained HTML document."""
+def render_page(run: Run, writer: FigureWriter, processes: int | None = 1) -> str:
+    """The whole self-contained HTML document; the detailed replicate sections are drawn
+    by up to ``processes`` processes, this one included (None: the cores available; see
+    :mod:`experiments.report.parallel`), the same page whatever their number."""
     detailed = detailed_replicates(run)
+    min_ess = ess_threshold(run.config)
+    with ReplicateSections(run, writer, detailed, min_ess, processes) as sections:
+        return _page(run, writer, detailed, min_ess, sections)
+
+
+def _page(run: Run, writer: FigureWriter, detailed: set, min_ess: float,
+          sections: ReplicateSections) -> str:
     anchors = {(rep.cell_id, rep.replicate): rep.anchor for rep in run.replicates}
     name = run.config.name
     table = comparison_table(run)
@@ -279,7 +288,6 @@ def render_page(run: Run, writer: FigureWriter) -> str:
     calibration = calibration_section(run, writer)
     model_choice = model_choice_section(run, writer)
     no_truth = no_truth_section(run, writer)
-    min_ess = ess_threshold(run.config)
     on_data = ("the data file " + escape(Path(run.config.data.fixed["file"]).name) + " (no truth)"
                if is_data_file_run(run) else "data with known truth")
     body = [
@@ -297,8 +305,7 @@ def render_page(run: Run, writer: FigureWriter) -> str:
         calibration,
         cells_index(run, detailed),
     ]
-    body += [replicate_section(rep, writer, (rep.cell_id, rep.replicate) in detailed, min_ess)
-             for rep in run.replicates]
+    body += sections.html()
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

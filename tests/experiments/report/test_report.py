@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.report import build_report
+from experiments.report import build_report, parallel
+from experiments.report.html import detailed_replicates
 from experiments.report.load import load_run
+from experiments.report.render import FigureWriter
 from tests.experiments.report import fixtures as report_fixtures
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -136,6 +138,58 @@ def test_mcmc_report_has_the_arviz_diagnostics(mcmc_run):
     assert re.search(rf'<td class="[a-z ]*num">{re.escape(ess)}</td>', html)
     assert "could not be drawn" not in html
     assert "EM part only" in html  # the second cell has no MCMC
+
+
+def sequential_section(run, writer, detailed, index: int) -> str:
+    from experiments.report.sections import replicate_section
+
+    rep = run.replicates[index]
+    return replicate_section(rep, writer, (rep.cell_id, rep.replicate) in detailed, 400.0)
+
+
+def report_files(run_dir: Path) -> tuple[bytes, dict]:
+    """The page and every figure file of ``run_dir``'s report."""
+    report = run_dir / "report"
+    return ((report / "index.html").read_bytes(),
+            {p.name: p.read_bytes() for p in (report / "figures").glob("*.png")})
+
+
+@pytest.mark.slow
+def test_detailed_sections_drawn_in_worker_processes_give_the_same_page(mcmc_run, tmp_path):
+    # Three detailed sections, two with MCMC: one of those is drawn by a worker process.
+    run_dir = report_fixtures.replicate_cells(shutil.copytree(mcmc_run, tmp_path / "run"), 1)
+    build_report(run_dir, processes=1)
+    sequential = report_files(run_dir)
+    build_report(run_dir, processes=2)
+    assert report_files(run_dir) == sequential
+    assert len(sequential[1]) >= 20
+    run = load_run(run_dir)
+    detailed = detailed_replicates(run)
+    (tmp_path / "figures").mkdir()
+    writer = FigureWriter(tmp_path / "figures")
+    with parallel.ReplicateSections(run, writer, detailed, 400.0, processes=2) as sections:
+        assert sections.n_processes == 2 and len(sections.futures) == 1  # one to the worker
+        assert sections.html()[0] == sequential_section(run, writer, detailed, 0)
+
+
+def test_sections_of_a_dead_worker_are_drawn_here(em_only_run, tmp_path):
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from experiments.report.parallel import ReplicateSections, section_processes
+
+    run = load_run(em_only_run)
+    writer = FigureWriter(tmp_path)
+    detailed = detailed_replicates(run)
+    assert len(detailed) == 2 and section_processes(2, 8) == 2 and section_processes(1) == 1
+    assert section_processes(0, 8) == 1  # EM-only sections: all drawn here
+    with ReplicateSections(run, writer, detailed, 400.0, processes=1) as here:
+        expected = here.html()
+    dead = Future()
+    dead.set_exception(BrokenProcessPool("a worker died"))
+    with ReplicateSections(run, writer, detailed, 400.0, processes=1) as sections:
+        sections.futures = {1: dead}
+        assert sections.html() == expected
 
 
 @pytest.mark.slow
