@@ -34,8 +34,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from typing import Any
 
-from distributed import Client, LocalCluster
-from distributed import as_completed as dask_as_completed
 from threadpoolctl import threadpool_limits
 
 from experiments.errors import one_line
@@ -163,6 +161,10 @@ def run_dask(
     function: Callable, tasks: Sequence, workers: int = 1, scheduler: str | None = None
 ) -> Iterator[tuple[Any, Outcome]]:
     """Run the tasks on Dask: a new LocalCluster, or the cluster at ``scheduler``."""
+    # imported here: 0.3 s that serial and process runs do not need
+    from distributed import Client, LocalCluster
+    from distributed import as_completed as dask_as_completed
+
     # the loggers are restored only after the cluster is closed (context managers exit in
     # reverse order)
     with _quiet_after_interruption("distributed") as quiet, \
@@ -211,6 +213,8 @@ def check_scheduler(address: str) -> None:
     Called before a run writes anything, so that a wrong address costs no half-made run
     directory.
     """
+    from distributed import Client
+
     try:
         with Client(address, timeout=f"{SCHEDULER_TIMEOUT_S}s"):
             pass
