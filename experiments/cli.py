@@ -64,10 +64,11 @@ MAX_ADDRESS = 300  # characters of a scheduler address (a host name has at most 
 
 def build_report(run_dir: Path) -> Path:
     """:func:`experiments.report.build_report`, imported when a report is built (``validate``
-    and bad input do without the plotting libraries)."""
+    and bad input do without the plotting libraries), on as many processes as there are
+    cores (the command's main module is guarded, so workers can import it)."""
     from experiments.report import build_report as build
 
-    return build(run_dir)
+    return build(run_dir, processes=None)
 
 
 @dataclass(frozen=True)

@@ -19,17 +19,20 @@ from experiments.run.files import write_text_atomic
 __all__ = ["build_report"]
 
 
-def build_report(run_dir: Path, processes: int | None = None) -> Path:
+def build_report(run_dir: Path, processes: int | None = 1) -> Path:
     """Build the report of ``run_dir`` and return the path of ``report/index.html``.
 
     Parameters
     ----------
     run_dir : pathlib.Path
         A directory written by ``gmm-compare run`` (docs/architecture.md).
-    processes : int, optional
+    processes : int or None
         Processes drawing the detailed replicate sections, this one included (None: the
-        cores this process may use; 1: all here). The page is the same bytes either way
-        (:mod:`experiments.report.parallel`).
+        cores this process may use; 1, the default: all here). The page is the same bytes
+        either way (:mod:`experiments.report.parallel`). Workers start from fresh
+        interpreters that import the caller's main module, as every ``spawn`` and
+        ``forkserver`` pool's do: call with more than one process only from a script
+        whose work sits under ``if __name__ == "__main__":`` (``gmm-compare`` is).
 
     Returns
     -------

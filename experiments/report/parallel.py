@@ -95,7 +95,8 @@ class ReplicateSections:
             self.pool = ProcessPoolExecutor(
                 max_workers=self.n_processes - 1, mp_context=process_context(),
                 initializer=_start_worker,
-                initargs=(str(self.run.path), str(self.writer.directory), self.min_ess))
+                initargs=(str(Path(self.run.path).resolve()),
+                          str(Path(self.writer.directory).resolve()), self.min_ess))
             self.futures = {index: self.pool.submit(_draw_section, index) for index in shared}
         return self
 
