@@ -361,7 +361,8 @@ def fit_em(
         _check_start(start, n_components, X.shape[1], covariance_type)
     best: EMResult | None = None
     given = (weights_init, means_init, precisions_init, covariances_init)
-    methods = start_methods(X, init_params, n_init if start is None else 1, given=given)
+    # A warm start is one run from ``start`` (not one per kind of start of "auto").
+    methods = ["start"] if start is not None else start_methods(X, init_params, n_init, given=given)
     searches = [] if start is not None else search_methods(X, init_params, n_init, given, screening)
     screen = prior is None and screening.applies(init_params, len(methods), X.shape[0])
     run_iter = min(max_iter, screening.iterations) if screen else max_iter

@@ -191,3 +191,19 @@ def test_default_tolerance_reaches_the_end_of_the_run_on_old_faithful():
     loose = fit_em(X, 3, covariance_type="tied", init_params="kmeans", tol=1e-3, random_state=0)
     assert default.converged and (end.lower_bound - default.lower_bound) * n <= 1e-3
     assert (end.lower_bound - loose.lower_bound) * n > 10.0
+
+
+@pytest.mark.parametrize("init_params", ["auto", "kmeans"])
+def test_a_warm_start_is_one_run_from_the_start(init_params, monkeypatch):
+    # "auto" lists three kinds of start; from a given start they would be the same run.
+    import emgmm.fit as fit_module
+
+    rng = np.random.default_rng(8)
+    X = np.r_[rng.normal(0, 1, (150, 2)), rng.normal(4, 1, (150, 2))]
+    start = fit_em(X, 2, random_state=0, max_iter=3).params
+    calls = []
+    original = fit_module.run_em
+    monkeypatch.setattr(fit_module, "run_em", lambda *a, **k: calls.append(a[1]) or original(*a, **k))
+    result = fit_em(X, 2, start=start, init_params=init_params, n_init=5, random_state=1)
+    assert len(calls) == 1 and calls[0] is start
+    assert result.converged and result.init_index == 0
