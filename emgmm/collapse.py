@@ -27,6 +27,8 @@ from emgmm.params import GaussianMixtureParams
 
 MIN_EFFECTIVE_COUNT = 1e-3
 VARIANCE_FLOOR = 1e-12
+NONE_COLLAPSED = np.flatnonzero(np.zeros(0, dtype=bool))  # the indices when none collapsed
+NONE_COLLAPSED.setflags(write=False)
 
 
 class CollapsedComponentWarning(UserWarning):
@@ -64,6 +66,9 @@ def collapsed_components(params: GaussianMixtureParams, n_samples: int, floor: f
             )
         degenerate = np.zeros(params.n_components, dtype=bool)
     else:
+        # the usual case, decided by two minima (a NaN pivot fails the test and is found below)
+        if smallest.min() >= floor and params.weights.min() * n_samples >= MIN_EFFECTIVE_COUNT:
+            return NONE_COLLAPSED
         degenerate = ~(smallest >= floor)
     empty = params.weights * n_samples < MIN_EFFECTIVE_COUNT
     return np.flatnonzero(degenerate | empty)

@@ -272,7 +272,8 @@ _REGISTRY: dict[str, CovarianceType] = {
         ),
         CovarianceType(
             name="spherical", matrix=False, shared=False,
-            from_scatter=lambda scatter, nk, reg: (scatter / nk[:, None] + reg).mean(axis=1),
+            # the mean over features as np.mean computes it (sum, then divide), without its wrapper
+            from_scatter=lambda scatter, nk, reg: (scatter / nk[:, None] + reg).sum(axis=1) / scatter.shape[1],
             map_from_scatter=lambda psi, scatter, nk, d, k, nu:
                 (psi + scatter.sum(axis=1)) / (nu + nk * d + d + 2.0),
             prior_dof_offset=lambda k, d: d + 2.0,
