@@ -200,7 +200,7 @@ def params_from_statistics(stats: SufficientStatistics, reg_covar: float) -> Gau
     (``tied``, ``diag``, ``spherical``: :meth:`emgmm.covariance_types.CovarianceType.from_scatter`).
     """
     guarded = stats.guarded_counts
-    means = (stats.first_moments + stats.counts[:, None] * stats.shift) / guarded[:, None]
+    means = stats.means
     covariances = covariance_type_of(stats.covariance_type).from_scatter(
         centred_scatter(stats, means), guarded, reg_covar)
     return GaussianMixtureParams(mixture_weights(guarded), means, covariances, stats.covariance_type)

@@ -12,8 +12,7 @@ from pathlib import Path
 
 from experiments.report.html import render_page
 from experiments.report.load import load_run
-from experiments.report.parallel import headless
-from experiments.report.render import FigureWriter
+from experiments.report.render import FigureWriter, headless
 from experiments.run.files import write_text_atomic
 
 __all__ = ["build_report"]

@@ -8,7 +8,7 @@ turn, to this process and to worker processes (the ``forkserver`` or ``spawn`` c
 threads). Each worker loads the run once and draws whole sections, writing their PNG files
 itself; this process draws the run-level sections (sweeps, calibration, ...) and its share.
 The sections are joined in page order, so the page is the same bytes whatever the number of
-processes (``tests/experiments/test_report.py``). A worker pays the imports of the report,
+processes (``tests/experiments/report/test_report.py``). A worker pays the imports of the report,
 about 2.5 s, once, about the time the run-level sections take here; sections without
 figures are drawn by this process.
 
@@ -18,28 +18,19 @@ again by the parent.
 
 from __future__ import annotations
 
-import os
 import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-import matplotlib
-
 from emgmm.fast.threads import available_cores
 from experiments.report.load import Run, load_run
-from experiments.report.render import FigureWriter
+from experiments.report.render import FigureWriter, headless
 from experiments.report.sections import replicate_section
 from experiments.run.executors import ignore_interrupts, process_context
 
 # the worker's run, figure writer and ESS threshold (set by _start_worker)
 _WORKER: dict = {}
-
-
-def headless() -> None:
-    """Draw without a display (Agg) unless the user chose a backend (``MPLBACKEND``)."""
-    if os.environ.get("MPLBACKEND") is None:
-        matplotlib.use("Agg")
 
 
 def _start_worker(run_dir: str, figures_dir: str, min_ess: float) -> None:

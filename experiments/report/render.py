@@ -6,16 +6,24 @@ import base64
 import html
 import io
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 FIGURE_DPI = 80
 logger = logging.getLogger(__name__)
+
+
+def headless() -> None:
+    """Draw without a display (Agg) unless the user chose a backend (``MPLBACKEND``)."""
+    if os.environ.get("MPLBACKEND") is None:
+        matplotlib.use("Agg")
 
 
 def escape(text) -> str:
