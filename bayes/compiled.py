@@ -140,11 +140,14 @@ def model_key(X: np.ndarray, n_components: int, covariance_type: str,
 def set_model_data(entry: CompiledModel, X: np.ndarray, resolved: ResolvedPriors) -> None:
     """Swap the data of a cached model (its containers and, if any, its posterior function)."""
     values = prior_data(resolved) | {DATA_NAME: X}
-    pm.set_data(values, model=entry.model, coords={"obs": np.arange(X.shape[0])})
-    if isinstance(entry.logp_dlogp, PosteriorFunction):
-        entry.logp_dlogp.set_data(X, resolved)
-    if entry.vi_model is not None:
-        pm.set_data(vi_data(entry.logp_dlogp), model=entry.vi_model)
+    # pm.set_data evaluates the containers' dimension lengths (Variable.eval): compiled by
+    # the Python VM, not numba (seconds on an empty cache for one integer)
+    with pytensor.config.change_flags(mode="FAST_COMPILE"):
+        pm.set_data(values, model=entry.model, coords={"obs": np.arange(X.shape[0])})
+        if isinstance(entry.logp_dlogp, PosteriorFunction):
+            entry.logp_dlogp.set_data(X, resolved)
+        if entry.vi_model is not None:  # after the posterior function, whose data it reads
+            pm.set_data(vi_data(entry.logp_dlogp), model=entry.vi_model)
 
 
 def compile_pymc_functions(model: pm.Model, step_methods: dict) -> tuple[object, ReusableTrace]:

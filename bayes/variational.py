@@ -45,7 +45,7 @@ from bayes.posterior_op import FREE_NAME, vi_model
 from bayes.priors import Priors, resolve_priors
 from bayes.sampling import add_derived_groups, provenance, seed_streams
 from bayes.validation import check_choice, check_model_args, check_positive_int
-from bayes.vi_compiled import INFERENCE_CLASSES, VIKey, run_inference
+from bayes.vi_compiled import INFERENCE_CLASSES, VIKey, approximation_draws, run_inference
 
 VI_METHODS = tuple(INFERENCE_CLASSES)
 # Default learning rate (of adagrad_window) and steps per method. Each step moves every
@@ -101,7 +101,7 @@ def approximation_posterior(approximation, draws: int, seed: int, model,
     model's free variables and deterministics (:meth:`PosteriorFunction.recorded_values`),
     with the dims and coords of ``model``.
     """
-    flat = approximation.sample(draws, random_seed=seed)["posterior"][FREE_NAME].values[0]
+    flat = approximation_draws(approximation.groups[0], draws, seed)
     names = [var.name for var in model.free_RVs + model.deterministics]
     recorded = [function.recorded_values(*split_values(function.layout, q)) for q in flat]
     values = {name: np.stack([draw[name] for draw in recorded])[None] for name in names}

@@ -144,6 +144,41 @@ def inverse_softplus(sigma: float) -> float:
     return float(np.log(np.expm1(sigma)))
 
 
+def softplus(rho: np.ndarray) -> np.ndarray:
+    """sigma = log(1 + exp(rho)), PyMC's ``rho2sigma``; ``logaddexp`` does not overflow."""
+    return np.logaddexp(0.0, rho)
+
+
+def lower_factor(packed: np.ndarray, size: int) -> np.ndarray:
+    """Full-rank ADVI's L from its packed lower triangle ``L_tril`` (row-major, as
+    ``np.tril_indices``), the diagonal through :func:`softplus` (PyMC's ``FullRankGroup.L``)."""
+    factor = np.zeros((size, size))
+    factor[np.tril_indices(size)] = packed
+    diagonal = np.arange(size)
+    factor[diagonal, diagonal] = softplus(factor[diagonal, diagonal])
+    return factor
+
+
+def approximation_draws(group, draws: int, seed: int) -> np.ndarray:
+    """``draws`` draws (draws, n) of q in the flat unconstrained space, from its current
+    parameters: :math:`\\mu + \\sigma \\odot \\epsilon` (mean field, :math:`\\sigma` =
+    softplus(rho)) or :math:`\\mu + L \\epsilon` (full rank), :math:`\\epsilon \\sim
+    \\mathcal N(0, I)` from ``numpy.random.default_rng(seed)``.
+
+    The draws are made here rather than by ``Approximation.sample``, which compiles a
+    sampling function and a trace function with PyTensor's numba linker on every new
+    shape: about 9 s of compilation on an empty cache for 300 draws that take
+    milliseconds. The parameters are checked against PyMC's own ``mean``, ``std`` and
+    ``L`` in ``tests/bayes/test_variational.py``.
+    """
+    params = group.shared_params
+    mean = params["mu"].get_value()
+    noise = np.random.default_rng(seed).standard_normal((draws, mean.size))
+    if "rho" in params:
+        return mean + softplus(params["rho"].get_value()) * noise
+    return mean + noise @ lower_factor(params["L_tril"].get_value(), mean.size).T
+
+
 def reset_parameters(group, start: dict, initial_sd: float, seed: int) -> None:
     """Set the group's mean to ``start`` (constrained values, transformed by PyMC) and
     its scale to ``initial_sd`` in every unconstrained direction."""

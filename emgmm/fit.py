@@ -62,6 +62,7 @@ from emgmm.multistart import (
     preferred,
     screening_rows,
     search_methods,
+    start_key,
     start_methods,
 )
 from emgmm.params import GaussianMixtureParams
@@ -286,7 +287,9 @@ def fit_em(
     screening: Screening = Screening(),
 ) -> EMResult:
     """Fit a Gaussian mixture by EM; the best (highest objective) of ``n_init`` starts,
-    non-degenerate starts (:mod:`emgmm.degenerate`) before degenerate ones.
+    non-degenerate starts (:mod:`emgmm.degenerate`) before degenerate ones. A start equal
+    to one already run without re-seeding is not run again: its run would be the same
+    (:func:`emgmm.multistart.start_key`).
 
     Each start ``theta_0`` comes from ``init_params`` and the user-given ``*_init`` arrays
     (:func:`emgmm.init.initial_params`), or is ``start`` itself (warm start; then
@@ -371,17 +374,25 @@ def fit_em(
                            screening, rng) if screen else None)
     data = X if rows is None else X[rows]
     record_starts = record_params and rows is None
+    ran_from: dict[bytes, int] = {}  # start_key -> index of the start that ran it
     for init_index, method in enumerate(methods + searches):
         theta0 = start if start is not None else initial_params(
             data, n_components, covariance_type, reg_covar, method, rng,
             weights_init=weights_init, means_init=means_init,
             precisions_init=precisions_init, covariances_init=covariances_init,
         )
+        key = start_key(theta0)
+        if key in ran_from:  # the same run again (emgmm.multistart.start_key)
+            if verbose >= 1:
+                print(f"start {init_index}: the parameters of start {ran_from[key]}, not run again")
+            continue
         result = run_em(
             data, theta0, iterate, tol=tol, reg_covar=reg_covar, max_iter=run_iter, rng=rng,
             record_params=record_starts, previous_lower_bound=previous_lower_bound,
             engine_name=engine_name, init_index=init_index, verbose=verbose, prior=prior,
         )
+        if not result.reseeded:  # no random numbers drawn: the run is a function of its start
+            ran_from[key] = init_index
         if best is None or preferred(result, best, search=init_index >= len(methods)):
             best = result
     if screen and not best.converged and best.n_iter < max_iter:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import sys
+from contextlib import nullcontext
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,13 +63,14 @@ MAX_WORKERS = 1024  # worker processes of a local pool or cluster
 MAX_ADDRESS = 300  # characters of a scheduler address (a host name has at most 253)
 
 
-def build_report(run_dir: Path) -> Path:
+def build_report(run_dir: Path, early=None) -> Path:
     """:func:`experiments.report.build_report`, imported when a report is built (``validate``
     and bad input do without the plotting libraries), on as many processes as there are
-    cores (the command's main module is guarded, so workers can import it)."""
+    cores (the command's main module is guarded, so workers can import it), with the
+    sections ``early`` drew during the run."""
     from experiments.report import build_report as build
 
-    return build(run_dir, processes=None)
+    return build(run_dir, processes=None, early=early)
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class Context:
     """What the commands share: the console, and the report builder (a seam for tests)."""
 
     console: Console
-    build_report: Callable[[Path], Path] = build_report
+    build_report: Callable[..., Path] = build_report
 
 
 class BadInput(Exception):
@@ -219,9 +221,21 @@ def command_run(args: argparse.Namespace, context: Context) -> int:
     run_dir = args.out if args.out is not None else DEFAULT_RUNS_DIR / config.name
     check_path_length(run_dir, "--out", "output directory")
     check_output_dir(run_dir, config.to_toml())
+    from experiments.report.early import early_sections
+
+    # a serial run with a spare core draws the report's detailed sections as it goes
+    with early_sections(config, args.executor) or nullcontext() as early:
+        return finish_run(args, context, config, run_dir, workers, scheduler, early)
+
+
+def finish_run(args: argparse.Namespace, context: Context, config, run_dir: Path,
+               workers: int, scheduler: str | None, early) -> int:
+    """Run ``config`` into ``run_dir``, report failures and build the report."""
     from experiments.run.runner import run_experiment  # the fitting libraries, for run only
 
-    outcome = run_experiment(config, run_dir, args.executor, workers, scheduler, console)
+    console = context.console
+    outcome = run_experiment(config, run_dir, args.executor, workers, scheduler, console,
+                             on_replicate_done=early.replicate_finished if early else None)
     status = EXIT_OK
     if outcome.n_failed:
         console.print(f"{outcome.n_failed} replicate(s) failed: see the error column of "
@@ -233,7 +247,7 @@ def command_run(args: argparse.Namespace, context: Context) -> int:
         status = EXIT_FAILED
     print_failed_diagnostics(run_dir, config, console)
     if config.report.enabled:
-        status = max(status, build_report_reporting_failure(run_dir, context))
+        status = max(status, build_report_reporting_failure(run_dir, context, early))
     console.print(f"Results: {RunDirectory(run_dir).results}")
     return status
 
@@ -258,10 +272,11 @@ def print_failed_diagnostics(run_dir: Path, config, console: Console) -> None:
                           soft_wrap=True)
 
 
-def build_report_reporting_failure(run_dir: Path, context: Context) -> int:
-    """Build the HTML report; a failure is one line on stderr and exit status 1."""
+def build_report_reporting_failure(run_dir: Path, context: Context, early=None) -> int:
+    """Build the HTML report (with the sections ``early`` drew during the run); a failure
+    is one line on stderr and exit status 1."""
     try:
-        index = context.build_report(Path(run_dir))
+        index = context.build_report(Path(run_dir), early=early)
     except Exception as error:  # noqa: BLE001 - one line, the results are already saved
         print(f"{PROG}: report failed: {one_line(error, with_type=False)}", file=sys.stderr)
         return EXIT_FAILED

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import time
 
-from bayes import Priors, fit_vi
+import bayes
+from bayes.priors import Priors
 from experiments.config.methods import method_selected
 from experiments.measure import vi_compare
 from experiments.measure.base import Method, MethodResult, ReplicateInput
@@ -51,7 +52,7 @@ def run_advi(inputs: ReplicateInput, options: VIOptions) -> MethodResult:
     """Fit, align, save ``advi.nc`` and measure the ``advi`` row."""
     dataset = inputs.dataset
     start = time.perf_counter()
-    datatree = fit_vi(dataset.X, dataset.n_components, options.covariance_type,
+    datatree = bayes.fit_vi(dataset.X, dataset.n_components, options.covariance_type,
                       random_seed=method_seed(inputs.seeds, NAME), **options.fit)
     runtime = time.perf_counter() - start
     if not options.fit["order_means"]:

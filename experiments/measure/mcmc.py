@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from bayes import Priors, sample
+import bayes
+from bayes.priors import Priors
 from bayes.relabel import relabel_draws, relabelling_permutations
 from emgmm.datatree import point_estimate_dataset
 from emgmm.fast.threads import available_cores
@@ -143,7 +144,7 @@ def sample_stage(X: np.ndarray, truth, n_components: int, em_means: np.ndarray,
     (``em_means``, already in the true order).
     """
     start = time.perf_counter()
-    datatree = sample(X, n_components, options.covariance_type, random_seed=seed,
+    datatree = bayes.sample(X, n_components, options.covariance_type, random_seed=seed,
                       cores=options.cores, progressbar=options.progressbar, **options.sample)
     runtime = time.perf_counter() - start
     switched = None

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes import Priors
+import bayes
+from bayes.priors import Priors
 from bayes.sbc import sbc_uniformity_test
-from bayes.sbc_model import run_bayes_sbc
 from experiments.errors import one_line
 from experiments.run.files import json_text, write_atomic, write_text_atomic
 from experiments.run.rundir import RunDirectory
@@ -133,7 +133,7 @@ def run_sbc_simulation(task: SBCTask) -> SBCRecord:
     """
     s = task.settings
     try:
-        result = run_bayes_sbc(
+        result = bayes.run_bayes_sbc(
             1, s.n_samples, s.n_components, sbc_priors(s), n_features=s.n_features,
             covariance_type=s.covariance_type, draws=s.draws, tune=s.tune, chains=s.chains,
             thin=s.thin, rng=task.seed)

@@ -29,7 +29,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from bayes import sample
+import bayes
 from emgmm import GaussianMixtureEM
 from emgmm.covariance_types import COVARIANCE_TYPES
 from emgmm.io import save_model
@@ -128,13 +128,15 @@ def loo_seed(seed: int, n_components: int) -> int:
 
 
 def loo_choice(X: np.ndarray, k_values: tuple[int, ...], seed: int, covariance_type: str,
-               *, fit_posterior: Callable = sample, **sample_options
+               *, fit_posterior: Callable | None = None, **sample_options
                ) -> tuple[dict[str, int | float], pd.DataFrame]:
     """``k_loo``: the K whose posterior has the highest PSIS-LOO elpd, and its elpd; with
     ArviZ's comparison table (``az.compare``, best first).
 
-    ``fit_posterior`` has the signature of :func:`bayes.sample` (tests pass a stand-in).
+    ``fit_posterior`` has the signature of :func:`bayes.sample` (tests pass a stand-in;
+    default :func:`bayes.sample`).
     """
+    fit_posterior = fit_posterior or bayes.sample
     trees = {
         k: fit_posterior(X, k, covariance_type, random_seed=loo_seed(seed, k), cores=1,
                   posterior_predictive=False, progressbar=False, **sample_options)
@@ -148,7 +150,7 @@ def loo_choice(X: np.ndarray, k_values: tuple[int, ...], seed: int, covariance_t
 
 def selection_columns(X: np.ndarray, k_true: int | None, *, seed: int, covariance_type: str,
                       em_options: dict, k_values: tuple[int, ...],
-                      loo_options: dict | None = None, fit_posterior: Callable = sample,
+                      loo_options: dict | None = None, fit_posterior: Callable | None = None,
                       files: ReplicateFiles | None = None) -> dict:
     """The ``selection`` row: ``k_true``, each method's K and whether it equals ``k_true``.
 
@@ -167,8 +169,8 @@ def selection_columns(X: np.ndarray, k_true: int | None, *, seed: int, covarianc
     loo_options : dict or None
         Keyword arguments of :func:`bayes.sample` (priors, sampler, draws, tune, chains,
         target_accept, covariance_type) for the PSIS-LOO fits; None skips PSIS-LOO.
-    fit_posterior : callable
-        :func:`bayes.sample` or a stand-in with its signature.
+    fit_posterior : callable, optional
+        A stand-in for :func:`bayes.sample` (the default) with its signature.
     files : ReplicateFiles, optional
         Where to save ``selection.csv`` (criteria of every K x covariance type),
         ``selected_model.npz`` (the fit of lowest BIC) and ``loo_compare.csv``.

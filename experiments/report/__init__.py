@@ -18,7 +18,7 @@ from experiments.run.files import write_text_atomic
 __all__ = ["build_report"]
 
 
-def build_report(run_dir: Path, processes: int | None = 1) -> Path:
+def build_report(run_dir: Path, processes: int | None = 1, early=None) -> Path:
     """Build the report of ``run_dir`` and return the path of ``report/index.html``.
 
     Parameters
@@ -32,6 +32,9 @@ def build_report(run_dir: Path, processes: int | None = 1) -> Path:
         interpreters that import the caller's main module, as every ``spawn`` and
         ``forkserver`` pool's do: call with more than one process only from a script
         whose work sits under ``if __name__ == "__main__":`` (``gmm-compare`` is).
+    early : experiments.report.early.EarlySections, optional
+        Detailed sections drawn while the run went on (``gmm-compare run`` passes them):
+        used instead of drawing those sections again.
 
     Returns
     -------
@@ -51,5 +54,5 @@ def build_report(run_dir: Path, processes: int | None = 1) -> Path:
     figures_dir.mkdir(parents=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ArviZ/xarray chatter would flood the CLI output
-        page = render_page(run, FigureWriter(figures_dir), processes)
+        page = render_page(run, FigureWriter(figures_dir), processes, early)
     return write_text_atomic(run.files.report_index, page)  # a reader never sees half a page

@@ -269,13 +269,15 @@ def contents(run: Run, has_sweeps: bool, has_calibration: bool = False,
             f'<h2 style="margin-top:14px">Cells</h2><ol>{cell_links}</ol></nav>')
 
 
-def render_page(run: Run, writer: FigureWriter, processes: int | None = 1) -> str:
+def render_page(run: Run, writer: FigureWriter, processes: int | None = 1,
+                early=None) -> str:
     """The whole self-contained HTML document; the detailed replicate sections are drawn
     by up to ``processes`` processes, this one included (None: the cores available; see
-    :mod:`experiments.report.parallel`), the same page whatever their number."""
+    :mod:`experiments.report.parallel`), or taken from ``early``
+    (:class:`experiments.report.early.EarlySections`), the same page either way."""
     detailed = detailed_replicates(run)
     min_ess = ess_threshold(run.config)
-    with ReplicateSections(run, writer, detailed, min_ess, processes) as sections:
+    with ReplicateSections(run, writer, detailed, min_ess, processes, early) as sections:
         return _page(run, writer, detailed, min_ess, sections)
 
 

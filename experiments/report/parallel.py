@@ -25,7 +25,7 @@ from pathlib import Path
 
 from emgmm.fast.threads import available_cores
 from experiments.report.load import Run, load_run
-from experiments.report.render import FigureWriter, headless
+from experiments.report.render import FigureWriter, headless, write_figures
 from experiments.report.sections import replicate_section
 from experiments.run.executors import ignore_interrupts, process_context
 
@@ -70,17 +70,22 @@ class ReplicateSections:
     """
 
     def __init__(self, run: Run, writer: FigureWriter, detailed: set, min_ess: float,
-                 processes: int | None = None):
+                 processes: int | None = None, early=None):
         self.run, self.writer, self.min_ess = run, writer, min_ess
         self.detailed = [(rep.cell_id, rep.replicate) in detailed for rep in run.replicates]
+        # sections drawn during the run (experiments.report.early): not dealt out again
+        self.early = early
+        self.drawn_early = [early is not None and (rep.cell_id, rep.replicate) in early.futures
+                            for rep in run.replicates]
         self.n_processes = section_processes(
-            sum(detailed and has_posterior(rep)
-                for detailed, rep in zip(self.detailed, run.replicates)), processes)
+            sum(detailed and not early_ and has_posterior(rep) for detailed, early_, rep
+                in zip(self.detailed, self.drawn_early, run.replicates)), processes)
         self.pool: ProcessPoolExecutor | None = None
         self.futures: dict[int, Future] = {}
 
     def __enter__(self) -> ReplicateSections:
-        drawn = [index for index, detailed in enumerate(self.detailed) if detailed]
+        drawn = [index for index, detailed in enumerate(self.detailed)
+                 if detailed and not self.drawn_early[index]]
         shared = [index for turn, index in enumerate(drawn) if turn % self.n_processes]
         if shared:
             self.pool = ProcessPoolExecutor(
@@ -99,6 +104,13 @@ class ReplicateSections:
         return [self._section(index) for index in range(len(self.detailed))]
 
     def _section(self, index: int) -> str:
+        if self.drawn_early[index] and self.detailed[index]:
+            rep = self.run.replicates[index]
+            drawn = self.early.section(rep.cell_id, rep.replicate)
+            if drawn is not None:
+                html, pngs = drawn
+                write_figures(pngs, self.writer.directory)
+                return html
         future = self.futures.get(index)
         if future is not None:
             try:

@@ -8,7 +8,7 @@ import io
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
@@ -62,13 +62,35 @@ class FigureWriter:
             return note(f"Figure '{caption}' could not be drawn: {type(error).__name__}: "
                         f"{error}", kind="warn")
         logger.debug("figure %s: %.2f s", name, time.perf_counter() - start)
-        path = self.directory / f"{name}.png"
-        path.write_bytes(png)
+        self.save(name, png)
         encoded = base64.b64encode(png).decode("ascii")
         return (
             f'<figure><img src="data:image/png;base64,{encoded}" alt="{escape(caption)}" '
             f'loading="eager"><figcaption>{escape(caption)}</figcaption></figure>'
         )
+
+
+    def save(self, name: str, png: bytes) -> None:
+        """Write ``<name>.png`` under ``directory``."""
+        (self.directory / f"{name}.png").write_bytes(png)
+
+
+@dataclass(frozen=True)
+class KeptFigures(FigureWriter):
+    """A :class:`FigureWriter` that keeps the PNG bytes (``pngs``, name -> bytes) instead
+    of writing them: for sections drawn before the report directory exists
+    (:mod:`experiments.report.early`); :func:`write_figures` writes them later."""
+
+    pngs: dict = field(default_factory=dict)
+
+    def save(self, name: str, png: bytes) -> None:
+        self.pngs[name] = png
+
+
+def write_figures(pngs: dict, directory: Path) -> None:
+    """Write kept figures (name -> PNG bytes) as ``directory/<name>.png``."""
+    for name, png in pngs.items():
+        FigureWriter(directory).save(name, png)
 
 
 def note(text: str, kind: str = "info") -> str:

@@ -160,6 +160,7 @@ def run_experiment(
     *,
     methods: Mapping[str, Method] = METHODS,
     task_runner: Callable = run_task,
+    on_replicate_done: Callable | None = None,
 ) -> RunOutcome:
     """Run every unfinished cell x replicate of ``config`` into ``run_dir``.
 
@@ -180,6 +181,9 @@ def run_experiment(
         modified one.
     task_runner : callable
         The function the executor maps over the tasks (default :func:`run_task`).
+    on_replicate_done : callable, optional
+        Called with each replicate task that finished (its record saved), in the order they
+        finish (``gmm-compare run``: :meth:`experiments.report.early.EarlySections.replicate_finished`).
 
     Returns
     -------
@@ -195,11 +199,12 @@ def run_experiment(
         raise ValueError(f"executor must be one of {sorted(EXECUTORS)}, got {executor!r}")
     with stop_on_signals():
         return _run(config, Path(run_dir), executor, workers, scheduler,
-                    console or Console(), methods, task_runner)
+                    console or Console(), methods, task_runner, on_replicate_done)
 
 
 def _run(config, run_dir: Path, executor: str, workers: int, scheduler: str | None,
-         console: Console, methods: Mapping[str, Method], task_runner: Callable) -> RunOutcome:
+         console: Console, methods: Mapping[str, Method], task_runner: Callable,
+         on_replicate_done: Callable | None = None) -> RunOutcome:
     """:func:`run_experiment` once its arguments are checked (SIGINT, SIGTERM: Interrupted)."""
     run_dir = Path(run_dir)
     write_provenance(config, run_dir)
@@ -217,7 +222,8 @@ def _run(config, run_dir: Path, executor: str, workers: int, scheduler: str | No
             f"Resuming {run_dir}: skipping {n_skipped} finished replicate(s) of {len(tasks)}"
             f"{sbc_note}; {len(pending) + len(pending_sbc)} to run."
         )
-    _execute(pending + pending_sbc, task_runner, executor, workers, scheduler, console)
+    _execute(pending + pending_sbc, task_runner, executor, workers, scheduler, console,
+             on_replicate_done)
     results, summary = write_tables(run_dir)
     console.print(console_table(summary, results, title=f"{run_dir}"))
     failed = results.loc[results["error"].astype(str) != "", ["cell_id", "replicate"]]
@@ -234,7 +240,7 @@ def _run(config, run_dir: Path, executor: str, workers: int, scheduler: str | No
 
 
 def _execute(tasks: list, task_runner: Callable, executor: str, workers: int, scheduler,
-             console) -> None:
+             console, on_replicate_done: Callable | None = None) -> None:
     if not tasks:
         return
     columns = (
@@ -252,4 +258,6 @@ def _execute(tasks: list, task_runner: Callable, executor: str, workers: int, sc
                 if isinstance(outcome, BaseException):
                     TASK_FAILURES[type(task)](task, outcome)
                     progress.console.print(f"{task_label(task)}: {one_line(outcome)}")
+                elif on_replicate_done is not None and isinstance(task, ReplicateTask):
+                    on_replicate_done(task)
                 progress.advance(bar)

@@ -227,3 +227,34 @@ def test_fullrank_advi_means_match_nuts_on_well_separated_data(separated_data, s
         assert np.all(gap < 0.4 * sd), (name, np.max(gap / sd))
     ratio = (vi["means"].std(("chain", "draw")) / mcmc["means"].std(("chain", "draw"))).values
     assert 0.7 < np.exp(np.mean(np.log(ratio))) < 1.5, ratio
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("method", "covariance_type"),
+                         [("advi", "spherical"), ("fullrank_advi", "diag")])
+def test_draws_of_q_follow_pymcs_own_parameters(separated_data, method, covariance_type):
+    """The numpy draws of q (vi_compiled.approximation_draws) use the mean, sd and Cholesky
+    factor PyMC's group defines symbolically, and have q's mean and covariance."""
+    X, _ = separated_data
+    bayes.fit_vi(X, 3, covariance_type, method=method, n_iter=200, draws=10, random_seed=SEED)
+    group = next(entry.inference.approx.groups[0]
+                 for key, entry in vi_compiled.INFERENCES.items()
+                 if key.method == method and key.model.covariance_type == covariance_type)
+    params = group.shared_params
+    mean = params["mu"].get_value()
+    np.testing.assert_allclose(mean, group.mean.eval(), rtol=1e-13)
+    if method == "advi":
+        np.testing.assert_allclose(vi_compiled.softplus(params["rho"].get_value()),
+                                   group.std.eval(), rtol=1e-13)
+    else:
+        factor = vi_compiled.lower_factor(params["L_tril"].get_value(), mean.size)
+        np.testing.assert_allclose(factor, group.L.eval(), rtol=1e-13, atol=1e-300)
+    covariance = group.cov.eval()
+    draws = vi_compiled.approximation_draws(group, 40_000, 1)
+    assert draws.shape == (40_000, mean.size)
+    sd = np.sqrt(np.diag(covariance))
+    np.testing.assert_allclose(draws.mean(axis=0), mean, atol=float(5 * sd.max() / 200))
+    np.testing.assert_allclose(np.cov(draws.T), covariance,
+                               atol=float(6 * np.outer(sd, sd).max() / 200 * np.sqrt(2)))
+    again = vi_compiled.approximation_draws(group, 50, 1)
+    np.testing.assert_array_equal(again, vi_compiled.approximation_draws(group, 50, 1))

@@ -8,8 +8,10 @@ from sklearn.metrics import adjusted_rand_score
 import emgmm.fit
 from emgmm import (COVARIANCE_TYPES, GaussianMixtureEM, fit_em, initial_params, kmeans,
                    kmeans_plusplus)
+from emgmm.map_prior import default_conjugate_prior
 from emgmm.multistart import (SEARCH_STARTS, Screening, search_methods, search_rounds,
-                              start_count, start_methods)
+                              start_count, start_key, start_methods)
+from emgmm.params import GaussianMixtureParams
 from emgmm.init import hierarchical_labels, whitened
 
 INITS = ("auto", "hierarchical", "kmeans", "k-means++", "random", "random_from_data")
@@ -118,7 +120,8 @@ def test_auto_adds_search_starts_on_small_data_that_win_only_when_not_degenerate
     assert search_methods(np.zeros((50_000, 2)), "auto", 1, none, Screening()) == []
     assert search_methods(blobs, "kmeans", 1, none, Screening()) == []
     best = fit_em(blobs, 3, random_state=1, verbose=1)
-    assert capsys.readouterr().out.count("start ") == 3 + len(SEARCH_STARTS) * rounds
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("start ") for line in lines) == 3 + len(SEARCH_STARTS) * rounds
     # The search starts only add candidates: the three-kind round's result is never better.
     three = fit_em(blobs, 3, random_state=1, screening=Screening(min_rows=10, iterations=1000))
     assert best.lower_bound >= three.lower_bound - 1e-9
@@ -156,3 +159,49 @@ def test_start_count_is_the_number_of_starts_a_fit_makes(monkeypatch, n_rows, in
     GaussianMixtureEM(2, init_params=init_params, n_init=n_init, random_state=0).fit(X)
     assert len(calls) == start_count(n_rows, init_params, n_init)
     assert (len(calls) > 3 * n_init) == (init_params == "auto")
+
+
+@pytest.mark.parametrize("covariance_type", ["spherical", "full"])
+@pytest.mark.parametrize("prior", [None, "default"])
+def test_a_start_equal_to_one_already_run_is_skipped_without_changing_the_fit(
+        monkeypatch, covariance_type, prior):
+    """On 60 rows in 1-D many k-means starts coincide: each distinct start runs once, and
+    the fit is bit for bit the fit that runs every start (keys made unique)."""
+    X = np.random.default_rng(4).normal(size=(60, 1)) + np.repeat([[0.0], [3.0]], 30, axis=0)
+    runs = []
+    original = emgmm.fit.run_em
+
+    def counted(*args, **kwargs):
+        runs.append(kwargs["init_index"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(emgmm.fit, "run_em", counted)
+    settings = dict(covariance_type=covariance_type, n_init=2, random_state=3,
+                    prior=None if prior is None else default_conjugate_prior(X, 2, covariance_type))
+    skipping = fit_em(X, 2, **settings)
+    skipped = start_count(60, "auto", 2) - len(runs)
+    runs.clear()
+    keys = iter(range(10**6))
+    monkeypatch.setattr(emgmm.fit, "start_key", lambda params: next(keys))
+    every = fit_em(X, 2, **settings)
+    assert len(runs) == start_count(60, "auto", 2) and skipped > len(runs) // 4
+    for name in ("weights", "means", "covariances"):
+        assert np.array_equal(getattr(skipping.params, name), getattr(every.params, name))
+    assert np.array_equal(skipping.log_likelihood_history, every.log_likelihood_history)
+    assert (skipping.init_index, skipping.n_iter, skipping.degenerate) == (
+        every.init_index, every.n_iter, every.degenerate)
+
+
+def test_start_key_tells_apart_types_shapes_and_values():
+    params = initial_params(np.arange(12.0).reshape(6, 2), 2, "full", 1e-6, "kmeans",
+                            np.random.default_rng(0))
+    same = GaussianMixtureParams(params.weights.copy(), params.means.copy(),
+                                 params.covariances.copy(), "full")
+    assert start_key(same) == start_key(params)
+    nudged = params.means.copy()
+    nudged[0, 0] = np.nextafter(nudged[0, 0], np.inf)
+    assert start_key(GaussianMixtureParams(params.weights, nudged, params.covariances)) != \
+        start_key(params)
+    diagonal = GaussianMixtureParams(params.weights, params.means,
+                                     np.stack([np.diag(c) for c in params.covariances]), "diag")
+    assert start_key(diagonal) != start_key(params)

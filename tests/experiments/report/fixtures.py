@@ -265,3 +265,10 @@ def write_file_run(root: Path, n_features: int = 2, with_mcmc: bool = True,
     out = root / "run"
     run_experiment(load_config(config_path), out, console=Console(quiet=True))
     return out
+
+
+def report_files(run_dir: Path) -> tuple[bytes, dict]:
+    """The page and every figure file of ``run_dir``'s report."""
+    report = run_dir / "report"
+    return ((report / "index.html").read_bytes(),
+            {p.name: p.read_bytes() for p in (report / "figures").glob("*.png")})

@@ -31,16 +31,7 @@ IMG_SRC = re.compile(r'<img src="data:image/png;base64,([^"]+)"')
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def em_only_run(tmp_path_factory) -> Path:
-    """Two cells, EM fitted, MCMC recorded as not run (no PyMC compilation)."""
-    return report_fixtures.write_run_dir(tmp_path_factory.mktemp("em-only"), with_mcmc=False)
-
-
-@pytest.fixture(scope="module")
-def mcmc_run(tmp_path_factory) -> Path:
-    """Two cells: the first with a real PyMC posterior (2-D, K=3, full, 2 x 200 draws)."""
-    return report_fixtures.write_run_dir(tmp_path_factory.mktemp("mcmc"), with_mcmc=True)
+# em_only_run and mcmc_run: conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -147,21 +138,14 @@ def sequential_section(run, writer, detailed, index: int) -> str:
     return replicate_section(rep, writer, (rep.cell_id, rep.replicate) in detailed, 400.0)
 
 
-def report_files(run_dir: Path) -> tuple[bytes, dict]:
-    """The page and every figure file of ``run_dir``'s report."""
-    report = run_dir / "report"
-    return ((report / "index.html").read_bytes(),
-            {p.name: p.read_bytes() for p in (report / "figures").glob("*.png")})
-
-
 @pytest.mark.slow
 def test_detailed_sections_drawn_in_worker_processes_give_the_same_page(mcmc_run, tmp_path):
     # Three detailed sections, two with MCMC: one of those is drawn by a worker process.
     run_dir = report_fixtures.replicate_cells(shutil.copytree(mcmc_run, tmp_path / "run"), 1)
     build_report(run_dir, processes=1)
-    sequential = report_files(run_dir)
+    sequential = report_fixtures.report_files(run_dir)
     build_report(run_dir, processes=2)
-    assert report_files(run_dir) == sequential
+    assert report_fixtures.report_files(run_dir) == sequential
     assert len(sequential[1]) >= 20
     run = load_run(run_dir)
     detailed = detailed_replicates(run)

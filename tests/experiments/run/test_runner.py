@@ -280,3 +280,18 @@ def test_mcmc_end_to_end_aligned_artifacts_and_metrics(tmp_path):
     np.testing.assert_allclose(em["means"].values, model.means_[order], rtol=1e-12)
     np.testing.assert_allclose(em["weights"].values, model.weights_[order], rtol=1e-12)
     assert np.max(np.abs(em["means"].values - posterior_means)) < 0.3
+
+
+def test_each_finished_replicate_is_handed_to_on_replicate_done(tiny_config, tmp_path):
+    handed = []
+    run(tiny_config, tmp_path / "run", on_replicate_done=handed.append)
+    assert len(handed) == 4
+    assert len({(task.cell_id, task.replicate) for task in handed}) == 4
+    assert all(task.files.metrics.is_file() for task in handed)  # its record is saved
+
+    def crash(task):
+        raise RuntimeError("worker died")
+
+    failed = []
+    run(tiny_config, tmp_path / "crashed", task_runner=crash, on_replicate_done=failed.append)
+    assert failed == []

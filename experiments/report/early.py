@@ -1,0 +1,103 @@
+"""Detailed replicate sections drawn while a serial run goes on.
+
+A serial run keeps one core busy. When a report will be built after it and another core
+is free (:func:`early_sections`), ``gmm-compare run`` starts one worker process with the run
+(:class:`EarlySections`, the ``forkserver``/``spawn`` context of
+:func:`experiments.run.executors.process_context`), which pays the report's imports while
+the first replicate is fitted. Each replicate the report will draw in detail (the first
+finished replicate of each of the first ``report.max_detailed_cells`` cells, as
+:func:`experiments.report.html.detailed_replicates` chooses them) is handed to the worker
+when it finishes; the worker draws its section from the replicate's files, keeping the
+PNG bytes in memory (:class:`~experiments.report.render.KeptFigures`), while the run fits
+the next replicates. :func:`experiments.report.build_report` then takes those sections
+instead of drawing them and writes their PNGs with the others. The page is the same bytes
+(``tests/experiments/report/test_early.py``); a section whose worker failed, or that the
+report does not draw in detail after all (a resumed run skips finished replicates), is
+drawn when the report is built, as without this module.
+"""
+
+from __future__ import annotations
+
+import warnings
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from emgmm.fast.threads import available_cores
+from experiments.report.flags import ess_threshold
+from experiments.report.load import load_replicate
+from experiments.report.render import KeptFigures, headless
+from experiments.report.sections import replicate_section
+from experiments.run.executors import ignore_interrupts, process_context
+from experiments.run.rundir import ReplicateFiles
+
+
+def _start_worker() -> None:
+    ignore_interrupts()  # the parent stops the worker
+    headless()
+    warnings.simplefilter("ignore")  # as in the parent: ArviZ/xarray chatter
+
+
+def draw_detailed_section(files: ReplicateFiles, min_ess: float) -> tuple[str, dict]:
+    """(HTML, PNGs by figure name) of the detailed section of the replicate in ``files``."""
+    writer = KeptFigures(files.path)
+    return replicate_section(load_replicate(files), writer, True, min_ess), writer.pngs
+
+
+class EarlySections:
+    """The worker process drawing detailed sections during a run (module docstring).
+
+    Use as a context manager around the run and the report; pass :meth:`replicate_finished`
+    to the runner (``on_replicate_done``) and the object to ``build_report(early=...)``.
+    """
+
+    def __init__(self, max_detailed_cells: int, min_ess: float):
+        self.max_detailed_cells = max_detailed_cells
+        self.min_ess = min_ess
+        self.cells: list[str] = []  # cells whose first finished replicate was handed over
+        self.futures: dict[tuple[str, int], Future] = {}
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> EarlySections:
+        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=process_context(),
+                                        initializer=_start_worker)
+        self.pool.submit(int)  # start the worker and its imports now, not at the first section
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is not None:  # interrupted or failed: stop the section being drawn
+            for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+                process.terminate()
+        self.pool.shutdown(wait=exc_type is None, cancel_futures=True)
+
+    def replicate_finished(self, task) -> None:
+        """Hand the finished replicate ``task`` to the worker if the report draws it in
+        detail."""
+        if task.cell_id in self.cells or len(self.cells) >= self.max_detailed_cells:
+            return
+        self.cells.append(task.cell_id)
+        try:
+            self.futures[(task.cell_id, task.replicate)] = self.pool.submit(
+                draw_detailed_section, task.files, self.min_ess)
+        except (BrokenProcessPool, RuntimeError):
+            pass  # the worker is gone: the report draws the section itself
+
+    def section(self, cell_id: str, replicate: int) -> tuple[str, dict] | None:
+        """The section drawn for (cell, replicate), or None (not handed over, or failed)."""
+        future = self.futures.get((cell_id, replicate))
+        if future is None:
+            return None
+        try:
+            return future.result()
+        except Exception:  # noqa: BLE001 - a dead worker or a failed section: drawn again
+            return None
+
+
+def early_sections(config, executor: str) -> EarlySections | None:
+    """An :class:`EarlySections` for a run of ``config`` on ``executor`` when the report
+    is built and draws detailed cells, the run is serial and another core is free; else
+    None."""
+    report = config.report
+    if (not report.enabled or report.max_detailed_cells < 1 or executor != "serial"
+            or available_cores() < 2):
+        return None
+    return EarlySections(report.max_detailed_cells, ess_threshold(config))
