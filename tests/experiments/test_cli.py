@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from emgmm.fast.threads import available_cores
 from experiments.cli import main
 from experiments.config import bundled_configs
 
@@ -210,7 +211,7 @@ def test_run_default_out_is_runs_slash_name_and_rerun_resumes(tmp_path, capsys, 
 
 
 def test_report_failure_is_one_line_and_exit_1(tmp_path, capsys):
-    def broken(run_dir):
+    def broken(run_dir, early=None):
         raise RuntimeError("figure backend exploded\nsecond line")
 
     config = tmp_path / "good.toml"
@@ -225,14 +226,19 @@ def test_report_failure_is_one_line_and_exit_1(tmp_path, capsys):
 def test_report_is_built_after_the_run_when_enabled(tmp_path, capsys):
     built = []
 
-    def build(run_dir):
-        built.append(run_dir)
+    def build(run_dir, early=None):
+        built.append((run_dir, early))
         return run_dir / "report" / "index.html"
 
     config = tmp_path / "good.toml"
     config.write_text(GOOD.replace("[report]\nenabled = false", "[report]\nenabled = true"))
     assert main(["run", str(config), "--out", str(tmp_path / "out")], build) == 0
-    assert built == [tmp_path / "out"]
+    assert [run_dir for run_dir, _ in built] == [tmp_path / "out"]
+    # a serial run with a spare core hands its early sections to the report
+    early = built[0][1]
+    assert (early is not None) == (available_cores() >= 2)
+    if early is not None:
+        assert set(early.futures) == {(cell, 0) for cell in early.cells} and early.cells
 
 
 @pytest.mark.parametrize("command", ["run", "validate"])
