@@ -26,6 +26,8 @@ _EXPORTS = {
     "Priors": "bayes.priors",
     "build_explicit_model": "bayes.model",
     "build_model": "bayes.model",
+    "compile_model": "bayes.sampling",
+    "compile_vi": "bayes.variational",
     "fit_vi": "bayes.variational",
     "membership_probabilities": "bayes.latent",
     "relabel_draws": "bayes.relabel",
@@ -36,6 +38,8 @@ __all__ = [
     "SBCResult",
     "build_explicit_model",
     "build_model",
+    "compile_model",
+    "compile_vi",
     "fit_vi",
     "membership_probabilities",
     "rank_histogram",
@@ -52,10 +56,10 @@ if TYPE_CHECKING:
     from bayes.model import build_explicit_model, build_model
     from bayes.priors import Priors
     from bayes.relabel import relabel_draws
-    from bayes.sampling import sample
+    from bayes.sampling import compile_model, sample
     from bayes.sbc import SBCResult, rank_histogram, rank_statistics, run_sbc, sbc_uniformity_test
     from bayes.sbc_model import run_bayes_sbc
-    from bayes.variational import fit_vi
+    from bayes.variational import compile_vi, fit_vi
 
 
 def __getattr__(name: str):

@@ -137,6 +137,12 @@ def model_key(X: np.ndarray, n_components: int, covariance_type: str,
     )
 
 
+def placeholder_data(n_features: int, n_components: int) -> np.ndarray:
+    """Standard normal rows standing in for a data set when compiling ahead: a compiled
+    model depends on the shape of its data (columns), not on their values or rows."""
+    return np.random.default_rng(0).standard_normal((max(20, 4 * n_components), n_features))
+
+
 def set_model_data(entry: CompiledModel, X: np.ndarray, resolved: ResolvedPriors) -> None:
     """Swap the data of a cached model (its containers and, if any, its posterior function)."""
     values = prior_data(resolved) | {DATA_NAME: X}

@@ -38,14 +38,20 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
-from bayes.compiled import compiled_model, model_key
+from bayes.compiled import compiled_model, model_key, placeholder_data
 from bayes.initvals import em_initvals
 from bayes.posterior_function import PosteriorFunction, split_values, transformed_start
 from bayes.posterior_op import FREE_NAME, vi_model
 from bayes.priors import Priors, resolve_priors
 from bayes.sampling import add_derived_groups, provenance, seed_streams
 from bayes.validation import check_choice, check_model_args, check_positive_int
-from bayes.vi_compiled import INFERENCE_CLASSES, VIKey, approximation_draws, run_inference
+from bayes.vi_compiled import (
+    INFERENCE_CLASSES,
+    VIKey,
+    approximation_draws,
+    compiled_inference,
+    run_inference,
+)
 
 VI_METHODS = tuple(INFERENCE_CLASSES)
 # Default learning rate (of adagrad_window) and steps per method. Each step moves every
@@ -110,6 +116,46 @@ def approximation_posterior(approximation, draws: int, seed: int, model,
     coords = {dim: np.asarray(values) for dim, values in model.coords.items() if dim in used}
     tree = az.from_dict({"posterior": values}, coords=coords, dims=dims)
     return tree["posterior"].to_dataset().assign_attrs(inference_library="pymc")
+
+
+def vi_entry(X: np.ndarray, n_components: int, covariance_type: str, priors: Priors,
+             resolved, method: str, learning_rate: float, order_means: bool):
+    """(cached model holding ``X``, its VI model built, the step's :class:`VIKey`, seconds
+    building the model)."""
+    entry, _, build_time = compiled_model(
+        X, n_components, covariance_type, priors, resolved, formulation=FORMULATION,
+        order_means=order_means, sampler=CACHE_TAG)
+    if entry.vi_model is None:
+        entry.vi_model = vi_model(entry.logp_dlogp)
+    key = VIKey(model_key(X, n_components, covariance_type, resolved, formulation=FORMULATION,
+                          order_means=order_means, sampler=CACHE_TAG),
+                method, float(learning_rate))
+    return entry, key, build_time
+
+
+def compile_vi(n_features: int, n_components: int, covariance_type: str = "full",
+               priors: Priors | None = None, *, method: str = "advi",
+               learning_rate: float | None = None, order_means: bool = True) -> float:
+    """Compile what :func:`fit_vi` with these arguments compiles, without fitting: the
+    posterior kernels and the optimisation step of this model shape, into this process's
+    caches and the on-disk compile caches; returns the seconds it took.
+
+    The model's data are a placeholder (:func:`bayes.compiled.placeholder_data`). ``gmm-compare run`` calls it on a spare core at the
+    start of a serial run (:mod:`experiments.report.early`), so that the run's first ADVI
+    fit loads what an empty cache would make it compile.
+    """
+    check_choice(method, "method", VI_METHODS)
+    learning_rate = (METHOD_DEFAULTS[method]["learning_rate"] if learning_rate is None
+                     else learning_rate)
+    X = placeholder_data(n_features, n_components)
+    X, n_components, covariance_type = check_model_args(X, n_components, covariance_type)
+    priors = Priors() if priors is None else priors
+    resolved = resolve_priors(priors, X, n_components, covariance_type)
+    start = time.perf_counter()
+    entry, key, _ = vi_entry(X, n_components, covariance_type, priors, resolved, method,
+                             learning_rate, order_means)
+    compiled_inference(entry.vi_model, key)
+    return time.perf_counter() - start
 
 
 def fit_vi(
@@ -188,14 +234,8 @@ def fit_vi(
     initvals = em_initvals(X, n_components, covariance_type, order_means, seeds["em"],
                            resolved)
     init_time = time.perf_counter() - start
-    entry, _, build_time = compiled_model(
-        X, n_components, covariance_type, priors, resolved, formulation=FORMULATION,
-        order_means=order_means, sampler=CACHE_TAG)
-    if entry.vi_model is None:
-        entry.vi_model = vi_model(entry.logp_dlogp)
-    key = VIKey(model_key(X, n_components, covariance_type, resolved, formulation=FORMULATION,
-                          order_means=order_means, sampler=CACHE_TAG),
-                method, float(learning_rate))
+    entry, key, build_time = vi_entry(X, n_components, covariance_type, priors, resolved,
+                                      method, learning_rate, order_means)
     start = {FREE_NAME: transformed_start(entry.logp_dlogp.layout, initvals)}
     run = run_inference(entry.vi_model, key, start, n_iter, initial_sd, fit_seed)
     tree = xr.DataTree.from_dict({"posterior": approximation_posterior(

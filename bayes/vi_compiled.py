@@ -195,6 +195,18 @@ def reset_parameters(group, start: dict, initial_sd: float, seed: int) -> None:
         params["L_tril"].set_value(np.where(diagonal, rho, 0.0))
 
 
+def compiled_inference(model: pm.Model, key: VIKey) -> tuple[CompiledVI, bool, float]:
+    """The compiled step of ``key`` on ``model``: (entry, was_cached, seconds compiling)."""
+    entry = INFERENCES.get(key)
+    if entry is not None:
+        return entry, True, 0.0
+    start_time = time.perf_counter()
+    with pytensor.config.change_flags(**DETERMINISTIC_FLAGS):
+        entry = compile_inference(model, key.method, key.learning_rate)
+    INFERENCES[key] = entry
+    return entry, False, time.perf_counter() - start_time
+
+
 def run_inference(model: pm.Model, key: VIKey, start: dict, n_iter: int,
                   initial_sd: float, seed: int) -> VIRun:
     """Fit the approximation from ``start`` for ``n_iter`` steps (compiling once per key).
@@ -204,14 +216,8 @@ def run_inference(model: pm.Model, key: VIKey, start: dict, n_iter: int,
     FloatingPointError
         If the loss becomes NaN or infinite (a one-line message naming the iteration).
     """
-    start_time = time.perf_counter()
-    entry = INFERENCES.get(key)
-    reused = entry is not None
+    entry, reused, compile_time = compiled_inference(model, key)
     with pytensor.config.change_flags(**DETERMINISTIC_FLAGS):
-        if entry is None:
-            entry = compile_inference(model, key.method, key.learning_rate)
-            INFERENCES[key] = entry
-        compile_time = 0.0 if reused else time.perf_counter() - start_time
         for variable, value in entry.optimiser_state:
             variable.set_value(np.copy(value))
         seeds = np.random.SeedSequence(seed).generate_state(2)

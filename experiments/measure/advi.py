@@ -31,6 +31,7 @@ from experiments.measure.vi_method import (
     vi_columns,
 )
 from experiments.run.files import save_datatree_atomic
+from experiments.run.plan import model_shapes
 
 NAME = "advi"
 COLUMNS = (*POINT_ESTIMATE_COLUMNS, "runtime_s", "compile_s", "coverage",
@@ -66,5 +67,18 @@ def run_advi(inputs: ReplicateInput, options: VIOptions) -> MethodResult:
                         tuple(int(i) for i in order))
 
 
+def compile_advi_ahead(config) -> None:
+    """Compile the ADVI steps of ``config``'s model shapes (:func:`bayes.compile_vi`)."""
+    options = advi_options(config)
+    if options is None:
+        return
+    fit = options.fit
+    for n_features, n_components in model_shapes(config):
+        bayes.compile_vi(n_features, n_components, options.covariance_type, fit["priors"],
+                         method=fit["method"], learning_rate=fit["learning_rate"],
+                         order_means=fit["order_means"])
+
+
 ADVI = Method(NAME, NAME, advi_options, run_advi, COLUMNS, requires=("em",),
-              report="experiments.report.vi_figures:advi_section")
+              report="experiments.report.vi_figures:advi_section",
+              compile_ahead=compile_advi_ahead)

@@ -82,6 +82,9 @@ class Method:
         a function ``(experiments.report.method_sections.SectionInput) -> list of str``;
         a reference resolved by the report, so that the fitting code never imports the
         report (and its plotting dependencies).
+    compile_ahead : callable ``(config) -> None``, optional
+        Compiles, without fitting, what its fits of ``config`` will compile (on a spare
+        core at the start of a serial run: :mod:`experiments.report.early`).
     """
 
     name: str
@@ -91,3 +94,4 @@ class Method:
     columns: tuple[str, ...]
     requires: tuple[str, ...] = ()
     report: str | None = None
+    compile_ahead: Callable[[Any], None] | None = None

@@ -24,6 +24,7 @@ from experiments.measure import metrics, no_truth
 from experiments.measure.base import Method, MethodResult, ReplicateInput
 from experiments.measure.free_parameters import posterior_mean_params
 from experiments.run.files import save_datatree_atomic
+from experiments.run.plan import model_shapes
 
 COLUMNS = (*metrics.POINT_ESTIMATE_COLUMNS, "runtime_s", "compile_s", "sampling_s", "max_rhat",
            "min_ess_bulk", "min_ess_tail", "divergences",
@@ -203,5 +204,18 @@ def run_mcmc(inputs: ReplicateInput, options: MCMCOptions) -> MethodResult:
     return MethodResult(columns, stage, tuple(int(i) for i in stage.order))
 
 
+def compile_mcmc_ahead(config) -> None:
+    """Compile the samplers' models of ``config``'s model shapes (:func:`bayes.compile_model`)."""
+    if not config.mcmc.enabled:
+        return
+    sample = sample_options(config)
+    for n_features, n_components in model_shapes(config):
+        bayes.compile_model(n_features, n_components, config.mcmc.covariance_type,
+                            sample["priors"], sampler=sample["sampler"],
+                            formulation=sample["formulation"],
+                            order_means=sample["order_means"])
+
+
 MCMC = Method("mcmc", "mcmc", mcmc_options, run_mcmc, COLUMNS, requires=("em",),
-              report="experiments.report.method_sections:mcmc_section")
+              report="experiments.report.method_sections:mcmc_section",
+              compile_ahead=compile_mcmc_ahead)

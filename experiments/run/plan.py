@@ -137,6 +137,14 @@ def plan_cells(config: ExperimentConfig) -> tuple[Cell, ...]:
     )
 
 
+def model_shapes(config: ExperimentConfig) -> list[tuple[int, int]]:
+    """The distinct (n_features, n_components) of the cells whose shape is known before
+    their data are made (simulated data), in cell order."""
+    shapes = [(spec.n_features, spec.n_components) for _, spec in config.data.cells()
+              if hasattr(spec, "n_features")]
+    return list(dict.fromkeys(shapes))
+
+
 REACHABILITY_BUDGET_S = 0.75  # estimated seconds of overlap checks before a run (validate < 2 s)
 PAIR_CHECK_S = 0.03  # one ordered pair's overlap at D <= 8, measured 13-36 ms
 EIGEN_S_PER_D3 = 2e-9  # a D x D eigendecomposition or SVD, per D^3

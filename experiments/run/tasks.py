@@ -27,6 +27,17 @@ def enabled_methods(config: ExperimentConfig, methods: Mapping[str, Method] = ME
     return tuple((method, options) for method, options in chosen if options is not None)
 
 
+def compile_ahead(config: ExperimentConfig, methods: Mapping[str, Method] = METHODS) -> None:
+    """Compile, without fitting, what the enabled methods' fits of ``config`` will compile
+    (:attr:`Method.compile_ahead`). A failure is left for the fit itself to meet and report."""
+    for method, _ in enabled_methods(config, methods):
+        if method.compile_ahead is not None:
+            try:
+                method.compile_ahead(config)
+            except Exception:  # noqa: BLE001 - the run's own fit compiles and reports it
+                pass
+
+
 def build_tasks(config: ExperimentConfig, run_dir: Path, progressbar: bool = False,
                 methods: Mapping[str, Method] = METHODS) -> list[ReplicateTask]:
     """One task per cell x replicate, in plan order, each with the plan's seeds.

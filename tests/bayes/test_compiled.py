@@ -69,6 +69,21 @@ def test_explicit_labels_make_n_part_of_the_key():
 
 
 @pytest.mark.slow
+def test_a_model_compiled_ahead_samples_as_a_fresh_one():
+    compiled.clear_model_cache()
+    fresh = bayes.sample(tiny_data(2, n_samples=55), 2, "spherical", random_seed=3, **TINY)
+    compiled.clear_model_cache()
+    assert bayes.compile_model(1, 2, "spherical") > 0
+    assert bayes.compile_model(1, 2, "spherical", sampler="nutpie") == 0.0  # compiles on use
+    assert bayes.compile_model(1, 2, "spherical", formulation="explicit") == 0.0
+    ahead = bayes.sample(tiny_data(2, n_samples=55), 2, "spherical", random_seed=3, **TINY)
+    assert ahead.attrs["model_reused"] == 1
+    for name in ("means", "weights", "covariances"):
+        np.testing.assert_array_equal(ahead["posterior"][name].values,
+                                      fresh["posterior"][name].values)
+
+
+@pytest.mark.slow
 def test_reused_model_gives_the_draws_of_a_fresh_one():
     compiled.clear_model_cache()
     first = bayes.sample(tiny_data(0), 2, "spherical", random_seed=1, **TINY)

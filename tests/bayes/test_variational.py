@@ -258,3 +258,25 @@ def test_draws_of_q_follow_pymcs_own_parameters(separated_data, method, covarian
                                atol=float(6 * np.outer(sd, sd).max() / 200 * np.sqrt(2)))
     again = vi_compiled.approximation_draws(group, 50, 1)
     np.testing.assert_array_equal(again, vi_compiled.approximation_draws(group, 50, 1))
+
+
+@pytest.mark.slow
+def test_a_step_compiled_ahead_on_placeholder_data_fits_as_a_fresh_one(separated_data):
+    """bayes.compile_vi compiles on placeholder rows; the fit that reuses it gives the same
+    numbers as a fit that compiles its own step on its data."""
+    from bayes.compiled import clear_model_cache
+
+    X, _ = separated_data
+    run = {"n_iter": 300, "draws": 50, "random_seed": SEED}
+    clear_model_cache()
+    vi_compiled.clear_inference_cache()
+    fresh = bayes.fit_vi(X, 3, "tied", **run)
+    assert fresh.attrs["model_reused"] == 0
+    clear_model_cache()
+    vi_compiled.clear_inference_cache()
+    seconds = bayes.compile_vi(2, 3, "tied")
+    assert seconds > 0 and len(vi_compiled.INFERENCES) == 1
+    ahead = bayes.fit_vi(X, 3, "tied", **run)
+    assert ahead.attrs["model_reused"] == 1
+    for group in ("posterior", "variational"):
+        assert ahead[group].to_dataset().equals(fresh[group].to_dataset()), group

@@ -91,6 +91,7 @@ def test_early_sections_only_for_serial_runs_with_a_spare_core_and_a_detailed_re
     assert chosen.max_detailed_cells == config.report.max_detailed_cells
     assert chosen.min_ess == ess_threshold(config)
     assert chosen.pool is None  # no process until the run starts
+    assert chosen.config is config  # whose models the worker compiles ahead first
     assert early_sections(config, "process") is None
     assert early_sections(config, "dask") is None
     assert early_sections(replace(config, report=replace(config.report, enabled=False)),

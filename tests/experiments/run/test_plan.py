@@ -140,3 +140,11 @@ def test_check_reachable_within_its_budget_first_replicates_first(monkeypatch):
     checked.clear()
     assert check_reachable(config, budget_s=3.5 * cost) == plan.Reachability(3, 6)
     assert checked == [0.01, 0.05, 0.01]  # replicate 0 of every cell, then replicate 1
+
+
+def test_model_shapes_are_the_distinct_simulated_shapes_in_cell_order():
+    from experiments.run.plan import model_shapes
+
+    config = grid_config(n_features=[3, 2], n_components=[2, 3], n_samples=[50, 100])
+    assert model_shapes(config) == [(3, 2), (3, 3), (2, 2), (2, 3)]
+    assert model_shapes(load_config(bundled_configs()["faithful"])) == []  # a data file
