@@ -39,14 +39,10 @@ from experiments.run.rundir import ReplicateFiles
 from experiments.run.tasks import compile_ahead
 
 
-def _start_worker() -> None:
-    ignore_interrupts()  # the parent stops the worker
-    headless()
-    warnings.simplefilter("ignore")  # as in the parent: ArviZ/xarray chatter
-
-
 def draw_detailed_section(files: ReplicateFiles, min_ess: float) -> tuple[str, dict]:
     """(HTML, PNGs by figure name) of the detailed section of the replicate in ``files``."""
+    headless()
+    warnings.simplefilter("ignore")  # as in the report: ArviZ/xarray chatter
     writer = KeptFigures(files.path)
     return replicate_section(load_replicate(files), writer, True, min_ess), writer.pngs
 
@@ -67,8 +63,9 @@ class EarlySections:
         self.pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> EarlySections:
+        # the parent stops the worker; its first task needs none of the report's imports
         self.pool = ProcessPoolExecutor(max_workers=1, mp_context=process_context(),
-                                        initializer=_start_worker)
+                                        initializer=ignore_interrupts)
         # start the worker now, not at the first section; it compiles ahead in the meantime
         first = (compile_ahead, self.config) if self.config is not None else (int,)
         self.pool.submit(*first)
