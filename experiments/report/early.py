@@ -36,7 +36,7 @@ from experiments.report.render import KeptFigures, headless
 from experiments.report.sections import replicate_section
 from experiments.run.executors import ignore_interrupts, process_context
 from experiments.run.rundir import ReplicateFiles
-from experiments.run.tasks import compile_ahead
+from experiments.run.tasks import compile_ahead, enabled_methods
 
 
 def draw_detailed_section(files: ReplicateFiles, min_ess: float) -> tuple[str, dict]:
@@ -101,11 +101,12 @@ class EarlySections:
 
 
 def early_sections(config, executor: str) -> EarlySections | None:
-    """An :class:`EarlySections` for a run of ``config`` on ``executor`` when the report
-    is built and draws detailed cells, the run is serial and another core is free; else
-    None."""
+    """An :class:`EarlySections` for a serial run of ``config`` when another core is free
+    and there is work for it: detailed cells of the report to draw, or methods that compile
+    ahead (:attr:`experiments.measure.base.Method.compile_ahead`); else None."""
     report = config.report
-    if (not report.enabled or report.max_detailed_cells < 1 or executor != "serial"
-            or available_cores() < 2):
+    sections = report.max_detailed_cells if report.enabled else 0
+    compiles = any(method.compile_ahead is not None for method, _ in enabled_methods(config))
+    if executor != "serial" or available_cores() < 2 or not (sections or compiles):
         return None
-    return EarlySections(report.max_detailed_cells, ess_threshold(config), config)
+    return EarlySections(sections, ess_threshold(config), config)

@@ -81,11 +81,12 @@ def test_a_failed_early_section_is_drawn_by_the_report(em_only_run, tmp_path):
     assert report_fixtures.report_files(run_dir) == sequential
 
 
-def test_early_sections_only_for_serial_runs_with_a_spare_core_and_a_detailed_report(
+def test_early_sections_only_for_serial_runs_with_a_spare_core_and_work_for_it(
         tiny_config, monkeypatch):
-    tiny = load_config(tiny_config)  # EM only, report disabled
+    tiny = load_config(tiny_config)  # EM only, report disabled: nothing to do early
     config = replace(tiny, report=replace(tiny.report, enabled=True))
     monkeypatch.setattr(early, "available_cores", lambda: 2)
+    assert early_sections(tiny, "serial") is None
     chosen = early_sections(config, "serial")
     assert isinstance(chosen, EarlySections)
     assert chosen.max_detailed_cells == config.report.max_detailed_cells
@@ -94,10 +95,11 @@ def test_early_sections_only_for_serial_runs_with_a_spare_core_and_a_detailed_re
     assert chosen.config is config  # whose models the worker compiles ahead first
     assert early_sections(config, "process") is None
     assert early_sections(config, "dask") is None
-    assert early_sections(replace(config, report=replace(config.report, enabled=False)),
-                          "serial") is None
     assert early_sections(replace(config, report=replace(config.report,
                                                          max_detailed_cells=0)),
                           "serial") is None
+    # no report, but MCMC to compile ahead: the worker only compiles
+    bayesian = replace(tiny, mcmc=replace(tiny.mcmc, enabled=True))
+    assert early_sections(bayesian, "serial").max_detailed_cells == 0
     monkeypatch.setattr(early, "available_cores", lambda: 1)
     assert early_sections(config, "serial") is None
