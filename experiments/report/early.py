@@ -19,8 +19,9 @@ The worker's first task, while the run's first EM fits compile EM's kernels, is 
 ahead what the run's Bayesian fits will need (:func:`experiments.run.tasks.compile_ahead`:
 the posterior kernels, ADVI's optimisation step) into the on-disk compile caches, from
 which the run's fits then load them. What a fit computes does not depend on who compiled
-its code (``bayes.compiled``); on an empty cache, ``calibration --quick`` took X s instead
-of Y s.
+its code (``bayes.compiled``). On empty caches ``calibration --quick`` took 38.1 s
+instead of 49.1 s without compiling ahead (means of two runs of each, interleaved); warm,
+23.3 s against 24.9 s (three of each: no cost measurable above the machine's noise).
 """
 
 from __future__ import annotations
