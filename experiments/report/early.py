@@ -1,10 +1,10 @@
-"""Detailed replicate sections drawn while a serial run goes on.
+"""The spare core of a serial run: Bayesian models compiled ahead, then the report's
+detailed replicate sections drawn while the run goes on.
 
-A serial run keeps one core busy. When a report will be built after it and another core
-is free (:func:`early_sections`), ``gmm-compare run`` starts one worker process with the run
+A serial run keeps one core busy. When another core is free and there is work for it
+(:func:`early_sections`), ``gmm-compare run`` starts one worker process with the run
 (:class:`EarlySections`, the ``forkserver``/``spawn`` context of
-:func:`experiments.run.executors.process_context`), which pays the report's imports while
-the first replicate is fitted. Each replicate the report will draw in detail (the first
+:func:`experiments.run.executors.process_context`). Each replicate the report will draw in detail (the first
 finished replicate of each of the first ``report.max_detailed_cells`` cells, as
 :func:`experiments.report.html.detailed_replicates` chooses them) is handed to the worker
 when it finishes; the worker draws its section from the replicate's files, keeping the
