@@ -89,8 +89,9 @@ class KeptFigures(FigureWriter):
 
 def write_figures(pngs: dict, directory: Path) -> None:
     """Write kept figures (name -> PNG bytes) as ``directory/<name>.png``."""
+    writer = FigureWriter(directory)
     for name, png in pngs.items():
-        FigureWriter(directory).save(name, png)
+        writer.save(name, png)
 
 
 def note(text: str, kind: str = "info") -> str:
