@@ -49,7 +49,8 @@ from bayes.posterior_function import (
     posterior_trace,
 )
 from bayes.posterior_op import vi_data
-from bayes.priors import Priors, ResolvedPriors, prior_data
+from bayes.priors import Priors, ResolvedPriors, prior_data, resolve_priors
+from bayes.validation import check_model_args
 
 MODEL_BUILDERS = {"marginalized": build_model, "explicit": build_explicit_model}
 # samplers (cache tags) whose marginalized models run on bayes.posterior_function's kernels:
@@ -137,10 +138,16 @@ def model_key(X: np.ndarray, n_components: int, covariance_type: str,
     )
 
 
-def placeholder_data(n_features: int, n_components: int) -> np.ndarray:
-    """Standard normal rows standing in for a data set when compiling ahead: a compiled
-    model depends on the shape of its data (columns), not on their values or rows."""
-    return np.random.default_rng(0).standard_normal((max(20, 4 * n_components), n_features))
+def placeholder_model_args(n_features: int, n_components: int, covariance_type: str,
+                           priors: Priors | None):
+    """(X, n_components, covariance_type, priors, resolved priors) of a placeholder data set
+    (standard normal rows) for compiling ahead: a compiled model depends on the shape of its
+    data (columns), not on their values or rows."""
+    X = np.random.default_rng(0).standard_normal((max(20, 4 * n_components), n_features))
+    X, n_components, covariance_type = check_model_args(X, n_components, covariance_type)
+    priors = Priors() if priors is None else priors
+    return X, n_components, covariance_type, priors, resolve_priors(priors, X, n_components,
+                                                                    covariance_type)
 
 
 def set_model_data(entry: CompiledModel, X: np.ndarray, resolved: ResolvedPriors) -> None:

@@ -29,7 +29,7 @@ from pymc.step_methods.hmc.quadpotential import QuadPotentialDiagAdapt
 from pymc.util import get_random_generator
 from pymc.vartypes import discrete_types
 
-from bayes.compiled import DETERMINISTIC_FLAGS, compiled_model, nutpie_model, placeholder_data
+from bayes.compiled import DETERMINISTIC_FLAGS, compiled_model, nutpie_model, placeholder_model_args
 from bayes.initvals import em_initvals, jitter_initvals
 from bayes.latent import latent_dataset, log_likelihood_dataset, membership_and_log_likelihood
 from bayes.model import OBSERVED_NAME
@@ -107,17 +107,15 @@ def compile_model(n_features: int, n_components: int, covariance_type: str = "fu
                   priors: Priors | None = None, *, sampler: str = "pymc",
                   formulation: str = "marginalized", order_means: bool = True) -> float:
     """Compile what :func:`sample` with these arguments compiles before sampling, without
-    sampling, on placeholder data (:func:`bayes.compiled.placeholder_data`); returns the
+    sampling, on placeholder data (:func:`bayes.compiled.placeholder_model_args`); returns the
     seconds it took. Only PyMC's NUTS on the marginalized model compiles anything ahead
     (its numba posterior kernels, for every shape at once); nutpie and numpyro compile on
     their first fit, and the explicit model's shape includes the number of rows.
     """
     if sampler != "pymc" or formulation != "marginalized":
         return 0.0
-    X, n_components, covariance_type = check_model_args(
-        placeholder_data(n_features, n_components), n_components, covariance_type)
-    priors = Priors() if priors is None else priors
-    resolved = resolve_priors(priors, X, n_components, covariance_type)
+    X, n_components, covariance_type, priors, resolved = placeholder_model_args(
+        n_features, n_components, covariance_type, priors)
     return compiled_model(X, n_components, covariance_type, priors, resolved,
                           formulation=formulation, order_means=order_means,
                           sampler=sampler)[2]

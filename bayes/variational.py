@@ -38,7 +38,7 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
-from bayes.compiled import compiled_model, model_key, placeholder_data
+from bayes.compiled import compiled_model, model_key, placeholder_model_args
 from bayes.initvals import em_initvals
 from bayes.posterior_function import PosteriorFunction, split_values, transformed_start
 from bayes.posterior_op import FREE_NAME, vi_model
@@ -140,17 +140,15 @@ def compile_vi(n_features: int, n_components: int, covariance_type: str = "full"
     posterior kernels and the optimisation step of this model shape, into this process's
     caches and the on-disk compile caches; returns the seconds it took.
 
-    The model's data are a placeholder (:func:`bayes.compiled.placeholder_data`). ``gmm-compare run`` calls it on a spare core at the
+    The model's data are a placeholder (:func:`bayes.compiled.placeholder_model_args`). ``gmm-compare run`` calls it on a spare core at the
     start of a serial run (:mod:`experiments.report.early`), so that the run's first ADVI
     fit loads what an empty cache would make it compile.
     """
     check_choice(method, "method", VI_METHODS)
     learning_rate = (METHOD_DEFAULTS[method]["learning_rate"] if learning_rate is None
                      else learning_rate)
-    X = placeholder_data(n_features, n_components)
-    X, n_components, covariance_type = check_model_args(X, n_components, covariance_type)
-    priors = Priors() if priors is None else priors
-    resolved = resolve_priors(priors, X, n_components, covariance_type)
+    X, n_components, covariance_type, priors, resolved = placeholder_model_args(
+        n_features, n_components, covariance_type, priors)
     start = time.perf_counter()
     entry, key, _ = vi_entry(X, n_components, covariance_type, priors, resolved, method,
                              learning_rate, order_means)
