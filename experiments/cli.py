@@ -43,6 +43,7 @@ from experiments.errors import one_line, quoted_input
 from experiments.run.executors import EXECUTORS, check_scheduler
 from experiments.run.plan import check_reachable
 from experiments.run.rundir import OutputDirError, RunDirectory, check_output_dir
+from experiments.run.spare import spare_core
 
 if multiprocessing.parent_process() is not None:
     # A worker process (a pool's or a Dask nanny's, started with spawn or forkserver, imports
@@ -207,25 +208,30 @@ def default_executor(args: argparse.Namespace, config) -> str:
 
 
 def command_run(args: argparse.Namespace, context: Context) -> int:
-    console = context.console
-    config = run_config(args)
-    if args.executor is None:
-        args.executor = default_executor(args, config)
-    workers, scheduler = run_options(args)
-    check_run_fits(estimate_run(config), 1 if scheduler is not None else workers)
-    if scheduler is not None:
-        try:
-            check_scheduler(scheduler)
-        except ValueError as error:
-            raise BadInput(str(error)) from None
-    run_dir = args.out if args.out is not None else DEFAULT_RUNS_DIR / config.name
-    check_path_length(run_dir, "--out", "output directory")
-    check_output_dir(run_dir, config.to_toml())
-    from experiments.report.early import early_sections
+    # the spare core's worker starts first: it imports while the config is read and checked
+    with spare_core(args.executor) or nullcontext() as spare:
+        config = run_config(args)
+        if args.executor is None:
+            args.executor = default_executor(args, config)
+        workers, scheduler = run_options(args)
+        check_run_fits(estimate_run(config), 1 if scheduler is not None else workers)
+        if scheduler is not None:
+            try:
+                check_scheduler(scheduler)
+            except ValueError as error:
+                raise BadInput(str(error)) from None
+        run_dir = args.out if args.out is not None else DEFAULT_RUNS_DIR / config.name
+        check_path_length(run_dir, "--out", "output directory")
+        check_output_dir(run_dir, config.to_toml())
+        from experiments.report.early import early_sections
 
-    # a serial run with a spare core draws the report's detailed sections as it goes
-    with early_sections(config, args.executor) or nullcontext() as early:
-        return finish_run(args, context, config, run_dir, workers, scheduler, early)
+        # a serial run with a spare core compiles ahead and draws the report's detailed
+        # sections as it goes
+        early = early_sections(config, args.executor, spare)
+        if early is None and spare is not None:
+            spare.stop()
+        with early or nullcontext():
+            return finish_run(args, context, config, run_dir, workers, scheduler, early)
 
 
 def finish_run(args: argparse.Namespace, context: Context, config, run_dir: Path,

@@ -71,8 +71,10 @@ def precision_factors(kind, covariances: np.ndarray) -> np.ndarray:
     """:meth:`emgmm.covariance_types.CovarianceType.precision_cholesky` of ``covariances``
     (layout of ``kind``), computed without LAPACK calls (see :func:`precisions_cholesky`)."""
     if kind.matrix:
-        stacked = np.ascontiguousarray(kind.stack(covariances))
-        factors = np.empty_like(stacked)
+        stacked = np.ascontiguousarray(kind.stack(covariances)).view()
+        # read-only whoever calls: numba compiles one specialisation, not one per flag
+        stacked.flags.writeable = False
+        factors = np.empty(stacked.shape)
         if precision_cholesky_full(stacked, factors):
             return kind.unstack(factors)
     elif np.all(covariances > 0.0):

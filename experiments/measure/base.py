@@ -85,6 +85,10 @@ class Method:
     compile_ahead : callable ``(config) -> None``, optional
         Compiles, without fitting, what its fits of ``config`` will compile (on a spare
         core at the start of a serial run: :mod:`experiments.report.early`).
+    warm_up : callable ``(options) -> float``, optional
+        Compiles its numba kernels in this process with a tiny fit, once; returns the
+        seconds (:mod:`experiments.measure.warm_up`). Its ``run`` calls it before timing a
+        fit, and a serial run calls it before its first task.
     """
 
     name: str
@@ -95,3 +99,4 @@ class Method:
     requires: tuple[str, ...] = ()
     report: str | None = None
     compile_ahead: Callable[[Any], None] | None = None
+    warm_up: Callable[[Any], float] | None = None

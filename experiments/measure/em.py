@@ -23,6 +23,7 @@ from experiments.measure.base import Method, MethodResult, ReplicateInput
 from experiments.measure.calibration import em_interval_columns
 from experiments.measure.em_store import run_em_store
 from experiments.run.files import save_npz_atomic
+from experiments.measure.warm_up import warm_up_once
 from experiments.run.rundir import EMFitArrays
 
 SNAPSHOT_ITERATIONS = (0, 1, 2, 5, 20)
@@ -158,31 +159,14 @@ def map_refit(prior: ConjugatePrior):
     return refit
 
 
-# (estimator, covariance type, init) whose kernels this process has compiled
-_WARMED: set[tuple[str, str, str]] = set()
-
-
 def warm_up_kernels(n_components: int, n_features: int, options: EMOptions) -> float:
-    """Compile this EM's numba kernels with a tiny fit, once per process; its seconds.
-
-    The kernels are compiled on first call (numba specialises on dtypes and array ranks,
-    not on N, D or K), which in a fresh worker took 1.1 s against a 0.014 s fit: without a
-    warm-up ``runtime_s`` would time the compiler. The tiny fit has its own data and seed,
-    so the timed fit's result does not depend on it.
-    """
-    key = (options.estimator, options.covariance_type, str(options.fit["init_params"]))
-    if key in _WARMED:
-        return 0.0
-    rng = np.random.default_rng(0)
-    n_rows = 4 * n_components * (n_features + 1)
-    X = rng.normal(size=(n_rows, n_features)) + 8.0 * rng.integers(n_components, size=(n_rows, 1))
+    """Compile this EM's numba kernels with a tiny fit, once per process and (estimator,
+    covariance type, init); its seconds (:func:`experiments.measure.warm_up.warm_up_once`:
+    without it ``runtime_s`` would time the compiler)."""
     small = replace(options, fit={**options.fit, "max_iter": 3, "n_init": 1})
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tiny fit stops early by design
-        fit_estimate(X, n_components, small, 0)
-    _WARMED.add(key)
-    return time.perf_counter() - start
+    key = ("em", options.estimator, options.covariance_type, str(options.fit["init_params"]))
+    return warm_up_once(key, lambda X: fit_estimate(X, n_components, small, 0),
+                        n_components, n_features)
 
 
 def fit_stage(X: np.ndarray, truth: GaussianMixtureParams | None, n_components: int,

@@ -23,9 +23,11 @@ import numpy as np
 import pandas as pd
 
 import bayes
+from bayes.initvals import fit_em_solution
 from bayes.priors import Priors
 from bayes.sbc import sbc_uniformity_test
 from experiments.errors import one_line
+from experiments.measure.warm_up import warm_up_once
 from experiments.run.files import json_text, write_atomic, write_text_atomic
 from experiments.run.rundir import RunDirectory
 
@@ -145,6 +147,16 @@ def run_sbc_simulation(task: SBCTask) -> SBCRecord:
         record = SBCRecord(task.simulation, task.seed, error=one_line(error))
     write_text_atomic(task.path, record.to_json())
     return record
+
+
+def warm_up_sbc(task: SBCTask) -> float:
+    """Compile the kernels of the EM fit that starts each simulation's sampler
+    (:func:`bayes.initvals.fit_em_solution`), once per process and model shape; its seconds
+    (:mod:`experiments.measure.warm_up`)."""
+    s = task.settings
+    key = ("sbc", s.n_components, s.covariance_type)
+    return warm_up_once(key, lambda X: fit_em_solution(X, s.n_components, s.covariance_type, 0),
+                        s.n_components, s.n_features)
 
 
 def sbc_failure_record(task: SBCTask, error: BaseException) -> SBCRecord:

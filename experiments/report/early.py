@@ -2,9 +2,8 @@
 detailed replicate sections drawn while the run goes on.
 
 A serial run keeps one core busy. When another core is free and there is work for it
-(:func:`early_sections`), ``gmm-compare run`` starts one worker process with the run
-(:class:`EarlySections`, the ``forkserver``/``spawn`` context of
-:func:`experiments.run.executors.process_context`). Each replicate the report will draw in detail (the first
+(:func:`early_sections`), the worker process ``gmm-compare run`` started before reading the
+config (:mod:`experiments.run.spare`) serves the run (:class:`EarlySections`). Each replicate the report will draw in detail (the first
 finished replicate of each of the first ``report.max_detailed_cells`` cells, as
 :func:`experiments.report.html.detailed_replicates` chooses them) is handed to the worker
 when it finishes; the worker draws its section from the replicate's files, keeping the
@@ -27,16 +26,15 @@ instead of 49.1 s without compiling ahead (means of two runs of each, interleave
 from __future__ import annotations
 
 import warnings
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 
 from emgmm.fast.threads import available_cores
 from experiments.report.flags import ess_threshold
 from experiments.report.load import load_replicate
 from experiments.report.render import KeptFigures, headless
 from experiments.report.sections import replicate_section
-from experiments.run.executors import ignore_interrupts, process_context
 from experiments.run.rundir import ReplicateFiles
+from experiments.run.spare import SpareCore
 from experiments.run.tasks import compile_ahead, enabled_methods
 
 
@@ -53,30 +51,30 @@ class EarlySections:
 
     Use as a context manager around the run and the report; pass :meth:`replicate_finished`
     to the runner (``on_replicate_done``) and the object to ``build_report(early=...)``.
+    ``pool`` is the run's :class:`~experiments.run.spare.SpareCore`, started before the
+    config was read; without one, entering the context starts one and leaving it stops it.
     """
 
-    def __init__(self, max_detailed_cells: int, min_ess: float, config=None):
+    def __init__(self, max_detailed_cells: int, min_ess: float, config=None,
+                 pool: SpareCore | None = None):
         self.max_detailed_cells = max_detailed_cells
         self.min_ess = min_ess
         self.config = config  # its models are compiled ahead first (module docstring)
         self.cells: list[str] = []  # cells whose first finished replicate was handed over
         self.futures: dict[tuple[str, int], Future] = {}
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool = pool  # the run's spare worker; without one, entering starts its own
+        self.owned: SpareCore | None = None
 
     def __enter__(self) -> EarlySections:
-        # the parent stops the worker; its first task needs none of the report's imports
-        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=process_context(),
-                                        initializer=ignore_interrupts)
-        # start the worker now, not at the first section; it compiles ahead in the meantime
-        first = (compile_ahead, self.config) if self.config is not None else (int,)
-        self.pool.submit(*first)
+        if self.pool is None:
+            self.pool = self.owned = SpareCore().__enter__()
+        if self.config is not None:  # first, while the run's first EM fits compile EM's kernels
+            self.pool.submit(compile_ahead, self.config)
         return self
 
-    def __exit__(self, exc_type, *exc) -> None:
-        if exc_type is not None:  # interrupted or failed: stop the section being drawn
-            for process in list((getattr(self.pool, "_processes", None) or {}).values()):
-                process.terminate()
-        self.pool.shutdown(wait=exc_type is None, cancel_futures=True)
+    def __exit__(self, *exc) -> None:
+        if self.owned is not None:
+            self.owned.__exit__(*exc)
 
     def replicate_finished(self, task) -> None:
         """Hand the finished replicate ``task`` to the worker if the report draws it in
@@ -84,11 +82,9 @@ class EarlySections:
         if task.cell_id in self.cells or len(self.cells) >= self.max_detailed_cells:
             return
         self.cells.append(task.cell_id)
-        try:
-            self.futures[(task.cell_id, task.replicate)] = self.pool.submit(
-                draw_detailed_section, task.files, self.min_ess)
-        except (BrokenProcessPool, RuntimeError):
-            pass  # the worker is gone: the report draws the section itself
+        future = self.pool.submit(draw_detailed_section, task.files, self.min_ess)
+        if future is not None:  # else the worker is gone: the report draws the section
+            self.futures[(task.cell_id, task.replicate)] = future
 
     def section(self, cell_id: str, replicate: int) -> tuple[str, dict] | None:
         """The section drawn for (cell, replicate), or None (not handed over, or failed)."""
@@ -101,13 +97,14 @@ class EarlySections:
             return None
 
 
-def early_sections(config, executor: str) -> EarlySections | None:
+def early_sections(config, executor: str, spare: SpareCore | None = None) -> EarlySections | None:
     """An :class:`EarlySections` for a serial run of ``config`` when another core is free
     and there is work for it: detailed cells of the report to draw, or methods that compile
-    ahead (:attr:`experiments.measure.base.Method.compile_ahead`); else None."""
+    ahead (:attr:`experiments.measure.base.Method.compile_ahead`); else None. It uses the
+    run's ``spare`` worker when given (:mod:`experiments.run.spare`)."""
     report = config.report
     sections = report.max_detailed_cells if report.enabled else 0
     compiles = any(method.compile_ahead is not None for method, _ in enabled_methods(config))
     if executor != "serial" or available_cores() < 2 or not (sections or compiles):
         return None
-    return EarlySections(sections, ess_threshold(config), config)
+    return EarlySections(sections, ess_threshold(config), config, spare)

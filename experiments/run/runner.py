@@ -56,7 +56,7 @@ from experiments.run.files import package_versions, write_json_atomic, write_tex
 from experiments.run.replicate import ReplicateTask, run_replicate
 from experiments.run.rundir import ReplicateRecord, RunDirectory
 from experiments.run.tables import console_table, write_tables
-from experiments.run.tasks import build_tasks
+from experiments.run.tasks import build_tasks, warm_up
 
 
 @dataclass(frozen=True)
@@ -222,6 +222,8 @@ def _run(config, run_dir: Path, executor: str, workers: int, scheduler: str | No
             f"Resuming {run_dir}: skipping {n_skipped} finished replicate(s) of {len(tasks)}"
             f"{sbc_note}; {len(pending) + len(pending_sbc)} to run."
         )
+    if executor == "serial":  # compiled now, while the spare core compiles the models ahead
+        warm_up(pending + pending_sbc)
     _execute(pending + pending_sbc, task_runner, executor, workers, scheduler, console,
              on_replicate_done)
     results, summary = write_tables(run_dir)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 
 from experiments.config import ExperimentConfig
 from experiments.config.methods import method_selected
 from experiments.measure.base import Method
 from experiments.measure.methods import METHODS
+from experiments.measure.sbc import SBCTask, warm_up_sbc
 from experiments.run.plan import plan_cells
 from experiments.run.replicate import ReplicateTask
 
@@ -35,6 +37,22 @@ def compile_ahead(config: ExperimentConfig, methods: Mapping[str, Method] = METH
             try:
                 method.compile_ahead(config)
             except Exception:  # noqa: BLE001 - the run's own fit compiles and reports it
+                pass
+
+
+def warm_up(tasks: Sequence[ReplicateTask | SBCTask]) -> None:
+    """Run in this process the warm-up of every method of ``tasks``
+    (:attr:`Method.warm_up`) and of their SBC simulations, each once
+    (:mod:`experiments.measure.warm_up`). A failure is left for the fit itself to meet
+    and report."""
+    for task in tasks:
+        hooks = ([partial(method.warm_up, options) for method, options in task.methods
+                  if method.warm_up is not None] if isinstance(task, ReplicateTask)
+                 else [partial(warm_up_sbc, task)])
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 - the run's own fit meets and reports it
                 pass
 
 

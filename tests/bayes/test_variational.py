@@ -280,3 +280,25 @@ def test_a_step_compiled_ahead_on_placeholder_data_fits_as_a_fresh_one(separated
     assert ahead.attrs["model_reused"] == 1
     for group in ("posterior", "variational"):
         assert ahead[group].to_dataset().equals(fresh[group].to_dataset()), group
+
+
+def test_the_step_is_compiled_under_its_own_gcc_flags_and_ieee_numba(monkeypatch):
+    import pytensor
+
+    seen = {}
+
+    def spy(model, method, learning_rate):
+        seen.update(cxxflags=pytensor.config.gcc__cxxflags,
+                    fastmath=pytensor.config.numba__fastmath)
+        return "compiled"
+
+    monkeypatch.setattr(vi_compiled, "compile_inference", spy)
+    monkeypatch.setattr(vi_compiled, "INFERENCES", {})
+    before = pytensor.config.gcc__cxxflags
+    key = vi_compiled.VIKey(model=None, method="advi", learning_rate=0.01)
+    entry, reused, _ = vi_compiled.compiled_inference(None, key)
+    assert (entry, reused) == ("compiled", False)
+    # the last -O and -g win over PyTensor's "-O3 -g"; the flags are part of the module key
+    assert seen["cxxflags"].split()[-2:] == ["-O1", "-g0"]
+    assert seen["fastmath"] is False
+    assert pytensor.config.gcc__cxxflags == before  # restored after compiling

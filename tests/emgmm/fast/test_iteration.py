@@ -142,6 +142,21 @@ def test_precision_factors_equal_the_lapack_ones(covariance_type, n_features):
     np.testing.assert_allclose(precisions_cholesky(params), params.precisions_cholesky, rtol=1e-12, atol=1e-14)
 
 
+def test_precision_factors_compile_one_specialisation_for_writable_and_read_only_input():
+    from emgmm.covariance_types import covariance_type
+    from emgmm.fast.full_kernel import precision_cholesky_full
+    from emgmm.fast.iteration import precision_factors
+
+    kind = covariance_type("full")
+    writable = np.stack([np.eye(3) * 2.0, np.eye(3) + 0.5])
+    read_only = writable.copy()
+    read_only.flags.writeable = False
+    np.testing.assert_array_equal(precision_factors(kind, writable),
+                                  precision_factors(kind, read_only))
+    assert writable.flags.writeable  # the caller's array is left as it was
+    assert all(not signature[0].mutable for signature in precision_cholesky_full.signatures)
+
+
 def test_covariance_that_is_not_positive_definite_raises_value_error():
     covariances = np.array([[[1.0, 2.0], [2.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]]])
     params = GaussianMixtureParams(np.array([0.5, 0.5]), np.zeros((2, 2)), covariances, "full")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from emgmm import GaussianMixtureParams
-from experiments.measure import em as em_method
+from experiments.measure import warm_up
 from experiments.measure.em import EMOptions, fit_stage, warm_up_kernels
 
 
@@ -22,7 +22,7 @@ def blobs(seed: int = 0) -> np.ndarray:
 
 
 def test_warm_up_runs_once_per_process_and_kind(monkeypatch):
-    monkeypatch.setattr(em_method, "_WARMED", set())
+    monkeypatch.setattr(warm_up, "WARMED", set())
     first = warm_up_kernels(2, 3, options())
     assert first > 0.0
     assert warm_up_kernels(5, 7, options()) == 0.0  # other N, D, K: same kernels
@@ -34,7 +34,7 @@ def test_warm_up_does_not_change_the_fit(monkeypatch):
     truth_means = np.array([[0.0] * 3, [5.0] * 3])
     truth = GaussianMixtureParams(np.array([0.6, 0.4]), truth_means,
                                   np.stack([np.eye(3)] * 2), "full")
-    monkeypatch.setattr(em_method, "_WARMED", set())
+    monkeypatch.setattr(warm_up, "WARMED", set())
     cold = fit_stage(X, truth, 2, options(), seed=5)
     warm = fit_stage(X, truth, 2, options(), seed=5)
     assert cold.compile_time > 0.0 and warm.compile_time == 0.0

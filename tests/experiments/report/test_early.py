@@ -103,3 +103,25 @@ def test_early_sections_only_for_serial_runs_with_a_spare_core_and_work_for_it(
     assert early_sections(bayesian, "serial").max_detailed_cells == 0
     monkeypatch.setattr(early, "available_cores", lambda: 1)
     assert early_sections(config, "serial") is None
+
+
+def test_the_runs_spare_worker_compiles_ahead_and_is_left_to_the_run(tiny_config,
+                                                                       monkeypatch):
+    config = load_config(tiny_config)
+    monkeypatch.setattr(early, "available_cores", lambda: 2)
+
+    class SharedPool(RecordingPool):
+        def submit(self, function, *args):
+            self.submitted.append(function.__name__)
+            return Future()
+
+        def stop(self):
+            raise AssertionError("the run stops its own spare worker")
+
+    pool = SharedPool()
+    chosen = early_sections(replace(config, report=replace(config.report, enabled=True)),
+                            "serial", pool)
+    with chosen as drawing:
+        assert drawing.pool is pool
+    assert pool.submitted == ["compile_ahead"]
+    assert drawing.owned is None

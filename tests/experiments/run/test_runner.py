@@ -295,3 +295,22 @@ def test_each_finished_replicate_is_handed_to_on_replicate_done(tiny_config, tmp
     failed = []
     run(tiny_config, tmp_path / "crashed", task_runner=crash, on_replicate_done=failed.append)
     assert failed == []
+
+
+def test_a_serial_run_warms_up_its_pending_tasks_first_and_other_executors_do_not(
+        tiny_config, tmp_path, monkeypatch):
+    from experiments.run import runner
+
+    events = []
+    monkeypatch.setattr(runner, "warm_up", lambda tasks: events.append(
+        ("warm_up", [(t.cell_id, t.replicate) for t in tasks])))
+    original = runner._execute
+    monkeypatch.setattr(runner, "_execute", lambda tasks, *args: (
+        events.append(("execute", len(tasks))), original(tasks, *args)))
+    run(tiny_config, tmp_path / "run")
+    assert events[0][0] == "warm_up" and len(events[0][1]) == 4
+    assert events[1] == ("execute", 4)
+    events.clear()
+    monkeypatch.setattr(runner, "_execute", lambda tasks, *args: events.append("execute"))
+    run(tiny_config, tmp_path / "process", executor="process")
+    assert events == ["execute"]
