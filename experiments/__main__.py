@@ -1,6 +1,6 @@
 """``python -m experiments ...`` is the ``gmm-compare`` command."""
 
-from experiments.launch import main
+from experiments.cli import main
 
 # Guarded: process-pool workers started with spawn/forkserver import this module too.
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ from experiments.errors import one_line, quoted_input
 from experiments.run.executors import EXECUTORS, check_scheduler
 from experiments.run.plan import check_reachable
 from experiments.run.rundir import OutputDirError, RunDirectory, check_output_dir
-from experiments.run.spare import SpareCore, spare_core
+from experiments.run.spare import spare_core
 
 if multiprocessing.parent_process() is not None:
     # A worker process (a pool's or a Dask nanny's, started with spawn or forkserver, imports
@@ -80,7 +80,6 @@ class Context:
 
     console: Console
     build_report: Callable[..., Path] = build_report
-    spare: SpareCore | None = None  # the launcher's worker (experiments.launch), if started
 
 
 class BadInput(Exception):
@@ -210,7 +209,7 @@ def default_executor(args: argparse.Namespace, config) -> str:
 
 def command_run(args: argparse.Namespace, context: Context) -> int:
     # the spare core's worker starts first: it imports while the config is read and checked
-    with spare_core(args.executor, context.spare) or nullcontext() as spare:
+    with spare_core(args.executor) or nullcontext() as spare:
         config = run_config(args)
         if args.executor is None:
             args.executor = default_executor(args, config)
@@ -224,11 +223,10 @@ def command_run(args: argparse.Namespace, context: Context) -> int:
         run_dir = args.out if args.out is not None else DEFAULT_RUNS_DIR / config.name
         check_path_length(run_dir, "--out", "output directory")
         check_output_dir(run_dir, config.to_toml())
-        if spare is not None and args.executor == "serial":
-            spare.compile_ahead(config)  # before the report's imports: it is the long chain
         from experiments.report.early import early_sections
 
-        # a serial run with a spare core draws the report's detailed sections as it goes
+        # a serial run with a spare core compiles ahead and draws the report's detailed
+        # sections as it goes
         early = early_sections(config, args.executor, spare)
         if early is None and spare is not None:
             spare.stop()
@@ -334,17 +332,14 @@ COMMANDS = {
 BAD_INPUT = (BadInput, ConfigError, OutputDirError)
 
 
-def main(argv: Sequence[str] | None = None, report_builder: Callable[[Path], Path] = build_report,
-         spare=None) -> int:
-    """The ``gmm-compare`` command (its entry point is :func:`experiments.launch.main`);
-    returns the exit status.
+def main(argv: Sequence[str] | None = None, report_builder: Callable[[Path], Path] = build_report
+         ) -> int:
+    """Entry point of ``gmm-compare``; returns the exit status.
 
-    ``report_builder`` builds the HTML report (:func:`experiments.report.build_report`);
-    ``spare`` is the spare core's worker the launcher started (:mod:`experiments.run.spare`).
+    ``report_builder`` builds the HTML report (:func:`experiments.report.build_report`).
     """
     # Redirected output (a log file, CI) gets a table wide enough to read, not 80 columns.
-    context = Context(Console() if sys.stdout.isatty() else Console(width=150), report_builder,
-                      spare)
+    context = Context(Console() if sys.stdout.isatty() else Console(width=150), report_builder)
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args, context)

@@ -2,9 +2,9 @@
 detailed replicate sections drawn while the run goes on.
 
 A serial run keeps one core busy. When another core is free and there is work for it
-(:func:`early_sections`), the worker process that ``gmm-compare`` started before loading
-the CLI (:mod:`experiments.run.spare`) serves the run (:class:`EarlySections`). Each
-replicate the report will draw in detail (the first finished replicate of each of the first ``report.max_detailed_cells`` cells, as
+(:func:`early_sections`), the worker process ``gmm-compare run`` started before reading the
+config (:mod:`experiments.run.spare`) serves the run (:class:`EarlySections`). Each replicate the report will draw in detail (the first
+finished replicate of each of the first ``report.max_detailed_cells`` cells, as
 :func:`experiments.report.html.detailed_replicates` chooses them) is handed to the worker
 when it finishes; the worker draws its section from the replicate's files, keeping the
 PNG bytes in memory (:class:`~experiments.report.render.KeptFigures`), while the run fits
@@ -14,12 +14,11 @@ instead of drawing them and writes their PNGs with the others. The page is the s
 report does not draw in detail after all (a resumed run skips finished replicates), is
 drawn when the report is built, as without this module.
 
-Before the sections, while the run's first EM fits compile EM's kernels, the worker
-compiles ahead what the run's Bayesian fits will need
-(:meth:`experiments.run.spare.SpareCore.compile_ahead`: the posterior kernels, ADVI's
-optimisation step) into the on-disk compile caches, from which the run's fits then load
-them. What a fit computes does not depend on who compiled its code (``bayes.compiled``).
-On empty caches ``calibration --quick`` took 38.1 s
+The worker's first task, while the run's first EM fits compile EM's kernels, is to compile
+ahead what the run's Bayesian fits will need (:func:`experiments.run.tasks.compile_ahead`:
+the posterior kernels, ADVI's optimisation step) into the on-disk compile caches, from
+which the run's fits then load them. What a fit computes does not depend on who compiled
+its code (``bayes.compiled``). On empty caches ``calibration --quick`` took 38.1 s
 instead of 49.1 s without compiling ahead (means of two runs of each, interleaved); warm,
 23.3 s against 24.9 s (three of each: no cost measurable above the machine's noise).
 """
@@ -36,7 +35,7 @@ from experiments.report.render import KeptFigures, headless
 from experiments.report.sections import replicate_section
 from experiments.run.rundir import ReplicateFiles
 from experiments.run.spare import SpareCore
-from experiments.run.tasks import enabled_methods
+from experiments.run.tasks import compile_ahead, enabled_methods
 
 
 def draw_detailed_section(files: ReplicateFiles, min_ess: float) -> tuple[str, dict]:
@@ -56,10 +55,11 @@ class EarlySections:
     config was read; without one, entering the context starts one and leaving it stops it.
     """
 
-    def __init__(self, max_detailed_cells: int, min_ess: float,
+    def __init__(self, max_detailed_cells: int, min_ess: float, config=None,
                  pool: SpareCore | None = None):
         self.max_detailed_cells = max_detailed_cells
         self.min_ess = min_ess
+        self.config = config  # its models are compiled ahead first (module docstring)
         self.cells: list[str] = []  # cells whose first finished replicate was handed over
         self.futures: dict[tuple[str, int], Future] = {}
         self.pool = pool  # the run's spare worker; without one, entering starts its own
@@ -68,6 +68,8 @@ class EarlySections:
     def __enter__(self) -> EarlySections:
         if self.pool is None:
             self.pool = self.owned = SpareCore().__enter__()
+        if self.config is not None:  # first, while the run's first EM fits compile EM's kernels
+            self.pool.submit(compile_ahead, self.config)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -105,4 +107,4 @@ def early_sections(config, executor: str, spare: SpareCore | None = None) -> Ear
     compiles = any(method.compile_ahead is not None for method, _ in enabled_methods(config))
     if executor != "serial" or available_cores() < 2 or not (sections or compiles):
         return None
-    return EarlySections(sections, ess_threshold(config), spare)
+    return EarlySections(sections, ess_threshold(config), config, spare)

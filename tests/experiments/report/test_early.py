@@ -92,6 +92,7 @@ def test_early_sections_only_for_serial_runs_with_a_spare_core_and_work_for_it(
     assert chosen.max_detailed_cells == config.report.max_detailed_cells
     assert chosen.min_ess == ess_threshold(config)
     assert chosen.pool is None  # no process until the run starts
+    assert chosen.config is config  # whose models the worker compiles ahead first
     assert early_sections(config, "process") is None
     assert early_sections(config, "dask") is None
     assert early_sections(replace(config, report=replace(config.report,
@@ -104,12 +105,16 @@ def test_early_sections_only_for_serial_runs_with_a_spare_core_and_work_for_it(
     assert early_sections(config, "serial") is None
 
 
-def test_the_runs_spare_worker_serves_the_sections_and_is_left_to_the_run(tiny_config,
-                                                                            monkeypatch):
+def test_the_runs_spare_worker_compiles_ahead_and_is_left_to_the_run(tiny_config,
+                                                                       monkeypatch):
     config = load_config(tiny_config)
     monkeypatch.setattr(early, "available_cores", lambda: 2)
 
     class SharedPool(RecordingPool):
+        def submit(self, function, *args):
+            self.submitted.append(function.__name__)
+            return Future()
+
         def stop(self):
             raise AssertionError("the run stops its own spare worker")
 
@@ -118,7 +123,5 @@ def test_the_runs_spare_worker_serves_the_sections_and_is_left_to_the_run(tiny_c
                             "serial", pool)
     with chosen as drawing:
         assert drawing.pool is pool
-        drawing.replicate_finished(SimpleNamespace(cell_id="a", replicate=0,
-                                                   files=ReplicateFiles(Path("cells/a/rep-0"))))
-    assert pool.submitted == [("a", 0)]
+    assert pool.submitted == ["compile_ahead"]
     assert drawing.owned is None
