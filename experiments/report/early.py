@@ -2,9 +2,10 @@
 detailed replicate sections drawn while the run goes on.
 
 A serial run keeps one core busy. When another core is free and there is work for it
-(:func:`early_sections`), the worker process ``gmm-compare run`` started before reading the
-config (:mod:`experiments.run.spare`) serves the run (:class:`EarlySections`). Each replicate the report will draw in detail (the first
-finished replicate of each of the first ``report.max_detailed_cells`` cells, as
+(:func:`early_sections`), the worker process ``gmm-compare run`` started before reading
+the config (:mod:`experiments.run.spare`) serves the run (:class:`EarlySections`). Each
+replicate the report will draw in detail (the first finished replicate of each of the
+first ``report.max_detailed_cells`` cells, as
 :func:`experiments.report.html.detailed_replicates` chooses them) is handed to the worker
 when it finishes; the worker draws its section from the replicate's files, keeping the
 PNG bytes in memory (:class:`~experiments.report.render.KeptFigures`), while the run fits
