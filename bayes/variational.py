@@ -140,9 +140,10 @@ def compile_vi(n_features: int, n_components: int, covariance_type: str = "full"
     posterior kernels and the optimisation step of this model shape, into this process's
     caches and the on-disk compile caches; returns the seconds it took.
 
-    The model's data are a placeholder (:func:`bayes.compiled.placeholder_model_args`). ``gmm-compare run`` calls it on a spare core at the
-    start of a serial run (:mod:`experiments.report.early`), so that the run's first ADVI
-    fit loads what an empty cache would make it compile.
+    The model's data are a placeholder (:func:`bayes.compiled.placeholder_model_args`).
+    ``gmm-compare run`` calls it on a spare core at the start of a serial run
+    (:mod:`experiments.run.spare`), so that the run's first ADVI fit loads what an empty
+    cache would make it compile.
     """
     check_choice(method, "method", VI_METHODS)
     learning_rate = (METHOD_DEFAULTS[method]["learning_rate"] if learning_rate is None

@@ -22,8 +22,8 @@ from experiments.measure import metrics, no_truth
 from experiments.measure.base import Method, MethodResult, ReplicateInput
 from experiments.measure.calibration import em_interval_columns
 from experiments.measure.em_store import run_em_store
-from experiments.run.files import save_npz_atomic
 from experiments.measure.warm_up import warm_up_once
+from experiments.run.files import save_npz_atomic
 from experiments.run.rundir import EMFitArrays
 
 SNAPSHOT_ITERATIONS = (0, 1, 2, 5, 20)
